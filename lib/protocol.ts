@@ -1,0 +1,207 @@
+/**
+ * The wire protocol, shared by the sync server and the browser.
+ *
+ * Chorus speaks the y-websocket protocol unchanged (sync and awareness messages), so any stock
+ * y-websocket client works. On top of it, a client that opts in with the URL parameter
+ * `?chorus=<version>` also receives the extension messages below. A stock client never does:
+ * y-websocket logs "Unable to compute message" for any type it does not know.
+ *
+ * Encoders are pure functions returning the bytes of a whole frame.
+ */
+import * as decoding from 'lib0/decoding'
+import * as encoding from 'lib0/encoding'
+
+export const MessageType = {
+  /** y-protocols sync: step 1 (state vector), step 2 (missing updates), update. */
+  Sync: 0,
+  /** y-protocols awareness update: carets, names, presence. */
+  Awareness: 1,
+  /** y-protocols auth (permission denied). Stock clients understand it; we do not send it. */
+  Auth: 2,
+  /** Ask the peer to send its awareness states. */
+  QueryAwareness: 3,
+  /**
+   * Chorus extension: the state vector of everything this server has durably stored (LevelDB
+   * write with sync:true completed) for the document. The client compares it with its own
+   * state to show "Saved" only when its changes are on disk.
+   */
+  SavedState: 100,
+  /** Chorus extension: a human-readable notice from the server (e.g. a refused write). */
+  Notice: 101,
+} as const
+
+export const SyncMessageType = {
+  Step1: 0,
+  Step2: 1,
+  Update: 2,
+} as const
+
+/** Version of the Chorus extensions; sent by the client as `?chorus=1`. */
+export const CHORUS_PROTOCOL_VERSION = 1
+export const CHORUS_PROTOCOL_PARAM = 'chorus'
+
+/** Path prefix of the WebSocket endpoint: `/sync/<docId>`. */
+export const SYNC_PATH_PREFIX = '/sync/'
+
+/**
+ * WebSocket close codes. y-websocket clients reconnect on every code except 4400-4499, which
+ * mean "reconnecting cannot help" (RFC 6455 private range, mirroring HTTP 4xx).
+ */
+export const CloseCode = {
+  /** Server restarting or shutting down; clients reconnect. */
+  ServiceRestart: 1012,
+  /** Peer stopped answering pings. */
+  Timeout: 4408,
+  /** A frame could not be decoded or applied. */
+  MalformedMessage: 4400,
+  /** A frame exceeded the size limit (ws closes with 1009 itself; listed for completeness). */
+  MessageTooBig: 1009,
+  /** Internal error while loading or serving the document; clients retry. */
+  InternalError: 4500,
+} as const
+
+/** Reasons travel in close frames, which allow 123 bytes; keep them short and readable. */
+export type CloseCodeName = keyof typeof CloseCode
+
+export type NoticeLevel = 'info' | 'warning' | 'error'
+
+export interface Notice {
+  level: NoticeLevel
+  /** Stable machine-readable code, e.g. 'document-too-large'. */
+  code: string
+  /** Sentence to show a person. */
+  message: string
+}
+
+export function encodeSavedState(stateVector: Uint8Array): Uint8Array {
+  const encoder = encoding.createEncoder()
+  encoding.writeVarUint(encoder, MessageType.SavedState)
+  encoding.writeVarUint8Array(encoder, stateVector)
+  return encoding.toUint8Array(encoder)
+}
+
+export function encodeNotice(notice: Notice): Uint8Array {
+  const encoder = encoding.createEncoder()
+  encoding.writeVarUint(encoder, MessageType.Notice)
+  encoding.writeVarString(encoder, JSON.stringify(notice))
+  return encoding.toUint8Array(encoder)
+}
+
+/** Reads a Notice payload (after the message type). Throws on malformed input. */
+export function decodeNoticePayload(decoder: decoding.Decoder): Notice {
+  const value = JSON.parse(decoding.readVarString(decoder)) as Partial<Notice>
+  if (typeof value?.code !== 'string' || typeof value.message !== 'string') {
+    throw new Error('malformed notice')
+  }
+  const level: NoticeLevel =
+    value.level === 'warning' || value.level === 'error' ? value.level : 'info'
+  return { level, code: value.code, message: value.message }
+}
+
+/** Frame for a sync update carrying `update`: `[Sync, Update, varUint8Array(update)]`. */
+export function encodeSyncUpdate(update: Uint8Array): Uint8Array {
+  const encoder = encoding.createEncoder()
+  encoding.writeVarUint(encoder, MessageType.Sync)
+  encoding.writeVarUint(encoder, SyncMessageType.Update)
+  encoding.writeVarUint8Array(encoder, update)
+  return encoding.toUint8Array(encoder)
+}
+
+/** Frame for sync step 1 carrying a state vector. */
+export function encodeSyncStep1(stateVector: Uint8Array): Uint8Array {
+  const encoder = encoding.createEncoder()
+  encoding.writeVarUint(encoder, MessageType.Sync)
+  encoding.writeVarUint(encoder, SyncMessageType.Step1)
+  encoding.writeVarUint8Array(encoder, stateVector)
+  return encoding.toUint8Array(encoder)
+}
+
+/** Frame for sync step 2 carrying an update (the state the peer lacks). */
+export function encodeSyncStep2(update: Uint8Array): Uint8Array {
+  const encoder = encoding.createEncoder()
+  encoding.writeVarUint(encoder, MessageType.Sync)
+  encoding.writeVarUint(encoder, SyncMessageType.Step2)
+  encoding.writeVarUint8Array(encoder, update)
+  return encoding.toUint8Array(encoder)
+}
+
+/** Frame for an awareness update (already encoded by y-protocols or the registry). */
+export function encodeAwarenessFrame(awarenessUpdate: Uint8Array): Uint8Array {
+  const encoder = encoding.createEncoder()
+  encoding.writeVarUint(encoder, MessageType.Awareness)
+  encoding.writeVarUint8Array(encoder, awarenessUpdate)
+  return encoding.toUint8Array(encoder)
+}
+
+/**
+ * A decoded incoming frame. Payloads are views into the frame's bytes (no copy), so they are
+ * valid only as long as the frame's buffer is not reused.
+ */
+export type IncomingMessage =
+  | { type: 'sync-step1'; stateVector: Uint8Array }
+  | { type: 'sync-step2'; update: Uint8Array }
+  | { type: 'sync-update'; update: Uint8Array }
+  | { type: 'awareness'; update: Uint8Array }
+  | { type: 'query-awareness' }
+  | { type: 'auth' }
+
+export class ProtocolError extends Error {
+  override name = 'ProtocolError'
+}
+
+/**
+ * lib0's readVarUint8Array makes a view over the frame's underlying ArrayBuffer without checking
+ * the length against the frame. Node's `ws` hands out Buffers that are slices of larger pooled
+ * buffers, so a lying length prefix would read other memory instead of failing.
+ */
+function readBoundedBytes(decoder: decoding.Decoder): Uint8Array {
+  const length = decoding.readVarUint(decoder)
+  const remaining = decoder.arr.length - decoder.pos
+  if (length > remaining) {
+    throw new ProtocolError(`length ${length} exceeds the ${remaining} bytes left in the frame`)
+  }
+  const bytes = decoder.arr.subarray(decoder.pos, decoder.pos + length)
+  decoder.pos += length
+  return bytes
+}
+
+/**
+ * Decodes one frame sent by a client. Throws ProtocolError on anything malformed: unknown types,
+ * truncated varints, lengths past the end, or trailing bytes.
+ */
+export function decodeClientMessage(frame: Uint8Array): IncomingMessage {
+  const decoder = decoding.createDecoder(frame)
+  try {
+    const messageType = decoding.readVarUint(decoder)
+    let message: IncomingMessage
+    switch (messageType) {
+      case MessageType.Sync: {
+        const syncType = decoding.readVarUint(decoder)
+        const payload = readBoundedBytes(decoder)
+        if (syncType === SyncMessageType.Step1) message = { type: 'sync-step1', stateVector: payload }
+        else if (syncType === SyncMessageType.Step2) message = { type: 'sync-step2', update: payload }
+        else if (syncType === SyncMessageType.Update) message = { type: 'sync-update', update: payload }
+        else throw new ProtocolError(`unknown sync message type ${syncType}`)
+        break
+      }
+      case MessageType.Awareness:
+        message = { type: 'awareness', update: readBoundedBytes(decoder) }
+        break
+      case MessageType.QueryAwareness:
+        message = { type: 'query-awareness' }
+        break
+      case MessageType.Auth:
+        // Clients have no reason to send auth messages in this protocol; accept and ignore the
+        // rest of the frame as the reference server does.
+        return { type: 'auth' }
+      default:
+        throw new ProtocolError(`unknown message type ${messageType}`)
+    }
+    if (decoding.hasContent(decoder)) throw new ProtocolError('trailing bytes after message')
+    return message
+  } catch (error) {
+    if (error instanceof ProtocolError) throw error
+    // lib0 throws plain Errors ("Unexpected end of array", "Integer out of Range").
+    throw new ProtocolError(`malformed frame: ${(error as Error).message}`)
+  }
+}
