@@ -1,0 +1,36 @@
+/**
+ * How documents are kept on disk, seen from the rest of the server.
+ *
+ * A document is a snapshot (one merged Yjs update) plus an append-only log of records, each
+ * record holding the updates that arrived in one event-loop turn. Appends are durable when their
+ * promise resolves. Compaction replaces a prefix of the log with a new snapshot atomically.
+ */
+export interface StoredDocument {
+  /** The snapshot (if any) followed by every logged update, in order. */
+  updates: Uint8Array[]
+  /** Sequence number of the oldest log record still stored (equals nextSeq when the log is empty). */
+  firstLogSeq: number
+  /** Sequence number the next appended record must use. */
+  nextSeq: number
+  logRecords: number
+  logBytes: number
+  snapshotBytes: number
+}
+
+export interface DocumentStore {
+  load(docId: string): Promise<StoredDocument>
+  /** Appends one record; resolves once it is on disk (synced). */
+  appendRecord(docId: string, seq: number, updates: readonly Uint8Array[]): Promise<void>
+  /**
+   * Stores `snapshot` and deletes log records `fromSeq..toSeq` in one atomic write. The snapshot
+   * must contain everything in those records (it may contain more: Yjs updates are idempotent).
+   */
+  replaceLogWithSnapshot(docId: string, snapshot: Uint8Array, fromSeq: number, toSeq: number): Promise<void>
+  /** Completes pending writes and closes the store. */
+  close(): Promise<void>
+}
+
+/** A write the disk refused (full disk, I/O error, closed store). */
+export class StorageError extends Error {
+  override name = 'StorageError'
+}
