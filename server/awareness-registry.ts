@@ -1,0 +1,105 @@
+/**
+ * The server's view of a document's awareness (carets, names, presence).
+ *
+ * Follows y-protocols' awareness rules (a state replaces another only with a higher clock; a null
+ * state removes the client) but keeps each state as the JSON text it arrived as, so the server
+ * never parses and re-stringifies states to relay them: incoming frames are forwarded as they are.
+ * It also remembers which connection announced which client ids, so that when a socket closes its
+ * states can be removed for everyone at once (no ghost carets), as y-websocket's server does.
+ */
+import * as decoding from 'lib0/decoding'
+import * as encoding from 'lib0/encoding'
+
+export interface AwarenessEntry {
+  clientId: number
+  clock: number
+  /** JSON text of the state, or 'null' for a removed client. */
+  json: string
+}
+
+interface ClientMeta<Owner> {
+  clock: number
+  /** null when the client has been removed; its clock is kept so stale updates stay ignored. */
+  json: string | null
+  owner: Owner | null
+}
+
+export function decodeAwarenessUpdate(update: Uint8Array): AwarenessEntry[] {
+  const decoder = decoding.createDecoder(update)
+  const count = decoding.readVarUint(decoder)
+  const entries: AwarenessEntry[] = []
+  for (let i = 0; i < count; i++) {
+    const clientId = decoding.readVarUint(decoder)
+    const clock = decoding.readVarUint(decoder)
+    const json = decoding.readVarString(decoder)
+    entries.push({ clientId, clock, json })
+  }
+  if (decoding.hasContent(decoder)) throw new Error('trailing bytes after awareness update')
+  return entries
+}
+
+export function encodeAwarenessUpdate(entries: readonly AwarenessEntry[]): Uint8Array {
+  const encoder = encoding.createEncoder()
+  encoding.writeVarUint(encoder, entries.length)
+  for (const { clientId, clock, json } of entries) {
+    encoding.writeVarUint(encoder, clientId)
+    encoding.writeVarUint(encoder, clock)
+    encoding.writeVarString(encoder, json)
+  }
+  return encoding.toUint8Array(encoder)
+}
+
+export class AwarenessRegistry<Owner> {
+  private readonly clients = new Map<number, ClientMeta<Owner>>()
+
+  /** Number of clients with a live (non-null) state. */
+  get size(): number {
+    let live = 0
+    for (const meta of this.clients.values()) if (meta.json !== null) live++
+    return live
+  }
+
+  /**
+   * Applies entries announced by `owner`. Returns true if any of them changed a state, i.e. the
+   * frame is worth relaying.
+   */
+  apply(entries: readonly AwarenessEntry[], owner: Owner): boolean {
+    let changed = false
+    for (const { clientId, clock, json } of entries) {
+      const meta = this.clients.get(clientId)
+      const currentClock = meta?.clock ?? 0
+      const removing = json === 'null'
+      const isNewer = currentClock < clock
+      // Same rule as y-protocols: an equal clock may still remove a live state.
+      const isRemovalOfLive = currentClock === clock && removing && meta?.json != null
+      if (!isNewer && !isRemovalOfLive) continue
+      this.clients.set(clientId, { clock, json: removing ? null : json, owner: removing ? null : owner })
+      changed = true
+    }
+    return changed
+  }
+
+  /** Every live state, encoded as one awareness update (for a client that just joined). */
+  encodeAll(): Uint8Array | null {
+    const entries: AwarenessEntry[] = []
+    for (const [clientId, meta] of this.clients) {
+      if (meta.json !== null) entries.push({ clientId, clock: meta.clock, json: meta.json })
+    }
+    return entries.length > 0 ? encodeAwarenessUpdate(entries) : null
+  }
+
+  /**
+   * Removes every state `owner` announced and returns the update that tells the others, or null
+   * if it announced none.
+   */
+  removeOwnedBy(owner: Owner): Uint8Array | null {
+    const removed: AwarenessEntry[] = []
+    for (const [clientId, meta] of this.clients) {
+      if (meta.owner !== owner || meta.json === null) continue
+      const clock = meta.clock + 1
+      this.clients.set(clientId, { clock, json: null, owner: null })
+      removed.push({ clientId, clock, json: 'null' })
+    }
+    return removed.length > 0 ? encodeAwarenessUpdate(removed) : null
+  }
+}

@@ -1,0 +1,43 @@
+/**
+ * Which documents are open on this server. A document is loaded at most once: every connection
+ * to it, however early, joins the same SharedDocument, whose messages wait until the load is done.
+ */
+import { SharedDocument, type DocumentOptions } from './shared-document.ts'
+import type { DocumentStore } from './storage/document-store.ts'
+import type { Logger } from './logger.ts'
+
+export class DocumentRegistry {
+  private readonly documents = new Map<string, SharedDocument>()
+
+  constructor(
+    private readonly store: DocumentStore,
+    private readonly options: DocumentOptions,
+    private readonly logger: Logger,
+  ) {}
+
+  get size(): number {
+    return this.documents.size
+  }
+
+  /** The open document, or a new one that starts loading now. */
+  open(docId: string): SharedDocument {
+    const existing = this.documents.get(docId)
+    if (existing) return existing
+    const document = new SharedDocument(docId, this.store, this.options, this.logger.child({ doc: docId }), (unloaded) => {
+      // A later instance may already have replaced a failed one; only remove ourselves.
+      if (this.documents.get(docId) === unloaded) this.documents.delete(docId)
+    })
+    this.documents.set(docId, document)
+    void document.load()
+    return document
+  }
+
+  get(docId: string): SharedDocument | undefined {
+    return this.documents.get(docId)
+  }
+
+  /** Waits until every open document has stored everything it holds. */
+  async storeAll(): Promise<void> {
+    await Promise.all([...this.documents.values()].map((document) => document.whenStored()))
+  }
+}

@@ -1,0 +1,392 @@
+/**
+ * One document while it is open on this server: its Y.Doc, its awareness, its connections and
+ * the bookkeeping that gets every update to disk. The whole lifecycle lives here, in order:
+ *
+ *   1. load     the stored snapshot and log are read once; connections that arrive meanwhile
+ *               have their messages queued, in order, until the document is ready.
+ *   2. serve    each update is applied once, relayed to the other connections as the same bytes,
+ *               and queued for storage.
+ *   3. store    the updates of one event-loop turn become one log record; once LevelDB has synced
+ *               it, the contributors are told which state is now durable ("Saved").
+ *   4. compact  when the log grows past the snapshot, it is merged into a new snapshot, in a later
+ *               turn than the one that relayed the edits.
+ *   5. unload   with no connections, nothing pending and nothing being written, the document
+ *               leaves memory. A failed write keeps it in memory and retries; nothing is dropped.
+ */
+import * as Y from 'yjs'
+import {
+  CloseCode,
+  decodeClientMessage,
+  encodeAwarenessFrame,
+  encodeSavedState,
+  encodeSyncStep1,
+  encodeSyncStep2,
+  encodeSyncUpdate,
+  ProtocolError,
+} from '../lib/protocol.ts'
+import { AwarenessRegistry, decodeAwarenessUpdate } from './awareness-registry.ts'
+import type { Connection } from './connection.ts'
+import type { DocumentStore } from './storage/document-store.ts'
+import type { Logger } from './logger.ts'
+
+export interface DocumentOptions {
+  compactAfterRecords: number
+  compactMinLogBytes: number
+  /** Most messages a connection may queue while the document loads. */
+  maxQueuedMessages: number
+  /** First retry delay after a failed write; doubles up to 30 s. */
+  retryDelayMs: number
+}
+
+type State = 'loading' | 'ready' | 'failed' | 'unloaded'
+
+export class SharedDocument {
+  readonly ydoc = new Y.Doc()
+  readonly awareness = new AwarenessRegistry<Connection>()
+  readonly connections = new Set<Connection>()
+  private state: State = 'loading'
+  /** Messages that arrived while loading, per connection, in arrival order. */
+  private readonly backlog = new Map<Connection, Uint8Array[]>()
+
+  // Storage bookkeeping (see "store" and "compact" above).
+  private unsaved: Uint8Array[] = []
+  private unsavedFrom = new Set<Connection>()
+  private persistScheduled = false
+  private writesInFlight = 0
+  private nextSeq = 0
+  private firstLogSeq = 0
+  private lastDurableSeq = -1
+  private logRecords = 0
+  private logBytes = 0
+  private snapshotBytes = 0
+  private compacting = false
+  /** After a failed write, no state counts as durable until a record cut after it succeeds. */
+  private unconfirmedBeforeSeq = -1
+  private retryTimer: NodeJS.Timeout | null = null
+  private retryDelayMs: number
+  private durableStateVector: Uint8Array = Y.encodeStateVector(this.ydoc)
+  private idleWaiters: (() => void)[] = []
+  /** Set by the afterTransaction hook: did the last transaction change anything? */
+  private lastTransactionChanged = false
+
+  constructor(
+    readonly id: string,
+    private readonly store: DocumentStore,
+    private readonly options: DocumentOptions,
+    private readonly logger: Logger,
+    private readonly onUnload: (document: SharedDocument) => void,
+  ) {
+    this.retryDelayMs = options.retryDelayMs
+    this.ydoc.on('afterTransaction', (transaction: Y.Transaction) => {
+      this.lastTransactionChanged = transaction.deleteSet.clients.size > 0 || stateAdvanced(transaction)
+    })
+  }
+
+  get isReady(): boolean {
+    return this.state === 'ready'
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // 1. Load
+
+  async load(): Promise<void> {
+    const started = performance.now()
+    try {
+      const stored = await this.store.load(this.id)
+      Y.transact(this.ydoc, () => {
+        for (const update of stored.updates) Y.applyUpdate(this.ydoc, update)
+      })
+      this.nextSeq = stored.nextSeq
+      this.firstLogSeq = stored.firstLogSeq
+      this.lastDurableSeq = stored.nextSeq - 1
+      this.logRecords = stored.logRecords
+      this.logBytes = stored.logBytes
+      this.snapshotBytes = stored.snapshotBytes
+      this.durableStateVector = Y.encodeStateVector(this.ydoc)
+      this.logger.debug('document loaded', {
+        ms: Math.round(performance.now() - started),
+        records: stored.logRecords,
+        bytes: stored.logBytes + stored.snapshotBytes,
+      })
+    } catch (error) {
+      this.state = 'failed'
+      this.logger.error('document failed to load', { error })
+      for (const connection of this.connections) {
+        connection.close(CloseCode.InternalError, 'document could not be loaded')
+      }
+      this.finishUnload()
+      return
+    }
+    if (this.state !== 'loading') return
+    this.state = 'ready'
+    for (const connection of this.connections) this.greet(connection)
+    for (const [connection, frames] of this.backlog) {
+      for (const frame of frames) {
+        if (!this.connections.has(connection)) break
+        this.handleFrame(connection, frame)
+      }
+    }
+    this.backlog.clear()
+    this.maybeCompact()
+    this.maybeUnload()
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // 2. Serve
+
+  join(connection: Connection): void {
+    this.connections.add(connection)
+    if (this.state === 'ready') this.greet(connection)
+  }
+
+  leave(connection: Connection): void {
+    if (!this.connections.delete(connection)) return
+    this.backlog.delete(connection)
+    this.unsavedFrom.delete(connection)
+    const removal = this.awareness.removeOwnedBy(connection)
+    if (removal) this.broadcast(encodeAwarenessFrame(removal), null)
+    this.maybeUnload()
+  }
+
+  receive(connection: Connection, frame: Uint8Array): void {
+    if (this.state === 'loading') {
+      let queued = this.backlog.get(connection)
+      if (!queued) this.backlog.set(connection, (queued = []))
+      if (queued.length >= this.options.maxQueuedMessages) {
+        connection.close(CloseCode.MalformedMessage, 'too many messages before the document loaded')
+        return
+      }
+      queued.push(frame)
+      return
+    }
+    if (this.state === 'ready') this.handleFrame(connection, frame)
+  }
+
+  /** What a new connection gets: our state vector (so it sends what we lack) and who is here. */
+  private greet(connection: Connection): void {
+    connection.send(encodeSyncStep1(Y.encodeStateVector(this.ydoc)))
+    const everyone = this.awareness.encodeAll()
+    if (everyone) connection.send(encodeAwarenessFrame(everyone))
+  }
+
+  private handleFrame(connection: Connection, frame: Uint8Array): void {
+    try {
+      const message = decodeClientMessage(frame)
+      switch (message.type) {
+        case 'sync-step1':
+          connection.send(encodeSyncStep2(Y.encodeStateAsUpdate(this.ydoc, message.stateVector)))
+          if (connection.wantsExtensions) connection.send(encodeSavedState(this.durableStateVector))
+          break
+        case 'sync-step2':
+          // Relayed as a plain update: forwarding a step 2 would mark other clients as synced.
+          this.applyUpdate(connection, message.update, null)
+          break
+        case 'sync-update':
+          this.applyUpdate(connection, message.update, frame)
+          break
+        case 'awareness':
+          if (this.awareness.apply(decodeAwarenessUpdate(message.update), connection)) {
+            // Echoed to the sender too: a stock y-websocket client drops a connection on which
+            // nothing arrived for 30 s, and its own awareness renewals are what keep it alive.
+            this.broadcast(frame, null)
+          }
+          break
+        case 'query-awareness': {
+          const everyone = this.awareness.encodeAll()
+          if (everyone) connection.send(encodeAwarenessFrame(everyone))
+          break
+        }
+        case 'auth':
+          break
+      }
+    } catch (error) {
+      const reason = error instanceof ProtocolError ? error.message : `invalid message: ${(error as Error).message}`
+      this.logger.warn('closing connection after a bad message', { conn: connection.id, reason })
+      connection.close(CloseCode.MalformedMessage, reason)
+    }
+  }
+
+  /**
+   * Applies a client's update, relays it to the others and queues it for storage. `frame`, when
+   * given, is the update message exactly as received; it is relayed as is, never re-encoded.
+   */
+  private applyUpdate(from: Connection, update: Uint8Array, frame: Uint8Array | null): void {
+    this.lastTransactionChanged = false
+    Y.applyUpdate(this.ydoc, update, from)
+    const pending = this.ydoc.store.pendingStructs !== null || this.ydoc.store.pendingDs !== null
+    // A reconnecting client resends what we already have; such an update changes nothing and
+    // is neither relayed nor stored again.
+    if (!this.lastTransactionChanged && !pending) return
+    this.broadcast(frame ?? encodeSyncUpdate(update), from)
+    this.unsaved.push(update)
+    if (from.wantsExtensions) this.unsavedFrom.add(from)
+    this.schedulePersist()
+  }
+
+  /** Sends the same bytes to every connection except `except`. */
+  private broadcast(frame: Uint8Array, except: Connection | null): void {
+    for (const connection of this.connections) {
+      if (connection !== except) connection.send(frame)
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // 3. Store
+
+  private schedulePersist(): void {
+    if (this.persistScheduled) return
+    this.persistScheduled = true
+    // Every update applied in this turn joins one record (and the store joins the records of
+    // all documents into one synced batch).
+    setImmediate(() => this.persist())
+  }
+
+  private persist(): void {
+    this.persistScheduled = false
+    if (this.unsaved.length === 0 || this.state === 'unloaded') return
+    const updates = this.unsaved
+    const contributors = this.unsavedFrom
+    this.unsaved = []
+    this.unsavedFrom = new Set()
+    const seq = this.nextSeq++
+    // Everything applied so far is in this record or an earlier one, so once it is on disk this
+    // state vector is durable.
+    const stateVector = Y.encodeStateVector(this.ydoc)
+    let bytes = 0
+    for (const update of updates) bytes += update.byteLength
+    this.writesInFlight++
+    this.store.appendRecord(this.id, seq, updates).then(
+      () => {
+        this.writesInFlight--
+        this.logRecords++
+        this.logBytes += bytes
+        this.lastDurableSeq = seq
+        if (seq >= this.unconfirmedBeforeSeq) {
+          this.unconfirmedBeforeSeq = -1
+          this.retryDelayMs = this.options.retryDelayMs
+          this.durableStateVector = stateVector
+          this.confirmSaved(contributors, stateVector)
+        } else {
+          // Durable, but an earlier record failed: they hear "saved" once the retry lands.
+          for (const connection of contributors) this.unsavedFrom.add(connection)
+        }
+        this.maybeCompact()
+        this.maybeUnload()
+      },
+      (error: unknown) => {
+        this.writesInFlight--
+        this.logger.error('FAILED TO STORE UPDATES; keeping them in memory and retrying', {
+          error,
+          updates: updates.length,
+          retryInMs: this.retryDelayMs,
+        })
+        this.unsaved = updates.concat(this.unsaved)
+        for (const connection of contributors) if (this.connections.has(connection)) this.unsavedFrom.add(connection)
+        this.unconfirmedBeforeSeq = this.nextSeq
+        this.scheduleRetry()
+      },
+    )
+  }
+
+  private scheduleRetry(): void {
+    if (this.retryTimer) return
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null
+      this.persist()
+    }, this.retryDelayMs)
+    this.retryDelayMs = Math.min(this.retryDelayMs * 2, 30_000)
+  }
+
+  private confirmSaved(contributors: Set<Connection>, stateVector: Uint8Array): void {
+    if (contributors.size === 0) return
+    const frame = encodeSavedState(stateVector)
+    for (const connection of contributors) {
+      if (this.connections.has(connection)) connection.send(frame)
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // 4. Compact
+
+  private maybeCompact(): void {
+    if (this.compacting || this.unconfirmedBeforeSeq >= 0 || this.logRecords === 0) return
+    const tooManyRecords = this.logRecords >= this.options.compactAfterRecords
+    // Compacting when the log outgrows the snapshot keeps the total cost linear in the edits.
+    const tooManyBytes = this.logBytes >= Math.max(this.snapshotBytes, this.options.compactMinLogBytes)
+    if (!tooManyRecords && !tooManyBytes) return
+    this.compacting = true
+    setImmediate(() => this.compact())
+  }
+
+  private compact(): void {
+    if (this.state === 'unloaded') return
+    const fromSeq = this.firstLogSeq
+    const toSeq = this.lastDurableSeq
+    const records = this.logRecords
+    const bytes = this.logBytes
+    const started = performance.now()
+    const snapshot = Y.encodeStateAsUpdate(this.ydoc)
+    const encodeMs = performance.now() - started
+    this.store.replaceLogWithSnapshot(this.id, snapshot, fromSeq, toSeq).then(
+      () => {
+        this.firstLogSeq = toSeq + 1
+        this.logRecords -= records
+        this.logBytes -= bytes
+        this.snapshotBytes = snapshot.byteLength
+        this.compacting = false
+        this.logger.debug('log compacted', { records, snapshotBytes: snapshot.byteLength, encodeMs: Math.round(encodeMs) })
+        this.maybeUnload()
+      },
+      (error: unknown) => {
+        // The log is intact (the write is atomic), so nothing is lost; try again later.
+        this.compacting = false
+        this.logger.error('log compaction failed', { error })
+        this.maybeUnload()
+      },
+    )
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // 5. Unload
+
+  /** True when nothing of this document is waiting for the disk. */
+  private get isStored(): boolean {
+    return (
+      this.unsaved.length === 0 &&
+      !this.persistScheduled &&
+      this.writesInFlight === 0 &&
+      !this.compacting &&
+      this.unconfirmedBeforeSeq < 0
+    )
+  }
+
+  /** Resolves once everything applied so far is on disk (used by graceful shutdown). */
+  whenStored(): Promise<void> {
+    if (this.state !== 'ready' || this.isStored) return Promise.resolve()
+    if (this.persistScheduled) this.persist()
+    return new Promise((resolve) => this.idleWaiters.push(resolve))
+  }
+
+  private maybeUnload(): void {
+    if (this.state === 'loading' || this.state === 'unloaded') return
+    if (!this.isStored) return
+    for (const resolve of this.idleWaiters.splice(0)) resolve()
+    if (this.connections.size > 0) return
+    this.finishUnload()
+  }
+
+  private finishUnload(): void {
+    this.state = 'unloaded'
+    if (this.retryTimer) clearTimeout(this.retryTimer)
+    this.ydoc.destroy()
+    this.onUnload(this)
+    this.logger.debug('document unloaded')
+  }
+}
+
+function stateAdvanced(transaction: Y.Transaction): boolean {
+  for (const [client, clock] of transaction.afterState) {
+    if (transaction.beforeState.get(client) !== clock) return true
+  }
+  return false
+}
