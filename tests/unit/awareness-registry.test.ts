@@ -1,0 +1,63 @@
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import * as Y from 'yjs'
+import { Awareness, applyAwarenessUpdate, encodeAwarenessUpdate as encodeWithYProtocols } from 'y-protocols/awareness'
+import { AwarenessRegistry, decodeAwarenessUpdate, encodeAwarenessUpdate } from '../../server/awareness-registry.ts'
+
+function clientAwareness(name: string) {
+  const awareness = new Awareness(new Y.Doc())
+  awareness.setLocalStateField('user', { name })
+  return awareness
+}
+
+describe('AwarenessRegistry', () => {
+  it('decodes what y-protocols encodes and encodes what y-protocols reads', () => {
+    const source = clientAwareness('Ada')
+    const update = encodeWithYProtocols(source, [source.clientID])
+    const entries = decodeAwarenessUpdate(update)
+    assert.equal(entries.length, 1)
+    assert.equal(entries[0].clientId, source.clientID)
+    assert.deepEqual(JSON.parse(entries[0].json), { user: { name: 'Ada' } })
+    const target = new Awareness(new Y.Doc())
+    applyAwarenessUpdate(target, encodeAwarenessUpdate(entries), 'test')
+    assert.deepEqual(target.getStates().get(source.clientID), { user: { name: 'Ada' } })
+    source.destroy()
+    target.destroy()
+  })
+
+  it('ignores stale clocks and reports whether anything changed', () => {
+    const registry = new AwarenessRegistry<string>()
+    assert.equal(registry.apply([{ clientId: 1, clock: 2, json: '{"a":1}' }], 'conn'), true)
+    assert.equal(registry.apply([{ clientId: 1, clock: 1, json: '{"a":0}' }], 'conn'), false)
+    assert.equal(registry.apply([{ clientId: 1, clock: 2, json: '{"a":2}' }], 'conn'), false)
+    assert.equal(registry.size, 1)
+    // A removal at the same clock still removes a live state, as in y-protocols.
+    assert.equal(registry.apply([{ clientId: 1, clock: 2, json: 'null' }], 'conn'), true)
+    assert.equal(registry.size, 0)
+    assert.equal(registry.encodeAll(), null)
+  })
+
+  it("removes exactly the states a connection announced, with clocks others accept", () => {
+    const registry = new AwarenessRegistry<string>()
+    const ada = clientAwareness('Ada')
+    const bob = clientAwareness('Bob')
+    registry.apply(decodeAwarenessUpdate(encodeWithYProtocols(ada, [ada.clientID])), 'socket-a')
+    registry.apply(decodeAwarenessUpdate(encodeWithYProtocols(bob, [bob.clientID])), 'socket-b')
+    const observer = new Awareness(new Y.Doc())
+    applyAwarenessUpdate(observer, registry.encodeAll()!, 'server')
+    assert.ok(observer.getStates().has(ada.clientID) && observer.getStates().has(bob.clientID))
+
+    const removal = registry.removeOwnedBy('socket-a')
+    assert.ok(removal)
+    applyAwarenessUpdate(observer, removal, 'server')
+    assert.equal(observer.getStates().has(ada.clientID), false)
+    assert.equal(observer.getStates().has(bob.clientID), true)
+    assert.equal(registry.removeOwnedBy('socket-a'), null, 'nothing left to remove')
+    for (const a of [ada, bob, observer]) a.destroy()
+  })
+
+  it('rejects truncated and trailing input', () => {
+    assert.throws(() => decodeAwarenessUpdate(Uint8Array.of(1, 5)))
+    assert.throws(() => decodeAwarenessUpdate(Uint8Array.of(0, 0)))
+  })
+})

@@ -1,0 +1,28 @@
+import assert from 'node:assert/strict'
+import path from 'node:path'
+import { describe, it } from 'node:test'
+import { ConfigError, DEFAULT_CONFIG, loadConfig } from '../../server/config.ts'
+
+describe('loadConfig', () => {
+  it('uses the documented defaults for an empty environment', () => {
+    assert.deepEqual(loadConfig({}), DEFAULT_CONFIG)
+    assert.equal(DEFAULT_CONFIG.port, 3000)
+    assert.equal(DEFAULT_CONFIG.dataDir, path.resolve('data'))
+  })
+
+  it('reads and resolves settings', () => {
+    const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', DATA_DIR: 'x/y', LOG_LEVEL: 'warn', PING_INTERVAL_MS: '500' })
+    assert.equal(config.port, 0)
+    assert.equal(config.host, '127.0.0.1')
+    assert.equal(config.dataDir, path.resolve('x/y'))
+    assert.equal(config.logLevel, 'warn')
+    assert.equal(config.pingIntervalMs, 500)
+  })
+
+  it('names the setting when a value is invalid', () => {
+    assert.throws(() => loadConfig({ PORT: 'abc' }), (error: Error) => error instanceof ConfigError && /PORT/.test(error.message))
+    assert.throws(() => loadConfig({ PORT: '70000' }), /PORT/)
+    assert.throws(() => loadConfig({ LOG_LEVEL: 'loud' }), /LOG_LEVEL/)
+    assert.throws(() => loadConfig({ PING_INTERVAL_MS: '5' }), /PING_INTERVAL_MS/)
+  })
+})

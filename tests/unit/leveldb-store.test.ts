@@ -1,0 +1,80 @@
+import assert from 'node:assert/strict'
+import { afterEach, beforeEach, describe, it } from 'node:test'
+import { LevelDbStore, decodeRecord, encodeRecord } from '../../server/storage/leveldb-store.ts'
+import { StorageError } from '../../server/storage/document-store.ts'
+import { makeTempDir } from '../support/sync-harness.ts'
+
+const bytes = (...values: number[]) => Uint8Array.from(values)
+
+describe('LevelDbStore', () => {
+  let temp: Awaited<ReturnType<typeof makeTempDir>>
+  let store: LevelDbStore
+
+  beforeEach(async () => {
+    temp = await makeTempDir()
+    store = await LevelDbStore.open(temp.dir)
+  })
+  afterEach(async () => {
+    await store.close()
+    await temp.remove()
+  })
+
+  it('loads an unknown document as empty', async () => {
+    const stored = await store.load('nothing-here')
+    assert.deepEqual(stored, { updates: [], firstLogSeq: 0, nextSeq: 0, logRecords: 0, logBytes: 0, snapshotBytes: 0 })
+  })
+
+  it('appends records and loads them back in order, after a reopen', async () => {
+    await Promise.all([
+      store.appendRecord('d', 0, [bytes(1), bytes(2)]),
+      store.appendRecord('d', 1, [bytes(3)]),
+      store.appendRecord('other', 0, [bytes(9)]),
+    ])
+    await store.close()
+    store = await LevelDbStore.open(temp.dir)
+    const stored = await store.load('d')
+    assert.deepEqual(stored.updates, [bytes(1), bytes(2), bytes(3)])
+    assert.equal(stored.nextSeq, 2)
+    assert.equal(stored.logRecords, 2)
+    assert.deepEqual((await store.load('other')).updates, [bytes(9)])
+  })
+
+  it('orders log records numerically past the first hex digit', async () => {
+    for (let seq = 0; seq < 20; seq++) await store.appendRecord('d', seq, [bytes(seq)])
+    const stored = await store.load('d')
+    assert.deepEqual(stored.updates, Array.from({ length: 20 }, (_, i) => bytes(i)))
+    assert.equal(stored.nextSeq, 20)
+  })
+
+  it('replaces a log prefix with a snapshot atomically, keeping later records', async () => {
+    for (let seq = 0; seq < 5; seq++) await store.appendRecord('d', seq, [bytes(seq)])
+    await store.replaceLogWithSnapshot('d', bytes(100), 0, 2)
+    const stored = await store.load('d')
+    assert.deepEqual(stored.updates, [bytes(100), bytes(3), bytes(4)])
+    assert.equal(stored.firstLogSeq, 3)
+    assert.equal(stored.nextSeq, 5)
+    assert.equal(stored.snapshotBytes, 1)
+  })
+
+  it('does not mix documents whose ids share a prefix', async () => {
+    await store.appendRecord('doc', 0, [bytes(1)])
+    await store.appendRecord('doc2', 0, [bytes(2)])
+    assert.deepEqual((await store.load('doc')).updates, [bytes(1)])
+  })
+
+  it('completes pending writes on close and refuses writes after it', async () => {
+    const pending = store.appendRecord('d', 0, [bytes(7)])
+    await store.close()
+    await pending
+    await assert.rejects(store.appendRecord('d', 1, [bytes(8)]), StorageError)
+    store = await LevelDbStore.open(temp.dir)
+    assert.deepEqual((await store.load('d')).updates, [bytes(7)])
+  })
+})
+
+describe('log records', () => {
+  it('round-trips a list of updates', () => {
+    const updates = [bytes(), bytes(1, 2, 3), new Uint8Array(300).fill(5)]
+    assert.deepEqual(decodeRecord(encodeRecord(updates)), updates)
+  })
+})
