@@ -50,12 +50,14 @@ export const SYNC_PATH_PREFIX = '/sync/'
 export const CloseCode = {
   /** Server restarting or shutting down; clients reconnect. */
   ServiceRestart: 1012,
-  /** Peer stopped answering pings. */
-  Timeout: 4408,
   /** A frame could not be decoded or applied. */
   MalformedMessage: 4400,
   /** A frame exceeded the size limit (ws closes with 1009 itself; listed for completeness). */
   MessageTooBig: 1009,
+  /** Sent faster than the per-connection rate limit for too long; clients back off and retry. */
+  RateLimited: 4529,
+  /** The view link this connection came through was reset by an editor; it will not work again. */
+  ViewLinkRevoked: 4410,
   /** Internal error while loading or serving the document; clients retry. */
   InternalError: 4500,
 } as const

@@ -18,6 +18,25 @@ export interface ServerConfig {
   pingIntervalMs: number
   /** Largest WebSocket frame accepted; larger frames close the connection (code 1009). */
   maxMessageBytes: number
+  /** Largest stored size of a document; past it, further edits are refused (reading still works). */
+  maxDocumentBytes: number
+  /** Most simultaneous connections to one document. */
+  maxConnectionsPerDocument: number
+  /** Most new connections from one address per minute (0 = no limit). */
+  maxConnectionsPerAddressPerMinute: number
+  /** Sustained messages per second per connection (token bucket; 0 = no limit)… */
+  rateLimitMessagesPerSecond: number
+  /** …and bytes per second per connection. Bursts of 10 s worth are allowed. */
+  rateLimitBytesPerSecond: number
+  /** How long a connection may stay over its rate (being slowed down) before it is closed. */
+  rateLimitGraceMs: number
+  /** A socket whose unsent data exceeds this is dropped rather than buffered in our memory. */
+  maxBufferedBytes: number
+  /**
+   * Origins allowed to open WebSockets, besides the app's own (same host as the request).
+   * '*' allows any. Requests without an Origin header (non-browser clients) are allowed.
+   */
+  allowedOrigins: string[]
   /** The update log of a document is merged into its snapshot once it holds this many records… */
   compactAfterRecords: number
   /** …or once it holds more bytes than the snapshot itself (and at least this many). */
@@ -30,7 +49,15 @@ export const DEFAULT_CONFIG: ServerConfig = {
   dataDir: path.resolve('data'),
   logLevel: 'info',
   pingIntervalMs: 30_000,
-  maxMessageBytes: 16 * 1024 * 1024,
+  maxMessageBytes: 1024 * 1024,
+  maxDocumentBytes: 64 * 1024 * 1024,
+  maxConnectionsPerDocument: 1000,
+  maxConnectionsPerAddressPerMinute: 600,
+  rateLimitMessagesPerSecond: 300,
+  rateLimitBytesPerSecond: 1024 * 1024,
+  rateLimitGraceMs: 10_000,
+  maxBufferedBytes: 16 * 1024 * 1024,
+  allowedOrigins: [],
   compactAfterRecords: 500,
   compactMinLogBytes: 256 * 1024,
 }
@@ -39,7 +66,7 @@ export class ConfigError extends Error {
   override name = 'ConfigError'
 }
 
-function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number): number {
+function integer(env: Record<string, string | undefined>, name: string, fallback: number, min: number): number {
   const raw = env[name]
   if (raw === undefined || raw.trim() === '') return fallback
   const value = Number(raw)
@@ -49,7 +76,7 @@ function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: nu
   return value
 }
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
+export function loadConfig(env: Record<string, string | undefined> = process.env): ServerConfig {
   const logLevel = env.LOG_LEVEL?.trim() || DEFAULT_CONFIG.logLevel
   if (!isLogLevel(logLevel)) {
     throw new ConfigError(`LOG_LEVEL must be one of debug, info, warn, error, silent; got "${logLevel}"`)
@@ -63,6 +90,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     logLevel,
     pingIntervalMs: integer(env, 'PING_INTERVAL_MS', DEFAULT_CONFIG.pingIntervalMs, 100),
     maxMessageBytes: integer(env, 'MAX_MESSAGE_BYTES', DEFAULT_CONFIG.maxMessageBytes, 1024),
+    maxDocumentBytes: integer(env, 'MAX_DOCUMENT_BYTES', DEFAULT_CONFIG.maxDocumentBytes, 1024),
+    maxConnectionsPerDocument: integer(env, 'MAX_CONNECTIONS_PER_DOCUMENT', DEFAULT_CONFIG.maxConnectionsPerDocument, 1),
+    maxConnectionsPerAddressPerMinute: integer(
+      env,
+      'MAX_CONNECTIONS_PER_ADDRESS_PER_MINUTE',
+      DEFAULT_CONFIG.maxConnectionsPerAddressPerMinute,
+      0,
+    ),
+    rateLimitMessagesPerSecond: integer(env, 'RATE_LIMIT_MESSAGES_PER_SECOND', DEFAULT_CONFIG.rateLimitMessagesPerSecond, 0),
+    rateLimitBytesPerSecond: integer(env, 'RATE_LIMIT_BYTES_PER_SECOND', DEFAULT_CONFIG.rateLimitBytesPerSecond, 0),
+    rateLimitGraceMs: integer(env, 'RATE_LIMIT_GRACE_MS', DEFAULT_CONFIG.rateLimitGraceMs, 0),
+    maxBufferedBytes: integer(env, 'MAX_BUFFERED_BYTES', DEFAULT_CONFIG.maxBufferedBytes, 1024),
+    allowedOrigins: (env.ALLOWED_ORIGINS ?? '')
+      .split(',')
+      .map((origin) => origin.trim())
+      .filter((origin) => origin !== ''),
     compactAfterRecords: integer(env, 'COMPACT_AFTER_RECORDS', DEFAULT_CONFIG.compactAfterRecords, 1),
     compactMinLogBytes: integer(env, 'COMPACT_MIN_LOG_BYTES', DEFAULT_CONFIG.compactMinLogBytes, 0),
   }

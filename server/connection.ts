@@ -1,9 +1,12 @@
 /**
- * One WebSocket on one document. It knows how to send and close; what the messages mean is the
- * document's business (shared-document.ts).
+ * One WebSocket on one document. It knows how to send, how to slow down or close a peer that
+ * misbehaves, and what the peer may do; what the messages mean is the document's business
+ * (shared-document.ts).
  *
  * Written against a minimal socket interface so it can be driven without a network in tests.
  */
+import { CloseCode } from '../lib/protocol.ts'
+import { TokenBucket } from './limits.ts'
 import type { Logger } from './logger.ts'
 
 export interface SocketLike {
@@ -13,26 +16,67 @@ export interface SocketLike {
   close(code?: number, reason?: string): void
   terminate(): void
   ping(): void
+  pause(): void
+  resume(): void
+}
+
+export interface ConnectionLimits {
+  rateLimitMessagesPerSecond: number
+  rateLimitBytesPerSecond: number
+  rateLimitGraceMs: number
+  maxBufferedBytes: number
+}
+
+export interface ConnectionInfo {
+  docId: string
+  /** Opened through a view link: may read and be present, never write. */
+  readOnly: boolean
+  /** The view id it came through (so a reset can find it), or null for editors. */
+  viewId: string | null
+  /** The client asked for Chorus's extension messages (`?chorus=1`). */
+  wantsExtensions: boolean
+  remoteAddress: string
 }
 
 const OPEN = 1
+/** A burst may be this many seconds' worth of the sustained rate (a paste, a reconnect). */
+const BURST_SECONDS = 10
 
 let nextConnectionId = 1
 
 export class Connection {
   readonly id = `c${nextConnectionId++}`
+  readonly docId: string
+  readonly readOnly: boolean
+  readonly viewId: string | null
+  readonly wantsExtensions: boolean
+  readonly remoteAddress: string
   /** Answered a ping since the last round (or sent anything). */
   alive = true
+  /** Writes dropped because the connection is read-only. */
+  droppedWrites = 0
   private closing = false
+  private readonly messageBucket: TokenBucket | null
+  private readonly byteBucket: TokenBucket | null
+  private throttledSince: number | null = null
+  private resumeTimer: NodeJS.Timeout | null = null
 
   constructor(
     private readonly socket: SocketLike,
-    readonly docId: string,
-    /** The client asked for Chorus's extension messages (`?chorus=1`). */
-    readonly wantsExtensions: boolean,
-    readonly remoteAddress: string,
+    info: ConnectionInfo,
+    private readonly limits: ConnectionLimits,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.docId = info.docId
+    this.readOnly = info.readOnly
+    this.viewId = info.viewId
+    this.wantsExtensions = info.wantsExtensions
+    this.remoteAddress = info.remoteAddress
+    const now = performance.now()
+    const { rateLimitMessagesPerSecond: messages, rateLimitBytesPerSecond: bytes } = limits
+    this.messageBucket = messages > 0 ? new TokenBucket(messages, messages * BURST_SECONDS, now) : null
+    this.byteBucket = bytes > 0 ? new TokenBucket(bytes, bytes * BURST_SECONDS, now) : null
+  }
 
   get isOpen(): boolean {
     return !this.closing && this.socket.readyState === OPEN
@@ -41,24 +85,66 @@ export class Connection {
   send(frame: Uint8Array): void {
     if (!this.isOpen) return
     this.socket.send(frame, { binary: true })
+    if (this.socket.bufferedAmount > this.limits.maxBufferedBytes) {
+      // A reader that cannot keep up would otherwise grow our memory without bound; it can
+      // reconnect and catch up with one sync step instead.
+      this.logger.warn('dropping slow reader', { conn: this.id, bufferedBytes: this.socket.bufferedAmount })
+      this.terminate()
+    }
   }
 
-  /** Closes with a code and a reason a person can read (at most 123 bytes on the wire). */
-  close(code: number, reason: string): void {
-    if (this.closing) return
-    this.closing = true
-    this.logger.debug('closing connection', { conn: this.id, code, reason })
-    this.socket.close(code, truncateReason(reason))
+  /**
+   * Accounts for an incoming frame. Over the rate, the socket stops being read until the debt is
+   * paid (TCP pushes back on the sender); over it for longer than the grace period, it is closed.
+   * Returns false when the connection was closed.
+   */
+  admit(byteLength: number): boolean {
+    if (!this.messageBucket && !this.byteBucket) return true
+    const now = performance.now()
+    const waitMs = Math.max(this.messageBucket?.take(1, now) ?? 0, this.byteBucket?.take(byteLength, now) ?? 0)
+    if (waitMs === 0) {
+      this.throttledSince = null
+      return true
+    }
+    this.throttledSince ??= now
+    if (now - this.throttledSince > this.limits.rateLimitGraceMs) {
+      this.logger.warn('closing connection over its rate limit', { conn: this.id })
+      this.close(CloseCode.RateLimited, 'sending too fast for too long')
+      return false
+    }
+    if (!this.resumeTimer) {
+      this.socket.pause()
+      this.resumeTimer = setTimeout(() => {
+        this.resumeTimer = null
+        if (this.isOpen) this.socket.resume()
+      }, Math.ceil(waitMs))
+    }
+    return true
   }
 
   ping(): void {
     if (this.isOpen) this.socket.ping()
   }
 
-  /** Drops the connection without a closing handshake (dead peer). */
+  /** Closes with a code and a reason a person can read (at most 123 bytes on the wire). */
+  close(code: number, reason: string): void {
+    if (this.closing) return
+    this.closing = true
+    this.clearTimers()
+    this.logger.debug('closing connection', { conn: this.id, code, reason })
+    this.socket.close(code, truncateReason(reason))
+  }
+
+  /** Drops the connection without a closing handshake (dead peer, slow reader). */
   terminate(): void {
     this.closing = true
+    this.clearTimers()
     this.socket.terminate()
+  }
+
+  private clearTimers(): void {
+    if (this.resumeTimer) clearTimeout(this.resumeTimer)
+    this.resumeTimer = null
   }
 }
 
