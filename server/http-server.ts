@@ -10,6 +10,7 @@ import type { ServerConfig } from './config.ts'
 import type { Logger } from './logger.ts'
 import { LevelDbStore } from './storage/leveldb-store.ts'
 import { SyncServer } from './sync-server.ts'
+import { handleApiRequest, isApiPath } from './http-api.ts'
 
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 
@@ -50,6 +51,10 @@ export async function startServer({ config, logger, next }: StartOptions): Promi
     if (request.url === '/healthz') {
       response.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' })
       response.end(JSON.stringify({ status: 'ok', documents: sync.documents.size, connections: sync.connectionCount }))
+      return
+    }
+    if (isApiPath(request.url)) {
+      void handleApiRequest(request, response, sync.viewLinks, config, logger)
       return
     }
     if (handleApp) {

@@ -34,3 +34,14 @@ export interface DocumentStore {
 export class StorageError extends Error {
   override name = 'StorageError'
 }
+
+/**
+ * The read-only link of each document: a random view id that maps to the document id, never the
+ * other way round for the holder of the view id.
+ */
+export interface ViewLinkStore {
+  getViewId(docId: string): Promise<string | null>
+  resolveViewId(viewId: string): Promise<string | null>
+  /** Points the document at `viewId` and forgets `previousViewId`, atomically and durably. */
+  setViewId(docId: string, viewId: string, previousViewId: string | null): Promise<void>
+}

@@ -4,6 +4,8 @@
  * Keys (document ids are URL-safe, so they never contain the separator):
  *   doc/<id>/log/<seq, 12 hex digits>   one record: the updates of one turn
  *   doc/<id>/snapshot                    the merged state of all compacted records
+ *   link/doc/<id>                        the document's view id
+ *   link/view/<viewId>                   the document a view id opens
  *
  * Group commit: every write waits in one queue; while a synced batch is on its way to disk the
  * next batch fills up, so N documents editing at once cost one fsync per round, not N.
@@ -13,13 +15,15 @@ import leveldown, { type LevelDown } from 'leveldown'
 import * as decoding from 'lib0/decoding'
 import * as encoding from 'lib0/encoding'
 import type { AbstractBatch } from 'abstract-leveldown'
-import { StorageError, type DocumentStore, type StoredDocument } from './document-store.ts'
+import { StorageError, type DocumentStore, type StoredDocument, type ViewLinkStore } from './document-store.ts'
 
 const SEQ_DIGITS = 12
 
 const docPrefix = (docId: string) => `doc/${docId}/`
 const logKey = (docId: string, seq: number) => `doc/${docId}/log/${seq.toString(16).padStart(SEQ_DIGITS, '0')}`
 const snapshotKey = (docId: string) => `doc/${docId}/snapshot`
+const docLinkKey = (docId: string) => `link/doc/${docId}`
+const viewLinkKey = (viewId: string) => `link/view/${viewId}`
 
 export function encodeRecord(updates: readonly Uint8Array[]): Uint8Array {
   const encoder = encoding.createEncoder()
@@ -42,7 +46,7 @@ interface PendingWrite {
   reject: (error: Error) => void
 }
 
-export class LevelDbStore implements DocumentStore {
+export class LevelDbStore implements DocumentStore, ViewLinkStore {
   private queue: PendingWrite[] = []
   private writing: Promise<void> | null = null
   private closed = false
@@ -110,6 +114,34 @@ export class LevelDbStore implements DocumentStore {
     ]
     for (let seq = fromSeq; seq <= toSeq; seq++) operations.push({ type: 'del', key: logKey(docId, seq) })
     return this.enqueue(operations)
+  }
+
+  getViewId(docId: string): Promise<string | null> {
+    return this.getString(docLinkKey(docId))
+  }
+
+  resolveViewId(viewId: string): Promise<string | null> {
+    return this.getString(viewLinkKey(viewId))
+  }
+
+  setViewId(docId: string, viewId: string, previousViewId: string | null): Promise<void> {
+    const operations: AbstractBatch<string, Buffer>[] = [
+      { type: 'put', key: docLinkKey(docId), value: Buffer.from(viewId) },
+      { type: 'put', key: viewLinkKey(viewId), value: Buffer.from(docId) },
+    ]
+    if (previousViewId !== null) operations.push({ type: 'del', key: viewLinkKey(previousViewId) })
+    return this.enqueue(operations)
+  }
+
+  private getString(key: string): Promise<string | null> {
+    this.assertOpen()
+    return new Promise((resolve, reject) =>
+      this.db.get(key, { asBuffer: false }, (error, value) => {
+        // leveldown's NotFound error has no code; its message is the only marker.
+        if (error) return /NotFound/i.test(error.message) ? resolve(null) : reject(new StorageError(error.message))
+        resolve(value as unknown as string)
+      }),
+    )
   }
 
   async close(): Promise<void> {

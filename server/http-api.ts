@@ -1,0 +1,59 @@
+/**
+ * The server's HTTP API, beside the Next app on the same port:
+ *
+ *   POST /api/documents/<docId>/view-link        → { viewId }   the read-only link (created once)
+ *   POST /api/documents/<docId>/view-link/reset  → { viewId }   a new one; the old stops working
+ *
+ * Knowing the edit id is the permission, as in Etherpad. Requests from other sites' pages are
+ * refused by the same origin rule as WebSockets.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { isValidDocId } from '../lib/doc-id.ts'
+import type { ServerConfig } from './config.ts'
+import { isOriginAllowed } from './limits.ts'
+import type { Logger } from './logger.ts'
+import type { ViewLinks } from './view-links.ts'
+
+const VIEW_LINK_PATH = /^\/api\/documents\/([^/]+)\/view-link(\/reset)?$/
+
+export function isApiPath(url: string | undefined): boolean {
+  return url !== undefined && url.startsWith('/api/')
+}
+
+function sendJson(response: ServerResponse, status: number, body: unknown): void {
+  response.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'cache-control': 'no-store',
+    'x-content-type-options': 'nosniff',
+  })
+  response.end(JSON.stringify(body))
+}
+
+export async function handleApiRequest(
+  request: IncomingMessage,
+  response: ServerResponse,
+  viewLinks: ViewLinks,
+  options: Pick<ServerConfig, 'allowedOrigins'>,
+  logger: Logger,
+): Promise<void> {
+  const { pathname } = new URL(request.url ?? '/', 'http://localhost')
+  const match = VIEW_LINK_PATH.exec(pathname)
+  if (!match) return sendJson(response, 404, { error: 'not found' })
+  if (request.method !== 'POST') {
+    response.setHeader('allow', 'POST')
+    return sendJson(response, 405, { error: 'use POST' })
+  }
+  if (!isOriginAllowed(request.headers.origin, request.headers.host, options.allowedOrigins)) {
+    return sendJson(response, 403, { error: 'origin not allowed' })
+  }
+  const docId = match[1]
+  if (!isValidDocId(docId)) return sendJson(response, 400, { error: 'invalid document id' })
+  try {
+    const viewId = match[2] ? await viewLinks.reset(docId) : await viewLinks.getOrCreate(docId)
+    if (match[2]) logger.info('view link reset', { doc: docId })
+    sendJson(response, 200, { viewId })
+  } catch (error) {
+    logger.error('view link request failed', { doc: docId, error })
+    sendJson(response, 500, { error: 'could not store the view link; try again' })
+  }
+}
