@@ -12,12 +12,19 @@
  *               turn than the one that relayed the edits.
  *   5. unload   with no connections, nothing pending and nothing being written, the document
  *               leaves memory. A failed write keeps it in memory and retries; nothing is dropped.
+ *
+ * Bad input never reaches the Y.Doc: frames are decoded strictly, updates are parsed in full
+ * before they are applied, read-only connections cannot write, and a document at its size cap
+ * takes no more. Should an update that parsed still fail to apply, the document is quarantined:
+ * the valid updates are stored, everyone is asked to reconnect, and it is loaded again from disk,
+ * because a failed apply can leave a Y.Doc half-changed.
  */
 import * as Y from 'yjs'
 import {
   CloseCode,
   decodeClientMessage,
   encodeAwarenessFrame,
+  encodeNotice,
   encodeSavedState,
   encodeSyncStep1,
   encodeSyncStep2,
@@ -36,9 +43,11 @@ export interface DocumentOptions {
   maxQueuedMessages: number
   /** First retry delay after a failed write; doubles up to 30 s. */
   retryDelayMs: number
+  /** Stored size past which updates are refused. */
+  maxDocumentBytes: number
 }
 
-type State = 'loading' | 'ready' | 'failed' | 'unloaded'
+type State = 'loading' | 'ready' | 'quarantined' | 'unloaded'
 
 export class SharedDocument {
   readonly ydoc = new Y.Doc()
@@ -68,6 +77,10 @@ export class SharedDocument {
   private idleWaiters: (() => void)[] = []
   /** Set by the afterTransaction hook: did the last transaction change anything? */
   private lastTransactionChanged = false
+  private unsavedBytes = 0
+  /** Writes dropped from read-only connections, over the document's time in memory. */
+  droppedWrites = 0
+  private warnedTooLarge = new WeakSet<Connection>()
 
   constructor(
     readonly id: string,
@@ -109,7 +122,6 @@ export class SharedDocument {
         bytes: stored.logBytes + stored.snapshotBytes,
       })
     } catch (error) {
-      this.state = 'failed'
       this.logger.error('document failed to load', { error })
       for (const connection of this.connections) {
         connection.close(CloseCode.InternalError, 'document could not be loaded')
@@ -135,8 +147,17 @@ export class SharedDocument {
   // 2. Serve
 
   join(connection: Connection): void {
+    if (this.state === 'quarantined') {
+      connection.close(CloseCode.InternalError, 'document is reloading, try again')
+      return
+    }
     this.connections.add(connection)
     if (this.state === 'ready') this.greet(connection)
+  }
+
+  /** Approximate stored size: what is on disk plus what is on its way there. */
+  get approximateBytes(): number {
+    return this.snapshotBytes + this.logBytes + this.unsavedBytes
   }
 
   leave(connection: Connection): void {
@@ -164,7 +185,8 @@ export class SharedDocument {
 
   /** What a new connection gets: our state vector (so it sends what we lack) and who is here. */
   private greet(connection: Connection): void {
-    connection.send(encodeSyncStep1(Y.encodeStateVector(this.ydoc)))
+    // A read-only connection has nothing we could accept, so we do not ask it for anything.
+    if (!connection.readOnly) connection.send(encodeSyncStep1(Y.encodeStateVector(this.ydoc)))
     const everyone = this.awareness.encodeAll()
     if (everyone) connection.send(encodeAwarenessFrame(everyone))
   }
@@ -175,14 +197,19 @@ export class SharedDocument {
       switch (message.type) {
         case 'sync-step1':
           connection.send(encodeSyncStep2(Y.encodeStateAsUpdate(this.ydoc, message.stateVector)))
-          if (connection.wantsExtensions) connection.send(encodeSavedState(this.durableStateVector))
+          if (connection.wantsExtensions && !connection.readOnly) {
+            connection.send(encodeSavedState(this.durableStateVector))
+          }
           break
         case 'sync-step2':
-          // Relayed as a plain update: forwarding a step 2 would mark other clients as synced.
-          this.applyUpdate(connection, message.update, null)
-          break
         case 'sync-update':
-          this.applyUpdate(connection, message.update, frame)
+          if (connection.readOnly) {
+            this.dropWrite(connection)
+            break
+          }
+          // A step 2 is relayed as a plain update: forwarding a step 2 would mark other clients
+          // as synced.
+          this.applyUpdate(connection, message.update, message.type === 'sync-update' ? frame : null)
           break
         case 'awareness':
           if (this.awareness.apply(decodeAwarenessUpdate(message.update), connection)) {
@@ -211,16 +238,72 @@ export class SharedDocument {
    * given, is the update message exactly as received; it is relayed as is, never re-encoded.
    */
   private applyUpdate(from: Connection, update: Uint8Array, frame: Uint8Array | null): void {
+    // Parses every struct and the delete set without touching the document (about a fifth of
+    // the cost of applying); a malformed update fails here, before it can change anything.
+    Y.decodeUpdate(update)
+    if (this.approximateBytes + update.byteLength > this.options.maxDocumentBytes) {
+      this.refuseGrowth(from)
+      return
+    }
     this.lastTransactionChanged = false
-    Y.applyUpdate(this.ydoc, update, from)
+    try {
+      Y.applyUpdate(this.ydoc, update, from)
+    } catch (error) {
+      this.quarantine(from, error)
+      return
+    }
     const pending = this.ydoc.store.pendingStructs !== null || this.ydoc.store.pendingDs !== null
     // A reconnecting client resends what we already have; such an update changes nothing and
     // is neither relayed nor stored again.
     if (!this.lastTransactionChanged && !pending) return
     this.broadcast(frame ?? encodeSyncUpdate(update), from)
     this.unsaved.push(update)
+    this.unsavedBytes += update.byteLength
     if (from.wantsExtensions) this.unsavedFrom.add(from)
     this.schedulePersist()
+  }
+
+  private dropWrite(connection: Connection): void {
+    this.droppedWrites++
+    if (connection.droppedWrites++ === 0) {
+      this.logger.warn('dropping writes from a read-only connection', { conn: connection.id })
+    }
+  }
+
+  private refuseGrowth(connection: Connection): void {
+    if (this.warnedTooLarge.has(connection)) return
+    this.warnedTooLarge.add(connection)
+    this.logger.warn('refusing growth of a document at its size cap', {
+      conn: connection.id,
+      bytes: this.approximateBytes,
+      limit: this.options.maxDocumentBytes,
+    })
+    if (connection.wantsExtensions) {
+      const mib = Math.round(this.options.maxDocumentBytes / (1024 * 1024))
+      connection.send(
+        encodeNotice({
+          level: 'error',
+          code: 'document-too-large',
+          message: `This document has reached its size limit (${mib} MiB). New changes are not being saved; reading still works.`,
+        }),
+      )
+    }
+  }
+
+  /**
+   * An update that parsed cleanly failed to apply, so the Y.Doc may be half-changed. Store the
+   * valid updates we hold, send everyone away to reconnect (their clients keep their own state),
+   * and let the next connection load the document again from disk.
+   */
+  private quarantine(culprit: Connection, error: unknown): void {
+    this.logger.error('update failed to apply; reloading the document from disk', { conn: culprit.id, error })
+    this.state = 'quarantined'
+    culprit.close(CloseCode.MalformedMessage, 'update could not be applied')
+    for (const connection of this.connections) {
+      if (connection !== culprit) connection.close(CloseCode.InternalError, 'document is reloading, reconnecting')
+    }
+    if (this.persistScheduled) this.persist()
+    this.maybeUnload()
   }
 
   /** Sends the same bytes to every connection except `except`. */
@@ -248,6 +331,7 @@ export class SharedDocument {
     const contributors = this.unsavedFrom
     this.unsaved = []
     this.unsavedFrom = new Set()
+    this.unsavedBytes = 0
     const seq = this.nextSeq++
     // Everything applied so far is in this record or an earlier one, so once it is on disk this
     // state vector is durable.
@@ -281,6 +365,7 @@ export class SharedDocument {
           retryInMs: this.retryDelayMs,
         })
         this.unsaved = updates.concat(this.unsaved)
+        this.unsavedBytes += bytes
         for (const connection of contributors) if (this.connections.has(connection)) this.unsavedFrom.add(connection)
         this.unconfirmedBeforeSeq = this.nextSeq
         this.scheduleRetry()
@@ -319,7 +404,12 @@ export class SharedDocument {
   }
 
   private compact(): void {
-    if (this.state === 'unloaded') return
+    // A quarantined Y.Doc may be half-changed: it must never become the snapshot.
+    if (this.state !== 'ready') {
+      this.compacting = false
+      this.maybeUnload()
+      return
+    }
     const fromSeq = this.firstLogSeq
     const toSeq = this.lastDurableSeq
     const records = this.logRecords
@@ -362,7 +452,7 @@ export class SharedDocument {
 
   /** Resolves once everything applied so far is on disk (used by graceful shutdown). */
   whenStored(): Promise<void> {
-    if (this.state !== 'ready' || this.isStored) return Promise.resolve()
+    if (this.state === 'loading' || this.state === 'unloaded' || this.isStored) return Promise.resolve()
     if (this.persistScheduled) this.persist()
     return new Promise((resolve) => this.idleWaiters.push(resolve))
   }
@@ -371,7 +461,8 @@ export class SharedDocument {
     if (this.state === 'loading' || this.state === 'unloaded') return
     if (!this.isStored) return
     for (const resolve of this.idleWaiters.splice(0)) resolve()
-    if (this.connections.size > 0) return
+    // A quarantined document has asked all its connections to leave; it goes without waiting.
+    if (this.connections.size > 0 && this.state !== 'quarantined') return
     this.finishUnload()
   }
 

@@ -1,9 +1,12 @@
 /**
- * The transport: turns HTTP upgrade requests on `/sync/<docId>` into Connections on documents,
- * keeps them alive with pings, and shuts down without losing anything.
+ * The transport: turns HTTP upgrade requests into Connections on documents, keeps them alive
+ * with pings, and shuts down without losing anything.
  *
- * It is attached to an http.Server by the entry points (main.ts with the Next app on the same
- * port, standalone.ts without it).
+ *   /sync/<docId>          edit: read and write
+ *   /sync/view/<viewId>    view: read and be present, never write; never learns the doc id
+ *
+ * Every refusal is an HTTP status with a readable reason, logged once per address and reason.
+ * It is attached to an http.Server by http-server.ts.
  */
 import type { IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
@@ -11,26 +14,64 @@ import { WebSocketServer, type WebSocket } from 'ws'
 import { isValidDocId } from '../lib/doc-id.ts'
 import { CHORUS_PROTOCOL_PARAM, CloseCode, SYNC_PATH_PREFIX } from '../lib/protocol.ts'
 import type { ServerConfig } from './config.ts'
-import { Connection } from './connection.ts'
+import { Connection, type ConnectionInfo } from './connection.ts'
 import { DocumentRegistry } from './document-registry.ts'
+import { AddressConnectionCounter, isOriginAllowed, LogThrottle } from './limits.ts'
 import type { Logger } from './logger.ts'
-import type { DocumentStore } from './storage/document-store.ts'
+import type { DocumentStore, ViewLinkStore } from './storage/document-store.ts'
+import { ViewLinks } from './view-links.ts'
 
 export type SyncServerOptions = Pick<
   ServerConfig,
-  'pingIntervalMs' | 'maxMessageBytes' | 'compactAfterRecords' | 'compactMinLogBytes'
+  | 'pingIntervalMs'
+  | 'maxMessageBytes'
+  | 'compactAfterRecords'
+  | 'compactMinLogBytes'
+  | 'maxDocumentBytes'
+  | 'maxConnectionsPerDocument'
+  | 'maxConnectionsPerAddressPerMinute'
+  | 'rateLimitMessagesPerSecond'
+  | 'rateLimitBytesPerSecond'
+  | 'rateLimitGraceMs'
+  | 'maxBufferedBytes'
+  | 'allowedOrigins'
 >
+
+const VIEW_PREFIX = 'view/'
+
+type Route = { kind: 'edit'; docId: string } | { kind: 'view'; viewId: string }
+
+/** Parses `/sync/<docId>` or `/sync/view/<viewId>`; null for anything else. */
+export function parseSyncPath(pathname: string): Route | null {
+  if (!pathname.startsWith(SYNC_PATH_PREFIX)) return null
+  const rest = pathname.slice(SYNC_PATH_PREFIX.length)
+  if (rest.startsWith(VIEW_PREFIX)) {
+    const viewId = rest.slice(VIEW_PREFIX.length)
+    return isValidDocId(viewId) ? { kind: 'view', viewId } : null
+  }
+  return isValidDocId(rest) ? { kind: 'edit', docId: rest } : null
+}
+
+class Refusal {
+  constructor(
+    readonly status: number,
+    readonly reason: string,
+  ) {}
+}
 
 export class SyncServer {
   readonly documents: DocumentRegistry
+  readonly viewLinks: ViewLinks
   private readonly wss: WebSocketServer
   private readonly connections = new Set<Connection>()
   private readonly pingTimer: NodeJS.Timeout
+  private readonly addressCounter: AddressConnectionCounter
+  private readonly refusalLog = new LogThrottle(60_000)
   private closing = false
 
   constructor(
-    options: SyncServerOptions,
-    private readonly store: DocumentStore,
+    private readonly options: SyncServerOptions,
+    private readonly store: DocumentStore & ViewLinkStore,
     private readonly logger: Logger,
   ) {
     this.documents = new DocumentRegistry(
@@ -40,9 +81,12 @@ export class SyncServer {
         compactMinLogBytes: options.compactMinLogBytes,
         maxQueuedMessages: 1000,
         retryDelayMs: 500,
+        maxDocumentBytes: options.maxDocumentBytes,
       },
       logger,
     )
+    this.viewLinks = new ViewLinks(store, (docId, oldViewId) => this.disconnectViewers(docId, oldViewId))
+    this.addressCounter = new AddressConnectionCounter(options.maxConnectionsPerAddressPerMinute, performance.now())
     this.wss = new WebSocketServer({
       noServer: true,
       maxPayload: options.maxMessageBytes,
@@ -64,26 +108,62 @@ export class SyncServer {
   }
 
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
-    if (this.closing) return refuseUpgrade(socket, 503, 'server is shutting down')
-    const url = new URL(request.url ?? '/', 'http://localhost')
-    const docId = url.pathname.slice(SYNC_PATH_PREFIX.length)
-    if (!url.pathname.startsWith(SYNC_PATH_PREFIX) || !isValidDocId(docId)) {
-      this.logger.warn('refused upgrade: invalid document id', { path: url.pathname.slice(0, 100) })
-      return refuseUpgrade(socket, 400, 'invalid document id')
-    }
-    const wantsExtensions = url.searchParams.get(CHORUS_PROTOCOL_PARAM) !== null
-    this.wss.handleUpgrade(request, socket, head, (ws) => {
-      this.accept(ws, docId, wantsExtensions, request.socket.remoteAddress ?? 'unknown')
-    })
+    const remoteAddress = request.socket.remoteAddress ?? 'unknown'
+    this.admit(request, remoteAddress).then(
+      (info) => {
+        if (socket.destroyed) return
+        this.wss.handleUpgrade(request, socket, head, (ws) => this.accept(ws, info))
+      },
+      (error: unknown) => {
+        const refusal = error instanceof Refusal ? error : new Refusal(500, 'internal error')
+        if (!(error instanceof Refusal)) this.logger.error('upgrade failed', { error })
+        this.logRefusal(remoteAddress, refusal)
+        refuseUpgrade(socket, refusal)
+      },
+    )
   }
 
-  private accept(ws: WebSocket, docId: string, wantsExtensions: boolean, remoteAddress: string): void {
-    const connection = new Connection(ws, docId, wantsExtensions, remoteAddress, this.logger)
-    const log = this.logger.child({ doc: docId, conn: connection.id })
+  /** Decides whether an upgrade may become a connection, and as what. Throws a Refusal. */
+  private async admit(request: IncomingMessage, remoteAddress: string): Promise<ConnectionInfo> {
+    if (this.closing) throw new Refusal(503, 'server is shutting down')
+    const url = new URL(request.url ?? '/', 'http://localhost')
+    const route = parseSyncPath(url.pathname)
+    if (!route) throw new Refusal(400, 'invalid document id')
+    if (!isOriginAllowed(request.headers.origin, request.headers.host, this.options.allowedOrigins)) {
+      throw new Refusal(403, 'origin not allowed')
+    }
+    if (!this.addressCounter.tryAdd(remoteAddress, performance.now())) {
+      throw new Refusal(429, 'too many new connections from this address; wait a minute')
+    }
+    let docId: string
+    if (route.kind === 'view') {
+      const resolved = await this.viewLinks.resolve(route.viewId)
+      if (!resolved) throw new Refusal(404, 'this view link does not exist or was reset')
+      docId = resolved
+    } else {
+      docId = route.docId
+    }
+    if (this.closing) throw new Refusal(503, 'server is shutting down')
+    const open = this.documents.get(docId)
+    if (open && open.connections.size >= this.options.maxConnectionsPerDocument) {
+      throw new Refusal(503, 'too many people in this document right now')
+    }
+    return {
+      docId,
+      readOnly: route.kind === 'view',
+      viewId: route.kind === 'view' ? route.viewId : null,
+      wantsExtensions: url.searchParams.get(CHORUS_PROTOCOL_PARAM) !== null,
+      remoteAddress,
+    }
+  }
+
+  private accept(ws: WebSocket, info: ConnectionInfo): void {
+    const connection = new Connection(ws, info, this.options, this.logger.child({ doc: info.docId }))
+    const log = this.logger.child({ doc: info.docId, conn: connection.id })
     this.connections.add(connection)
-    const document = this.documents.open(docId)
+    const document = this.documents.open(info.docId)
     document.join(connection)
-    log.debug('connection opened', { remoteAddress, wantsExtensions })
+    log.debug('connection opened', { remoteAddress: info.remoteAddress, readOnly: info.readOnly })
 
     ws.on('message', (data, isBinary) => {
       connection.alive = true
@@ -96,13 +176,14 @@ export class SyncServer {
       }
       // ws delivers a Buffer unless the frame was fragmented (then an array of them).
       const frame = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data)
+      if (!connection.admit(frame.byteLength)) return
       document.receive(connection, frame)
     })
     ws.on('pong', () => {
       connection.alive = true
     })
     ws.on('error', (error) => {
-      // ws closes the socket itself after an error (e.g. a frame over maxPayload: code 1009).
+      // ws closes the socket itself after a protocol error (e.g. a frame over maxPayload: 1009).
       log.warn('socket error', { error: error.message })
     })
     ws.on('close', (code) => {
@@ -110,6 +191,22 @@ export class SyncServer {
       document.leave(connection)
       log.debug('connection closed', { code })
     })
+  }
+
+  private disconnectViewers(docId: string, viewId: string): void {
+    const document = this.documents.get(docId)
+    if (!document) return
+    for (const connection of document.connections) {
+      if (connection.viewId === viewId) {
+        connection.close(CloseCode.ViewLinkRevoked, 'this view link was reset; ask an editor for the new one')
+      }
+    }
+  }
+
+  private logRefusal(remoteAddress: string, refusal: Refusal): void {
+    const suppressed = this.refusalLog.shouldLog(`${remoteAddress} ${refusal.status}`, performance.now())
+    if (suppressed === null) return
+    this.logger.warn('refused connection', { remoteAddress, status: refusal.status, reason: refusal.reason, suppressed })
   }
 
   private pingAll(): void {
@@ -125,8 +222,8 @@ export class SyncServer {
   }
 
   /**
-   * Graceful stop: refuse new connections, store everything pending, then close every socket
-   * with a code clients reconnect on.
+   * Graceful stop: refuse new connections, close every socket with a code clients reconnect on,
+   * then store everything pending.
    */
   async close(): Promise<void> {
     if (this.closing) return
@@ -140,10 +237,19 @@ export class SyncServer {
   }
 }
 
-function refuseUpgrade(socket: Duplex, status: number, reason: string): void {
-  const statusText = status === 400 ? 'Bad Request' : status === 503 ? 'Service Unavailable' : 'Error'
+const STATUS_TEXT: Record<number, string> = {
+  400: 'Bad Request',
+  403: 'Forbidden',
+  404: 'Not Found',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+}
+
+function refuseUpgrade(socket: Duplex, { status, reason }: Refusal): void {
+  if (socket.destroyed) return
   socket.end(
-    `HTTP/1.1 ${status} ${statusText}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\n` +
-      `Content-Length: ${Buffer.byteLength(reason)}\r\n\r\n${reason}`,
+    `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\nConnection: close\r\n` +
+      `Content-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(reason)}\r\n\r\n${reason}`,
   )
 }
