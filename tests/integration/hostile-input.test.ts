@@ -1,0 +1,291 @@
+/**
+ * Every input has a limit and a clear answer: view-only links enforced by the server, and
+ * refusals with named codes for bad ids, origins, sizes, rates and slow readers. The document,
+ * its stored state and the honest clients carry on.
+ */
+import assert from 'node:assert/strict'
+import { after, afterEach, before, describe, it } from 'node:test'
+import WebSocket from 'ws'
+import * as Y from 'yjs'
+import * as decoding from 'lib0/decoding'
+import {
+  CloseCode,
+  MessageType,
+  decodeNoticePayload,
+  encodeSyncStep1,
+  encodeSyncStep2,
+  encodeSyncUpdate,
+} from '../../lib/protocol.ts'
+import type { ServerConfig } from '../../server/config.ts'
+import {
+  connectClient,
+  makeTempDir,
+  startTestServer,
+  whenSynced,
+  type TestClient,
+  type TestServer,
+} from '../support/sync-harness.ts'
+import { waitFor } from '../support/wait-for.ts'
+
+const cleanups: (() => unknown)[] = []
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
+})
+
+async function serverWith(overrides: Partial<ServerConfig> = {}): Promise<TestServer> {
+  const temp = await makeTempDir()
+  const server = await startTestServer(temp.dir, overrides)
+  cleanups.push(() => temp.remove(), () => server.close())
+  return server
+}
+
+function client(server: TestServer, docId: string, options?: Parameters<typeof connectClient>[2]): TestClient {
+  const c = connectClient(server.wsUrl, docId, options)
+  cleanups.push(() => c.destroy())
+  return c
+}
+
+interface RawSocket {
+  ws: WebSocket
+  frames: Buffer[]
+  closed: Promise<{ code: number; reason: string }>
+}
+
+async function rawSocket(url: string, options: WebSocket.ClientOptions = {}): Promise<RawSocket> {
+  const ws = new WebSocket(url, options)
+  const frames: Buffer[] = []
+  ws.on('message', (data: Buffer) => frames.push(data))
+  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+    ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })),
+  )
+  cleanups.push(() => ws.terminate())
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve())
+    ws.once('error', reject)
+  })
+  return { ws, frames, closed }
+}
+
+/** The HTTP status an upgrade gets (101 when it is accepted), and the reason in the body. */
+function upgradeResult(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
+  return new Promise((resolve) => {
+    const ws = new WebSocket(url, { headers })
+    ws.on('unexpected-response', (_request, response) => {
+      let body = ''
+      response.on('data', (chunk: Buffer) => (body += chunk))
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body }))
+    })
+    ws.on('open', () => {
+      ws.terminate()
+      resolve({ status: 101, body: '' })
+    })
+    ws.on('error', () => {})
+  })
+}
+
+function forgedUpdate(text: string): Uint8Array {
+  const doc = new Y.Doc()
+  doc.getText('t').insert(0, text)
+  return Y.encodeStateAsUpdate(doc)
+}
+
+async function createViewLink(server: TestServer, docId: string, reset = false): Promise<string> {
+  const response = await fetch(`${server.url.replace('localhost', '127.0.0.1')}/api/documents/${docId}/view-link${reset ? '/reset' : ''}`, {
+    method: 'POST',
+  })
+  assert.equal(response.status, 200)
+  const body = (await response.json()) as { viewId: string }
+  return body.viewId
+}
+
+describe('view-only links', () => {
+  let server: TestServer
+  let temp: Awaited<ReturnType<typeof makeTempDir>>
+  before(async () => {
+    temp = await makeTempDir()
+    server = await startTestServer(temp.dir)
+  })
+  after(async () => {
+    await server.close()
+    await temp.remove()
+  })
+
+  it('gives one stable, unrelated view id per document', async () => {
+    const docId = 'view-stable'
+    const first = await createViewLink(server, docId)
+    const second = await createViewLink(server, docId)
+    assert.equal(first, second)
+    assert.match(first, /^[A-Za-z0-9_-]{22}$/)
+    assert.notEqual(first, docId)
+  })
+
+  it('lets a viewer read live, and drops its forged writes: not applied, relayed or stored', async () => {
+    const docId = 'view-enforced'
+    const editor = client(server, docId)
+    await whenSynced(editor)
+    editor.doc.getText('t').insert(0, 'editor text')
+    await editor.whenSaved()
+    const viewId = await createViewLink(server, docId)
+
+    const viewer = await rawSocket(`${server.wsUrl}/view/${viewId}`)
+    const viewerDoc = new Y.Doc()
+    viewer.ws.on('message', (data: Buffer) => {
+      const decoder = decoding.createDecoder(data)
+      if (decoding.readVarUint(decoder) !== MessageType.Sync) return
+      const syncType = decoding.readVarUint(decoder)
+      if (syncType !== 0) Y.applyUpdate(viewerDoc, decoding.readVarUint8Array(decoder))
+    })
+    viewer.ws.send(encodeSyncStep1(Y.encodeStateVector(viewerDoc)))
+    await waitFor(() => viewerDoc.getText('t').toString() === 'editor text', 'viewer receives the document')
+
+    // Forge writes both ways a client can write.
+    viewer.ws.send(encodeSyncUpdate(forgedUpdate('FORGED-UPDATE')))
+    viewer.ws.send(encodeSyncStep2(forgedUpdate('FORGED-STEP2')))
+    editor.doc.getText('t').insert(11, ' and more')
+    await waitFor(() => viewerDoc.getText('t').toString() === 'editor text and more', 'viewer sees live edits')
+    await waitFor(() => server.sync.documents.get(docId)?.droppedWrites === 2, 'both forged writes counted as dropped')
+    assert.equal(editor.doc.getText('t').toString(), 'editor text and more')
+
+    // The viewer is never told the edit id.
+    for (const frame of viewer.frames) assert.equal(frame.includes(Buffer.from(docId)), false)
+    // Nothing forged reached the disk: a fresh load after unloading has only the editor's text.
+    await editor.whenSaved()
+    editor.destroy()
+    viewer.ws.close()
+    await waitFor(() => server.sync.documents.get(docId) === undefined, 'document unloaded')
+    const check = client(server, docId)
+    await whenSynced(check)
+    assert.equal(check.doc.getText('t').toString(), 'editor text and more')
+  })
+
+  it('a reset disconnects viewers of the old link with a clear reason, and the old link stops working', async () => {
+    const docId = 'view-reset'
+    const editor = client(server, docId)
+    await whenSynced(editor)
+    const oldViewId = await createViewLink(server, docId)
+    const viewer = await rawSocket(`${server.wsUrl}/view/${oldViewId}`)
+    await waitFor(() => server.sync.documents.get(docId)?.connections.size === 2, 'viewer joined')
+    const newViewId = await createViewLink(server, docId, true)
+    assert.notEqual(newViewId, oldViewId)
+    const { code, reason } = await viewer.closed
+    assert.equal(code, CloseCode.ViewLinkRevoked)
+    assert.match(reason, /reset/)
+    assert.equal((await upgradeResult(`${server.wsUrl}/view/${oldViewId}`)).status, 404)
+    assert.equal((await upgradeResult(`${server.wsUrl}/view/${newViewId}`)).status, 101)
+    assert.equal(editor.provider.wsconnected, true, 'editors stay connected')
+  })
+
+  it('refuses unknown view ids and bad API requests with named statuses', async () => {
+    const unknown = await upgradeResult(`${server.wsUrl}/view/AAAAAAAAAAAAAAAAAAAAAA`)
+    assert.deepEqual(unknown, { status: 404, body: 'this view link does not exist or was reset' })
+    const base = server.url.replace('localhost', '127.0.0.1')
+    assert.equal((await fetch(`${base}/api/documents/bad%20id/view-link`, { method: 'POST' })).status, 400)
+    assert.equal((await fetch(`${base}/api/documents/ok/view-link`)).status, 405)
+    const crossSite = await fetch(`${base}/api/documents/ok/view-link`, { method: 'POST', headers: { origin: 'https://evil.example' } })
+    assert.equal(crossSite.status, 403)
+  })
+})
+
+describe('limits', () => {
+  it('refuses upgrades from origins that are not allowed', async () => {
+    const server = await serverWith({ allowedOrigins: ['https://docs.example.com'] })
+    const host = `127.0.0.1:${server.port}`
+    assert.equal((await upgradeResult(`${server.wsUrl}/o`, { origin: 'https://evil.example' })).status, 403)
+    assert.equal((await upgradeResult(`${server.wsUrl}/o`, { origin: `http://${host}` })).status, 101)
+    assert.equal((await upgradeResult(`${server.wsUrl}/o`, { origin: 'https://docs.example.com' })).status, 101)
+  })
+
+  it('closes a connection that sends a frame over the size limit, applying nothing', async () => {
+    const server = await serverWith({ maxMessageBytes: 4096 })
+    const honest = client(server, 'big')
+    await whenSynced(honest)
+    const bad = await rawSocket(`${server.wsUrl}/big`)
+    bad.ws.send(encodeSyncUpdate(forgedUpdate('x'.repeat(10_000))))
+    assert.equal((await bad.closed).code, 1009)
+    honest.doc.getText('t').insert(0, 'still fine')
+    await honest.whenSaved()
+    assert.equal(server.sync.documents.get('big')?.ydoc.getText('t').toString(), 'still fine')
+  })
+
+  it('closes a connection whose update does not parse, storing nothing of it', async () => {
+    const server = await serverWith()
+    const honest = client(server, 'garbage')
+    await whenSynced(honest)
+    const valid = forgedUpdate('would-be text')
+    const corrupt = valid.slice(0, valid.length - 3) // structs cut short
+    const bad = await rawSocket(`${server.wsUrl}/garbage`)
+    bad.ws.send(encodeSyncUpdate(corrupt))
+    const { code } = await bad.closed
+    assert.equal(code, CloseCode.MalformedMessage)
+    assert.equal(server.sync.documents.get('garbage')?.ydoc.getText('t').toString(), '')
+    assert.equal(honest.provider.wsconnected, true)
+  })
+
+  it('slows down, then closes, a connection that keeps sending too fast', async () => {
+    const server = await serverWith({ rateLimitMessagesPerSecond: 20, rateLimitGraceMs: 300 })
+    const flooder = await rawSocket(`${server.wsUrl}/flood`)
+    const awarenessQuery = Uint8Array.of(MessageType.QueryAwareness)
+    let sent = 0
+    const timer = setInterval(() => {
+      for (let i = 0; i < 50 && flooder.ws.readyState === WebSocket.OPEN; i++, sent++) flooder.ws.send(awarenessQuery)
+    }, 5)
+    cleanups.push(() => clearInterval(timer))
+    const { code } = await flooder.closed
+    clearInterval(timer)
+    assert.equal(code, CloseCode.RateLimited)
+    assert.ok(sent > 200, `flooder sent ${sent} messages before it was closed`)
+  })
+
+  it('refuses more connections to one document than allowed', async () => {
+    const server = await serverWith({ maxConnectionsPerDocument: 2 })
+    const a = client(server, 'crowded')
+    const b = client(server, 'crowded')
+    await Promise.all([whenSynced(a), whenSynced(b)])
+    assert.deepEqual(await upgradeResult(`${server.wsUrl}/crowded`), { status: 503, body: 'too many people in this document right now' })
+    assert.equal((await upgradeResult(`${server.wsUrl}/elsewhere`)).status, 101)
+  })
+
+  it('refuses too many new connections from one address per minute', async () => {
+    const server = await serverWith({ maxConnectionsPerAddressPerMinute: 3 })
+    for (let i = 0; i < 3; i++) assert.equal((await upgradeResult(`${server.wsUrl}/burst${i}`)).status, 101)
+    assert.equal((await upgradeResult(`${server.wsUrl}/burst4`)).status, 429)
+  })
+
+  it('refuses growth past the document size cap with a notice, and reading still works', async () => {
+    const server = await serverWith({ maxDocumentBytes: 2048 })
+    const writer = client(server, 'capped')
+    await whenSynced(writer)
+    const notices: string[] = []
+    writer.provider.messageHandlers[MessageType.Notice] = (_encoder, decoder: decoding.Decoder) => {
+      notices.push(decodeNoticePayload(decoder).code)
+    }
+    writer.doc.getText('t').insert(0, 'a'.repeat(1000))
+    await writer.whenSaved()
+    writer.doc.getText('t').insert(1000, 'b'.repeat(1500))
+    await waitFor(() => notices.includes('document-too-large'), 'a document-too-large notice')
+    const reader = client(server, 'capped')
+    await whenSynced(reader)
+    assert.equal(reader.doc.getText('t').toString(), 'a'.repeat(1000))
+  })
+
+  it('drops a reader whose send buffer grows past the bound', async () => {
+    const server = await serverWith({
+      maxBufferedBytes: 64 * 1024,
+      rateLimitMessagesPerSecond: 0,
+      rateLimitBytesPerSecond: 0,
+      maxMessageBytes: 1024 * 1024,
+    })
+    const writer = client(server, 'slow')
+    await whenSynced(writer)
+    const slow = await rawSocket(`${server.wsUrl}/slow`)
+    // Stop reading: the kernel buffers fill, then the server's own send buffer grows.
+    ;(slow.ws as unknown as { _socket: { pause(): void } })._socket.pause()
+    const text = writer.doc.getText('t')
+    for (let i = 0; i < 200 && server.sync.documents.get('slow')!.connections.size === 2; i++) {
+      text.insert(text.length, 'z'.repeat(64 * 1024))
+      await new Promise((resolve) => setImmediate(resolve))
+    }
+    await waitFor(() => server.sync.documents.get('slow')!.connections.size === 1, 'slow reader dropped', 10_000)
+    assert.equal(writer.provider.wsconnected, true, 'the writer carries on')
+  })
+})
