@@ -152,9 +152,9 @@ export class ProtocolError extends Error {
 }
 
 /**
- * lib0's readVarUint8Array makes a view over the frame's underlying ArrayBuffer without checking
- * the length against the frame. Node's `ws` hands out Buffers that are slices of larger pooled
- * buffers, so a lying length prefix would read other memory instead of failing.
+ * Reads a length-prefixed byte string that must lie within the frame. Node's `ws` hands out
+ * Buffers that are slices of larger pooled buffers, so a lying length must fail rather than read
+ * past the frame (lib0 >= 0.2.120 checks this too; we say which length was wrong).
  */
 function readBoundedBytes(decoder: decoding.Decoder): Uint8Array {
   const length = decoding.readVarUint(decoder)

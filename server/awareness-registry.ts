@@ -24,6 +24,10 @@ interface ClientMeta<Owner> {
   owner: Owner | null
 }
 
+/**
+ * Decodes and validates an awareness update. Every state must be valid JSON: it is relayed as
+ * is, and each receiving y-protocols client would otherwise throw while parsing it.
+ */
 export function decodeAwarenessUpdate(update: Uint8Array): AwarenessEntry[] {
   const decoder = decoding.createDecoder(update)
   const count = decoding.readVarUint(decoder)
@@ -32,6 +36,7 @@ export function decodeAwarenessUpdate(update: Uint8Array): AwarenessEntry[] {
     const clientId = decoding.readVarUint(decoder)
     const clock = decoding.readVarUint(decoder)
     const json = decoding.readVarString(decoder)
+    JSON.parse(json)
     entries.push({ clientId, clock, json })
   }
   if (decoding.hasContent(decoder)) throw new Error('trailing bytes after awareness update')

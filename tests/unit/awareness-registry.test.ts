@@ -61,3 +61,19 @@ describe('AwarenessRegistry', () => {
     assert.throws(() => decodeAwarenessUpdate(Uint8Array.of(0, 0)))
   })
 })
+
+describe('awareness input validation', () => {
+  it('rejects a state that is not valid JSON, which every client would fail to parse', () => {
+    const bad = encodeAwarenessUpdate([{ clientId: 1, clock: 1, json: '{"user": ' }])
+    assert.throws(() => decodeAwarenessUpdate(bad), SyntaxError)
+  })
+
+  it('does not read a string past the end of its payload into a pooled buffer', () => {
+    // Guards the lib0 pin (>= 0.2.120): older versions built string views over the whole pooled
+    // ArrayBuffer without checking the payload's own length.
+    const pool = new Uint8Array(1024).fill(0x41) // 'A'
+    const payload = Uint8Array.of(1, 1, 1, 200, 1, 0x22) // one entry whose string claims 200 bytes
+    pool.set(payload, 100)
+    assert.throws(() => decodeAwarenessUpdate(pool.subarray(100, 100 + payload.length)))
+  })
+})
