@@ -46,11 +46,15 @@ export class AddressConnectionCounter {
   tryAdd(address: string, now: number): boolean {
     if (this.limitPerMinute === 0) return true
     const half = 30_000
-    if (now - this.windowStart >= half) {
+    if (now - this.windowStart >= 2 * half) {
       // Forgetting whole windows keeps memory bounded by the addresses of the last minute.
-      this.previous = now - this.windowStart >= 2 * half ? new Map() : this.current
+      this.previous = new Map()
       this.current = new Map()
       this.windowStart = now
+    } else if (now - this.windowStart >= half) {
+      this.previous = this.current
+      this.current = new Map()
+      this.windowStart += half
     }
     const count = (this.current.get(address) ?? 0) + (this.previous.get(address) ?? 0)
     if (count >= this.limitPerMinute) return false
