@@ -91,7 +91,9 @@ export class SharedDocument {
   ) {
     this.retryDelayMs = options.retryDelayMs
     this.ydoc.on('afterTransaction', (transaction: Y.Transaction) => {
-      this.lastTransactionChanged = transaction.deleteSet.clients.size > 0 || stateAdvanced(transaction)
+      // Only ever set: applying an update to formatted text is followed by an empty formatting
+      // cleanup transaction, which must not hide the change before it.
+      if (transaction.deleteSet.clients.size > 0 || stateAdvanced(transaction)) this.lastTransactionChanged = true
     })
   }
 

@@ -53,6 +53,31 @@ describe('sync between clients', () => {
     assert.equal(a.doc.getText('t').toString(), b.doc.getText('t').toString())
   })
 
+  it('relays and stores every keystroke typed inside formatted text', async () => {
+    // Regression: Yjs follows such an update with an empty formatting-cleanup transaction, which
+    // made the server take the update for a no-op and drop it.
+    const docId = freshDocId()
+    const a = client(docId)
+    const b = client(docId)
+    await Promise.all([whenSynced(a), whenSynced(b)])
+    // The editor's shape: marks are formatting attributes with object values on an XmlText.
+    const paragraph = new Y.XmlElement('paragraph')
+    const text = new Y.XmlText()
+    paragraph.insert(0, [text])
+    a.doc.getXmlFragment('default').insert(0, [paragraph])
+    for (const [i, char] of [...'loud'].entries()) text.insert(i, char, { bold: {} })
+    const received = () => (b.doc.getXmlFragment('default').get(0) as Y.XmlElement | undefined)?.get(0) as Y.XmlText | undefined
+    await waitFor(() => received()?.toString() === '<bold>loud</bold>', 'all four keystrokes relayed')
+    await a.whenSaved()
+    a.destroy()
+    b.destroy()
+    await waitFor(() => server.sync.documents.get(docId) === undefined, 'document unloaded')
+    const check = client(docId)
+    await whenSynced(check)
+    const stored = (check.doc.getXmlFragment('default').get(0) as Y.XmlElement).get(0) as Y.XmlText
+    assert.deepEqual(stored.toDelta(), [{ insert: 'loud', attributes: { bold: {} } }])
+  })
+
   it('a late joiner receives the full state', async () => {
     const docId = freshDocId()
     const a = client(docId)
