@@ -1,0 +1,19 @@
+import { ChorusMark } from '@/components/ChorusMark'
+import { NewDocumentButton } from '@/components/home/NewDocumentButton'
+import { RecentDocuments } from '@/components/home/RecentDocuments'
+
+export default function HomePage() {
+  return (
+    <main className="home">
+      <header className="home__hero">
+        <div className="home__brand">
+          <ChorusMark size={40} />
+          <h1 className="home__title">Chorus</h1>
+        </div>
+        <p className="home__tagline">Write together, in real time. Share a link and start typing.</p>
+        <NewDocumentButton />
+      </header>
+      <RecentDocuments />
+    </main>
+  )
+}
