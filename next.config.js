@@ -1,3 +1,17 @@
+/**
+ * Security headers for every path, static assets included. The Content-Security-Policy, which
+ * needs a nonce per request, is set by proxy.ts.
+ */
+const SECURITY_HEADERS = {
+  'X-Content-Type-Options': 'nosniff',
+  // A document link is the key to the document: never send it to other sites.
+  'Referrer-Policy': 'no-referrer',
+  // frame-ancestors in the CSP says the same to current browsers; this is for older ones.
+  'X-Frame-Options': 'DENY',
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Permissions-Policy': 'camera=(), microphone=(), geolocation=(), payment=()',
+}
+
 /** @type {import('next').NextConfig} */
 const nextConfig = {
   // The sync server (same process, see server/main.ts) imports yjs itself; keeping it external
@@ -8,6 +22,10 @@ const nextConfig = {
   poweredByHeader: false,
   // `next dev` refuses hot reload from other hostnames; 127.0.0.1 is what tests and many users type.
   allowedDevOrigins: ['127.0.0.1', 'localhost'],
+  async headers() {
+    const headers = Object.entries(SECURITY_HEADERS).map(([key, value]) => ({ key, value }))
+    return [{ source: '/:path*', headers }]
+  },
 }
 
 export default nextConfig
