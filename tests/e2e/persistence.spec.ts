@@ -1,0 +1,113 @@
+import { test, expect } from './writers.ts'
+
+test('"Saved" appears once my edits are stored, and a reload keeps them', async ({ writers }) => {
+  const ada = await writers.open({ name: 'Ada' })
+  await expect(ada.save).toHaveText('Saved')
+
+  await ada.typeAtEnd('Durable words')
+  await expect(ada.save).toHaveText('Saved')
+  await ada.page.reload()
+  await expect.poll(ada.text).toBe('Durable words')
+
+  // Deleting adds nothing to a Yjs state vector; "Saved" must still wait for the server.
+  await ada.editor.click()
+  await ada.page.keyboard.press('ControlOrMeta+End')
+  for (let i = 0; i < ' words'.length; i++) await ada.page.keyboard.press('Backspace')
+  await expect(ada.save).toHaveText('Saved')
+
+  // A browser with nothing stored locally gets it all from the server.
+  const grace = await writers.open({ name: 'Grace' })
+  await expect.poll(grace.text).toBe('Durable')
+})
+
+test('"Saved" means on disk: a crash right after it loses nothing', async ({ writers, chorus }) => {
+  writers.expectConnectionFailures()
+  const ada = await writers.open({ name: 'Ada' })
+  await ada.typeAtEnd('Written before the crash')
+  await expect(ada.save).toHaveText('Saved')
+
+  await chorus.kill9()
+  await expect(ada.connection).toHaveText('Offline — retrying…')
+  await chorus.restart()
+  await expect(ada.connection).toHaveText('Online')
+
+  const grace = await writers.open({ name: 'Grace' })
+  await expect.poll(grace.text).toBe('Written before the crash')
+})
+
+test('editing offline on both sides merges on reconnect without duplicates', async ({ writers }) => {
+  writers.expectConnectionFailures()
+  const ada = await writers.open({ name: 'Ada' })
+  const grace = await writers.open({ name: 'Grace' })
+  await ada.typeAtEnd('shared line')
+  await expect.poll(grace.text).toBe('shared line')
+
+  await ada.context.setOffline(true)
+  await grace.context.setOffline(true)
+  await expect(ada.connection).toHaveText('Offline — retrying…')
+  await expect(grace.connection).toHaveText('Offline — retrying…')
+
+  await ada.typeAtEnd(' +ada')
+  await grace.editor.click()
+  await grace.page.keyboard.press('ControlOrMeta+Home')
+  await grace.page.keyboard.type('grace+ ')
+  await expect.poll(ada.text).toBe('shared line +ada')
+  await expect.poll(grace.text).toBe('grace+ shared line')
+  // Kept in IndexedDB, not yet on the server: never "Saved".
+  await expect(ada.save).toHaveText('Stored in this browser')
+
+  await ada.context.setOffline(false)
+  await grace.context.setOffline(false)
+  for (const writer of [ada, grace]) {
+    await expect(writer.connection).toHaveText('Online')
+    await expect.poll(writer.text).toBe('grace+ shared line +ada')
+    await expect(writer.save).toHaveText('Saved')
+  }
+})
+
+test('edits made offline survive a reload and reach the server later', async ({ writers }) => {
+  writers.expectConnectionFailures()
+  const ada = await writers.open({ name: 'Ada' })
+  const grace = await writers.open({ name: 'Grace' })
+
+  // The sync socket is refused while pages still load: a server that is down, a page that is not.
+  let syncReachable = false
+  await ada.context.routeWebSocket(/\/sync\//, (socket) => {
+    if (syncReachable) socket.connectToServer()
+    else socket.close({ code: 1011, reason: 'test: unreachable' })
+  })
+  await ada.page.reload()
+  await expect(ada.connection).toHaveText('Offline — retrying…')
+  await ada.typeAtEnd('Typed with no server')
+  await expect(ada.save).toHaveText('Stored in this browser')
+
+  await ada.page.reload()
+  await expect.poll(ada.text).toBe('Typed with no server')
+  await expect(ada.save).toHaveText('Stored in this browser')
+  await expect.poll(grace.text).toBe('')
+
+  syncReachable = true
+  await expect(ada.connection).toHaveText('Online')
+  await expect(ada.save).toHaveText('Saved')
+  await expect.poll(grace.text).toBe('Typed with no server')
+})
+
+test('a server restart loses nothing and open pages reconnect by themselves', async ({ writers, chorus }) => {
+  writers.expectConnectionFailures()
+  const ada = await writers.open({ name: 'Ada' })
+  const grace = await writers.open({ name: 'Grace' })
+  await ada.typeAtEnd('before restart.')
+  await expect.poll(grace.text).toBe('before restart.')
+  await expect(ada.save).toHaveText('Saved')
+
+  await chorus.restart()
+  for (const writer of [ada, grace]) await expect(writer.connection).toHaveText('Online')
+
+  await grace.typeAtEnd(' after restart.')
+  await expect.poll(ada.text).toBe('before restart. after restart.')
+  await expect(grace.save).toHaveText('Saved')
+  await expect(ada.page.getByRole('list', { name: 'People here' }).getByRole('listitem')).toHaveCount(2)
+
+  const newcomer = await writers.open({ name: 'Linus' })
+  await expect.poll(newcomer.text).toBe('before restart. after restart.')
+})
