@@ -59,7 +59,7 @@ export function connectClient(
     doc,
     provider,
     savedStateVector: null,
-    whenSaved: (timeoutMs = 5000) =>
+    whenSaved: (timeoutMs = 10_000) =>
       waitFor(
         () => {
           const mine = Y.decodeStateVector(Y.encodeStateVector(doc)).get(doc.clientID) ?? 0
@@ -81,6 +81,6 @@ export function connectClient(
   return client
 }
 
-export function whenSynced(client: TestClient, timeoutMs = 5000): Promise<void> {
+export function whenSynced(client: TestClient, timeoutMs = 10_000): Promise<void> {
   return waitFor(() => client.provider.synced, `provider of ${client.doc.clientID} synced`, timeoutMs)
 }

@@ -5,7 +5,7 @@
 export async function waitFor(
   condition: () => boolean | Promise<boolean>,
   description: string,
-  timeoutMs = 5000,
+  timeoutMs = 10_000,
 ): Promise<void> {
   const deadline = performance.now() + timeoutMs
   for (;;) {
