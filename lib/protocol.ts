@@ -58,6 +58,12 @@ export const CloseCode = {
   RateLimited: 4529,
   /** The view link this connection came through was reset by an editor; it will not work again. */
   ViewLinkRevoked: 4410,
+  /**
+   * No such view link (never existed, or reset before this connection). Sent as a close rather
+   * than an HTTP 404 on the upgrade: browsers report a refused upgrade exactly like a server
+   * that is down, and y-websocket would retry it forever.
+   */
+  ViewLinkNotFound: 4404,
   /** Internal error while loading or serving the document; clients retry. */
   InternalError: 4500,
 } as const

@@ -54,6 +54,16 @@ export function encodeAwarenessUpdate(entries: readonly AwarenessEntry[]): Uint8
   return encoding.toUint8Array(encoder)
 }
 
+/** The entry with `user.viewing = true` in its state (removals and non-object states stay as they are). */
+export function markViewing(entry: AwarenessEntry): AwarenessEntry {
+  if (entry.json === 'null') return entry
+  const state: unknown = JSON.parse(entry.json)
+  if (typeof state !== 'object' || state === null || Array.isArray(state)) return entry
+  const { user } = state as { user?: unknown }
+  const marked = { ...(typeof user === 'object' && user !== null ? user : {}), viewing: true }
+  return { ...entry, json: JSON.stringify({ ...state, user: marked }) }
+}
+
 export class AwarenessRegistry<Owner> {
   private readonly clients = new Map<number, ClientMeta<Owner>>()
 

@@ -31,7 +31,7 @@ import {
   encodeSyncUpdate,
   ProtocolError,
 } from '../lib/protocol.ts'
-import { AwarenessRegistry, decodeAwarenessUpdate } from './awareness-registry.ts'
+import { AwarenessRegistry, decodeAwarenessUpdate, encodeAwarenessUpdate, markViewing } from './awareness-registry.ts'
 import type { Connection } from './connection.ts'
 import type { DocumentStore } from './storage/document-store.ts'
 import type { Logger } from './logger.ts'
@@ -213,13 +213,17 @@ export class SharedDocument {
           // as synced.
           this.applyUpdate(connection, message.update, message.type === 'sync-update' ? frame : null)
           break
-        case 'awareness':
-          if (this.awareness.apply(decodeAwarenessUpdate(message.update), connection)) {
+        case 'awareness': {
+          let entries = decodeAwarenessUpdate(message.update)
+          // A viewer is shown as viewing whatever its client says, so it cannot pass as an editor.
+          if (connection.readOnly) entries = entries.map(markViewing)
+          if (this.awareness.apply(entries, connection)) {
             // Echoed to the sender too: a stock y-websocket client drops a connection on which
             // nothing arrived for 30 s, and its own awareness renewals are what keep it alive.
-            this.broadcast(frame, null)
+            this.broadcast(connection.readOnly ? encodeAwarenessFrame(encodeAwarenessUpdate(entries)) : frame, null)
           }
           break
+        }
         case 'query-awareness': {
           const everyone = this.awareness.encodeAll()
           if (everyone) connection.send(encodeAwarenessFrame(everyone))

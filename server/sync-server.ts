@@ -56,6 +56,8 @@ class Refusal {
   constructor(
     readonly status: number,
     readonly reason: string,
+    /** When set, the upgrade is accepted and closed at once with this code instead. */
+    readonly closeCode?: number,
   ) {}
 }
 
@@ -118,7 +120,11 @@ export class SyncServer {
         const refusal = error instanceof Refusal ? error : new Refusal(500, 'internal error')
         if (!(error instanceof Refusal)) this.logger.error('upgrade failed', { error })
         this.logRefusal(remoteAddress, refusal)
-        refuseUpgrade(socket, refusal)
+        if (refusal.closeCode !== undefined && !socket.destroyed) {
+          this.wss.handleUpgrade(request, socket, head, (ws) => ws.close(refusal.closeCode, refusal.reason))
+        } else {
+          refuseUpgrade(socket, refusal)
+        }
       },
     )
   }
@@ -138,7 +144,7 @@ export class SyncServer {
     let docId: string
     if (route.kind === 'view') {
       const resolved = await this.viewLinks.resolve(route.viewId)
-      if (!resolved) throw new Refusal(404, 'this view link does not exist or was reset')
+      if (!resolved) throw new Refusal(404, 'this view link does not exist or was reset', CloseCode.ViewLinkNotFound)
       docId = resolved
     } else {
       docId = route.docId

@@ -83,6 +83,12 @@ function upgradeResult(url: string, headers: Record<string, string> = {}): Promi
   })
 }
 
+/** For refusals sent as a close right after the upgrade: the code and reason. */
+async function closeOnOpen(url: string): Promise<{ code: number; reason: string }> {
+  const socket = await rawSocket(url)
+  return socket.closed
+}
+
 function forgedUpdate(text: string): Uint8Array {
   const doc = new Y.Doc()
   doc.getText('t').insert(0, text)
@@ -146,6 +152,16 @@ describe('view-only links', () => {
     await waitFor(() => server.sync.documents.get(docId)?.droppedWrites === 2, 'both forged writes counted as dropped')
     assert.equal(editor.doc.getText('t').toString(), 'editor text and more')
 
+    // The viewer is shown as viewing to the others, whatever its client claims.
+    const { Awareness, encodeAwarenessUpdate: encodeWithYProtocols } = await import('y-protocols/awareness')
+    const claimed = new Awareness(new Y.Doc())
+    claimed.setLocalStateField('user', { name: 'Mallory', color: '#000000', viewing: false })
+    const { encodeAwarenessFrame } = await import('../../lib/protocol.ts')
+    viewer.ws.send(encodeAwarenessFrame(encodeWithYProtocols(claimed, [claimed.clientID])))
+    await waitFor(() => editor.provider.awareness.getStates().has(claimed.clientID), 'editor sees the viewer')
+    assert.deepEqual(editor.provider.awareness.getStates().get(claimed.clientID)?.user, { name: 'Mallory', color: '#000000', viewing: true })
+    claimed.destroy()
+
     // The viewer is never told the edit id.
     for (const frame of viewer.frames) assert.equal(frame.includes(Buffer.from(docId)), false)
     // Nothing forged reached the disk: a fresh load after unloading has only the editor's text.
@@ -170,14 +186,17 @@ describe('view-only links', () => {
     const { code, reason } = await viewer.closed
     assert.equal(code, CloseCode.ViewLinkRevoked)
     assert.match(reason, /reset/)
-    assert.equal((await upgradeResult(`${server.wsUrl}/view/${oldViewId}`)).status, 404)
+    assert.deepEqual(await closeOnOpen(`${server.wsUrl}/view/${oldViewId}`), {
+      code: CloseCode.ViewLinkNotFound,
+      reason: 'this view link does not exist or was reset',
+    })
     assert.equal((await upgradeResult(`${server.wsUrl}/view/${newViewId}`)).status, 101)
     assert.equal(editor.provider.wsconnected, true, 'editors stay connected')
   })
 
   it('refuses unknown view ids and bad API requests with named statuses', async () => {
-    const unknown = await upgradeResult(`${server.wsUrl}/view/AAAAAAAAAAAAAAAAAAAAAA`)
-    assert.deepEqual(unknown, { status: 404, body: 'this view link does not exist or was reset' })
+    const unknown = await closeOnOpen(`${server.wsUrl}/view/AAAAAAAAAAAAAAAAAAAAAA`)
+    assert.equal(unknown.code, CloseCode.ViewLinkNotFound)
     const base = server.url.replace('localhost', '127.0.0.1')
     assert.equal((await fetch(`${base}/api/documents/bad%20id/view-link`, { method: 'POST' })).status, 400)
     assert.equal((await fetch(`${base}/api/documents/ok/view-link`)).status, 405)
