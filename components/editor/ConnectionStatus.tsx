@@ -7,6 +7,7 @@ const LABELS: Record<ConnectionState, string> = {
   connecting: 'Connecting…',
   online: 'Online',
   offline: 'Offline — retrying…',
+  stopped: 'Disconnected',
 }
 
 export function ConnectionStatus({ connection }: { connection: ConnectionMonitor }) {

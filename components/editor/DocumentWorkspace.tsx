@@ -6,6 +6,7 @@ import { EditorContent } from '@tiptap/react'
 import type { DocumentSession } from '../lib/document-session'
 import { saveIdentity, type Identity } from '../lib/identity'
 import { recordRecentDocument } from '../lib/recent-documents'
+import { useDocumentTitle } from '../lib/use-document-title'
 import { useStore } from '../lib/use-store'
 import { useYText } from '../lib/use-y-text'
 import { ChorusMark } from '../ChorusMark'
@@ -16,8 +17,11 @@ import { PresenceList } from './PresenceList'
 import { SaveStatus } from './SaveStatus'
 import { ShareDialog } from './ShareDialog'
 import { TitleInput } from './TitleInput'
+import { TitleText } from './TitleText'
 import { Toolbar } from './Toolbar'
 import { useCollaborativeEditor } from './use-collaborative-editor'
+import { ViewLinkEnded } from './ViewLinkEnded'
+import { ViewOnlyBadge } from './ViewOnlyBadge'
 
 interface Props {
   session: DocumentSession
@@ -25,20 +29,27 @@ interface Props {
   onIdentityChange: (identity: Identity) => void
 }
 
+/**
+ * One document on screen. Editors and viewers see the same page; a viewer's has the title as
+ * text, no toolbar, no save status, and a "View only" badge where Share would be.
+ */
 export function DocumentWorkspace({ session, identity, onIdentityChange }: Props) {
   const editor = useCollaborativeEditor(session)
   const title = useYText(session.title)
   const loaded = useStore(session.loaded)
+  const ended = useStore(session.ended)
+  const { mode } = session
 
-  useEffect(() => {
-    document.title = `${title.trim() || 'Untitled'} · Chorus`
-  }, [title])
+  useDocumentTitle(`${title.trim() || 'Untitled'}${mode.kind === 'view' ? ' (view only)' : ''} · Chorus`)
 
+  // Only documents this browser can edit are listed: a view link may be reset at any time, and
+  // the list links to /d/<id>, which a viewer does not know.
+  const docId = mode.kind === 'edit' ? mode.docId : null
   useEffect(() => {
     // Before the document has loaded its title reads as empty; recording it then would wipe
     // the title the recent list already knows.
-    recordRecentDocument(session.docId, loaded ? title.trim() : undefined)
-  }, [session.docId, title, loaded])
+    if (docId) recordRecentDocument(docId, loaded ? title.trim() : undefined)
+  }, [docId, title, loaded])
 
   const rename = (name: string) => {
     const next = { ...identity, name }
@@ -47,22 +58,28 @@ export function DocumentWorkspace({ session, identity, onIdentityChange }: Props
     session.setUser(next)
   }
 
+  if (ended) return <ViewLinkEnded reason={ended} />
+
   return (
-    <div className="workspace">
+    <div className="workspace" data-mode={mode.kind}>
       <header className="topbar">
         <div className="topbar__row">
           <Link href="/" className="brand" aria-label="Chorus home">
             <ChorusMark />
           </Link>
-          <TitleInput title={session.title} onEnter={() => editor?.commands.focus('start')} />
+          {docId ? (
+            <TitleInput title={session.title} onEnter={() => editor?.commands.focus('start')} />
+          ) : (
+            <TitleText title={session.title} />
+          )}
           <PresenceList awareness={session.provider.awareness} />
-          <ShareDialog />
+          {docId ? <ShareDialog docId={docId} /> : <ViewOnlyBadge />}
         </div>
         <div className="topbar__row topbar__row--secondary">
-          {editor ? <Toolbar editor={editor} /> : <div className="toolbar toolbar--placeholder" />}
+          {docId && (editor ? <Toolbar editor={editor} /> : <div className="toolbar toolbar--placeholder" />)}
           <div className="topbar__status">
             <ConnectionStatus connection={session.connection} />
-            <SaveStatus save={session.save} connection={session.connection} />
+            {session.save && <SaveStatus save={session.save} connection={session.connection} />}
             <NameInput name={identity.name} color={identity.color} onChange={rename} />
           </div>
         </div>

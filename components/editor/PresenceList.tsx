@@ -2,29 +2,39 @@
 
 import type { Awareness } from 'y-protocols/awareness'
 import { initials } from '../lib/identity'
-import { usePresence } from '../lib/use-presence'
+import { usePresence, type Person } from '../lib/use-presence'
 
-/** Everyone in the document right now, me first. */
+/** "(you)", "(viewing)" or "(you, viewing)": said in words, not only with an icon. */
+function qualifier(person: Person): string {
+  const words = [person.isMe && 'you', person.viewing && 'viewing'].filter(Boolean)
+  return words.length > 0 ? ` (${words.join(', ')})` : ''
+}
+
+/** Everyone in the document right now, me first. Viewers are marked, so nobody expects them to type. */
 export function PresenceList({ awareness }: { awareness: Awareness }) {
   const people = usePresence(awareness)
   return (
     <ul className="presence" aria-label="People here">
-      {people.map((person) => (
-        <li
-          key={person.clientId}
-          className="presence__person"
-          data-me={person.isMe || undefined}
-          title={person.isMe ? `${person.name} (you)` : person.name}
-        >
-          <span className="avatar" style={{ backgroundColor: person.color }} aria-hidden="true">
-            {initials(person.name)}
-          </span>
-          <span className="presence__name">
-            {person.name}
-            {person.isMe && <span className="presence__you"> (you)</span>}
-          </span>
-        </li>
-      ))}
+      {people.map((person) => {
+        const note = qualifier(person)
+        return (
+          <li
+            key={person.clientId}
+            className="presence__person"
+            data-me={person.isMe || undefined}
+            data-viewing={person.viewing || undefined}
+            title={`${person.name}${note}`}
+          >
+            <span className="avatar" style={{ backgroundColor: person.color }} aria-hidden="true">
+              {initials(person.name)}
+            </span>
+            <span className="presence__name">
+              {person.name}
+              {note && <span className="presence__note">{note}</span>}
+            </span>
+          </li>
+        )
+      })}
     </ul>
   )
 }

@@ -1,44 +1,33 @@
 'use client'
 
 import { useEffect, useId, useRef, useState } from 'react'
-
-type CopyState = 'idle' | 'copied' | 'refused'
+import { flushSync } from 'react-dom'
+import { viewLinkUrl } from '../lib/view-link-api'
+import { ShareLink } from './ShareLink'
+import { useViewLink } from './use-view-link'
 
 /**
- * "Share" button and its dialog with the document's link. A native modal <dialog> gives focus
- * containment, Escape to close and the dialog role without extra code.
+ * "Share" button and its dialog with the document's two links: one to edit, one to view. A
+ * native modal <dialog> gives focus containment, Escape to close and the dialog role without
+ * extra code. Its content is mounted only while it is open: every opening starts fresh, and the
+ * view link is created only when someone actually looks for it.
  */
-export function ShareDialog() {
+export function ShareDialog({ docId }: { docId: string }) {
   const dialogRef = useRef<HTMLDialogElement>(null)
-  const inputRef = useRef<HTMLInputElement>(null)
   const titleId = useId()
-  const [link, setLink] = useState('')
-  const [copyState, setCopyState] = useState<CopyState>('idle')
+  const [isOpen, setIsOpen] = useState(false)
 
   useEffect(() => {
     const dialog = dialogRef.current
-    const onClose = () => setCopyState('idle')
+    const onClose = () => setIsOpen(false)
     dialog?.addEventListener('close', onClose)
     return () => dialog?.removeEventListener('close', onClose)
   }, [])
 
   const open = () => {
-    // Read at open time: the address is only known in the browser, and the link is the page
-    // itself without any query or fragment.
-    setLink(`${window.location.origin}${window.location.pathname}`)
+    // Content first, so showModal() finds it and focuses into it.
+    flushSync(() => setIsOpen(true))
     dialogRef.current?.showModal()
-    requestAnimationFrame(() => inputRef.current?.select())
-  }
-
-  const copy = async () => {
-    try {
-      if (!navigator.clipboard) throw new Error('Clipboard API unavailable (insecure context?)')
-      await navigator.clipboard.writeText(link)
-      setCopyState('copied')
-    } catch {
-      inputRef.current?.select()
-      setCopyState('refused')
-    }
   }
 
   return (
@@ -71,30 +60,76 @@ export function ShareDialog() {
               </svg>
             </button>
           </div>
-          <p className="dialog__text">Anyone with this link can open and edit the document.</p>
-          <div className="share-link">
-            <input
-              ref={inputRef}
-              className="share-link__input"
-              type="text"
-              aria-label="Document link"
-              readOnly
-              value={link}
-              onFocus={(event) => event.currentTarget.select()}
-            />
-            <button type="button" className="button button--primary" onClick={copy}>
-              {/* Announced when it changes, without a second "copied" text on the page. */}
-              <span aria-live="polite">{copyState === 'copied' ? 'Copied' : 'Copy'}</span>
-            </button>
-          </div>
-          {copyState === 'refused' && (
-            <p className="dialog__hint" role="status">
-              Your browser did not allow copying. The link is selected: press{' '}
-              <kbd>Ctrl</kbd>+<kbd>C</kbd> (or <kbd>⌘</kbd>+<kbd>C</kbd>) to copy it.
-            </p>
-          )}
+          {isOpen && <ShareLinks docId={docId} />}
         </div>
       </dialog>
+    </>
+  )
+}
+
+function ShareLinks({ docId }: { docId: string }) {
+  const editHeadingId = useId()
+  const viewHeadingId = useId()
+  const resetHintId = useId()
+  const viewLink = useViewLink(docId)
+  const { state } = viewLink
+  const canReset = state.status === 'ready' && !viewLink.resetting
+  // Read in the browser: one build serves any host, and the page knows its own origin.
+  const origin = window.location.origin
+
+  return (
+    <>
+      <section className="share-section" role="group" aria-labelledby={editHeadingId}>
+        <h3 id={editHeadingId} className="share-section__title">
+          Can edit
+        </h3>
+        <p className="share-section__text">Anyone with this link can open and edit the document.</p>
+        <ShareLink label="Edit link" value={`${origin}/d/${docId}`} autoSelect />
+      </section>
+
+      <section className="share-section" role="group" aria-labelledby={viewHeadingId}>
+        <h3 id={viewHeadingId} className="share-section__title">
+          Can view
+        </h3>
+        <p className="share-section__text">
+          Anyone with this link can read along live and see who is here, but cannot change anything.
+        </p>
+        {state.status === 'failed' ? (
+          <div className="share-section__problem">
+            <p role="alert">Could not get the view link. {state.message}</p>
+            <button type="button" className="button" onClick={viewLink.retry}>
+              Try again
+            </button>
+          </div>
+        ) : (
+          <ShareLink label="View link" value={state.status === 'ready' ? viewLinkUrl(origin, state.viewId) : null} />
+        )}
+        {state.status === 'ready' && state.wasReset && (
+          <p className="share-section__done" role="status">
+            New view link ready. The old one no longer works.
+          </p>
+        )}
+        {viewLink.resetError && (
+          <p className="dialog__hint" role="alert">
+            Could not reset the view link. {viewLink.resetError}
+          </p>
+        )}
+        <div className="share-reset">
+          <button
+            type="button"
+            className="button"
+            aria-describedby={resetHintId}
+            // Not `disabled`: that would drop the focus of whoever just pressed it.
+            aria-disabled={!canReset || undefined}
+            onClick={() => canReset && viewLink.reset()}
+          >
+            {viewLink.resetting ? 'Resetting…' : 'Reset view link'}
+          </button>
+          <p id={resetHintId} className="share-reset__hint">
+            Anyone using the old view link is disconnected.
+          </p>
+        </div>
+      </section>
     </>
   )
 }

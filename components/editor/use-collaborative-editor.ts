@@ -6,19 +6,25 @@ import CollaborationCaret from '@tiptap/extension-collaboration-caret'
 import type { DocumentSession } from '../lib/document-session'
 import { renderCaret, renderSelection } from './render-caret'
 
-/** The TipTap editor bound to a session's Y.Doc; null until it exists on the client. */
+/**
+ * The TipTap editor bound to a session's Y.Doc; null until it exists on the client. Through a
+ * view link it only displays: the server would drop a viewer's writes anyway, but a viewer who
+ * could type would see text nobody else ever gets.
+ */
 export function useCollaborativeEditor(session: DocumentSession): Editor | null {
+  const editable = session.mode.kind === 'edit'
   return useEditor(
     {
       // The Y.Doc only exists in the browser; rendering on the server would mismatch.
       immediatelyRender: false,
+      editable,
       extensions: [
         StarterKit.configure({
           // Collaboration brings its own undo that only takes back my changes.
           undoRedo: false,
           link: { openOnClick: false },
         }),
-        Placeholder.configure({ placeholder: 'Start writing…' }),
+        Placeholder.configure({ placeholder: editable ? 'Start writing…' : 'Nothing written yet.' }),
         Collaboration.configure({ document: session.ydoc }),
         CollaborationCaret.configure({
           provider: session.provider,
@@ -34,6 +40,7 @@ export function useCollaborativeEditor(session: DocumentSession): Editor | null 
           class: 'document-body',
           'aria-label': 'Document body',
           'aria-multiline': 'true',
+          'aria-readonly': String(!editable),
           role: 'textbox',
           spellcheck: 'true',
         },

@@ -1,7 +1,7 @@
 import type { WebsocketProvider } from 'y-websocket'
 import { Store } from './store'
 
-export type ConnectionState = 'connecting' | 'online' | 'offline'
+export type ConnectionState = 'connecting' | 'online' | 'offline' | 'stopped'
 
 /**
  * The sync connection as a person would describe it. y-websocket flips between "disconnected"
@@ -12,12 +12,15 @@ export class ConnectionMonitor {
 
   readonly #provider: WebsocketProvider
   #hasFailed = false
+  /** The server said reconnecting cannot help; nothing will retry, so "retrying" would be a lie. */
+  #stopped = false
 
   constructor(provider: WebsocketProvider) {
     this.#provider = provider
     provider.on('status', this.#update)
     provider.on('connection-close', this.#failed)
     provider.on('connection-error', this.#failed)
+    provider.on('closed', this.#stop)
     window.addEventListener('online', this.#online)
     window.addEventListener('offline', this.#offline)
     this.#update()
@@ -27,6 +30,7 @@ export class ConnectionMonitor {
     this.#provider.off('status', this.#update)
     this.#provider.off('connection-close', this.#failed)
     this.#provider.off('connection-error', this.#failed)
+    this.#provider.off('closed', this.#stop)
     window.removeEventListener('online', this.#online)
     window.removeEventListener('offline', this.#offline)
   }
@@ -36,10 +40,17 @@ export class ConnectionMonitor {
     this.#update()
   }
 
+  /** y-websocket gave up for good: the server closed with a code reconnecting cannot help (44xx). */
+  readonly #stop = (): void => {
+    this.#stopped = true
+    this.#update()
+  }
+
   readonly #update = (): void => {
     // navigator.onLine is only a hint (it can be false on a machine whose sole network is
     // loopback, with the server on localhost), so an open socket always wins.
     if (this.#provider.wsconnected) this.state.set('online')
+    else if (this.#stopped) this.state.set('stopped')
     else if (this.#hasFailed || !navigator.onLine) this.state.set('offline')
     else this.state.set('connecting')
   }

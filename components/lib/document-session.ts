@@ -12,42 +12,57 @@ import { ConnectionMonitor } from './connection-monitor'
 import { displayName, type Identity } from './identity'
 import { NoticeCenter } from './notice-center'
 import { SaveTracker } from './save-tracker'
+import { modeId, type SessionMode } from './session-mode'
 import { Store } from './store'
 import { syncServerUrl } from './sync-url'
+import { ViewLinkWatch, type ViewLinkEnd } from './view-link-watch'
 
 /**
- * Everything one open document needs in the browser: the Y.Doc, its copy in IndexedDB (so edits
- * survive an offline reload), the sync connection, and what the UI shows about them. Created
- * in an effect and destroyed in its cleanup; never shared between documents.
+ * Everything one open document needs in the browser: the Y.Doc, the sync connection, and what the
+ * UI shows about them. Editors also keep a copy in IndexedDB (so edits survive an offline reload)
+ * and track what the server has saved; viewers hold nothing of their own, so they have neither.
+ * Created in an effect and destroyed in its cleanup; never shared between documents.
  */
 export interface DocumentSession {
-  readonly docId: string
+  readonly mode: SessionMode
   readonly ydoc: Y.Doc
   readonly title: Y.Text
   readonly provider: WebsocketProvider
   readonly connection: ConnectionMonitor
-  readonly save: SaveTracker
+  /** Null for viewers: they never write, so nothing of theirs is ever unsaved. */
+  readonly save: SaveTracker | null
   readonly notices: NoticeCenter
   /** True once the document came from IndexedDB or the server, so an empty one really is empty. */
   readonly loaded: Store<boolean>
+  /** Set when a view link stops working; the session will not connect again. Always null for editors. */
+  readonly ended: Store<ViewLinkEnd | null>
   setUser(identity: Identity): void
   destroy(): void
 }
 
-export function openDocumentSession(docId: string, identity: Identity): DocumentSession {
+export function openDocumentSession(mode: SessionMode, identity: Identity): DocumentSession {
   const ydoc = new Y.Doc()
-  const provider = new WebsocketProvider(syncServerUrl(window.location), docId, ydoc, {
+  const viewing = mode.kind === 'view'
+  const baseUrl = syncServerUrl(window.location)
+  const provider = new WebsocketProvider(viewing ? `${baseUrl}/view` : baseUrl, modeId(mode), ydoc, {
     connect: false,
     params: { [CHORUS_PROTOCOL_PARAM]: String(CHORUS_PROTOCOL_VERSION) },
+    // Tabs of one browser exchange updates over a BroadcastChannel. A viewer has nothing of its
+    // own to offer, and should trust only what the server relays.
+    disableBc: viewing,
   })
-  const save = new SaveTracker(ydoc, provider.awareness, docId)
+  const save = mode.kind === 'edit' ? new SaveTracker(ydoc, provider.awareness, mode.docId) : null
   const notices = new NoticeCenter()
   const connection = new ConnectionMonitor(provider)
+  const viewLink = viewing ? new ViewLinkWatch(provider) : null
   const loaded = new Store(false)
 
-  // Handlers write nothing to the encoder, so y-websocket sends no reply.
-  provider.messageHandlers[MessageType.SavedState] = (_encoder, decoder) => {
-    save.savedStateReceived(Y.decodeStateVector(decoding.readVarUint8Array(decoder)))
+  // Handlers write nothing to the encoder, so y-websocket sends no reply. The server sends saved
+  // states to editors only.
+  if (save) {
+    provider.messageHandlers[MessageType.SavedState] = (_encoder, decoder) => {
+      save.savedStateReceived(Y.decodeStateVector(decoding.readVarUint8Array(decoder)))
+    }
   }
   provider.messageHandlers[MessageType.Notice] = (_encoder, decoder) => {
     try {
@@ -57,20 +72,32 @@ export function openDocumentSession(docId: string, identity: Identity): Document
     }
   }
 
-  const persistence = new IndexeddbPersistence(`chorus:${docId}`, ydoc)
-  void persistence.whenSynced.then(() => {
-    save.browserCopyLoaded()
+  // Keyed by the edit id, which a viewer does not have (and would not want to keep).
+  const persistence = mode.kind === 'edit' ? new IndexeddbPersistence(`chorus:${mode.docId}`, ydoc) : null
+  void persistence?.whenSynced.then(() => {
+    save?.browserCopyLoaded()
     loaded.set(true)
   })
   const onSync = (synced: boolean) => {
     if (synced) loaded.set(true)
   }
   provider.on('sync', onSync)
+  // When my connection dropped, the others removed my presence but kept its clock, and y-protocols
+  // ignores a state whose clock it has seen. Re-announcing under a new clock brings me back at
+  // once, not at the next 15-second renewal (a viewer, who never moves a caret, would wait).
+  const onStatus = ({ status }: { status: string }) => {
+    const state = provider.awareness.getLocalState()
+    if (status === 'connected' && state) provider.awareness.setLocalState(state)
+  }
+  provider.on('status', onStatus)
 
   const setUser = (user: Identity) => {
     provider.awareness.setLocalStateField('user', {
       name: displayName(user.name),
       color: user.color,
+      // Everyone's presence list marks viewers, so nobody waits for a reply from someone who
+      // cannot type.
+      ...(viewing && { viewing: true }),
     })
   }
   setUser(identity)
@@ -82,7 +109,7 @@ export function openDocumentSession(docId: string, identity: Identity): Document
   })
 
   return {
-    docId,
+    mode,
     ydoc,
     title: ydoc.getText('title'),
     provider,
@@ -90,16 +117,19 @@ export function openDocumentSession(docId: string, identity: Identity): Document
     save,
     notices,
     loaded,
+    ended: viewLink?.ended ?? new Store(null),
     setUser,
     destroy() {
       destroyed = true
       provider.off('sync', onSync)
+      provider.off('status', onStatus)
+      viewLink?.destroy()
       connection.destroy()
-      save.destroy()
+      save?.destroy()
       // Destroying the provider announces that I left, so my caret disappears for others now
       // rather than after the awareness timeout.
       provider.destroy()
-      void persistence.destroy()
+      void persistence?.destroy()
       ydoc.destroy()
     },
   }

@@ -6,6 +6,8 @@ export interface Person {
   name: string
   color: string
   isMe: boolean
+  /** Came through a view link: can read and be seen, not type. */
+  viewing: boolean
 }
 
 const COLOR_PATTERN = /^#[0-9a-f]{6}$/i
@@ -14,10 +16,16 @@ const COLOR_PATTERN = /^#[0-9a-f]{6}$/i
 export function readPeople(awareness: Awareness): Person[] {
   const people: Person[] = []
   for (const [clientId, state] of awareness.getStates()) {
-    const user = (state as { user?: { name?: unknown; color?: unknown } }).user
+    const user = (state as { user?: { name?: unknown; color?: unknown; viewing?: unknown } }).user
     if (!user || typeof user.name !== 'string') continue
     const color = typeof user.color === 'string' && COLOR_PATTERN.test(user.color) ? user.color : '#64748b'
-    people.push({ clientId, name: user.name, color, isMe: clientId === awareness.clientID })
+    people.push({
+      clientId,
+      name: user.name,
+      color,
+      isMe: clientId === awareness.clientID,
+      viewing: user.viewing === true,
+    })
   }
   return people.sort((a, b) => Number(b.isMe) - Number(a.isMe))
 }

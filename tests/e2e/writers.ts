@@ -30,6 +30,8 @@ export interface OpenOptions {
   name: string
   /** Document id; default: the test's own fresh document. */
   docId?: string
+  /** Page to open instead of `/d/<docId>`, e.g. a view link's `/v/<viewId>`. */
+  path?: string
   permissions?: string[]
 }
 
@@ -45,7 +47,7 @@ export interface Writers {
 }
 
 /** Chromium logs these itself when a socket cannot connect; they are not app errors. */
-const CONNECTION_FAILURE =
+export const CONNECTION_FAILURE =
   /WebSocket connection to '.*' failed|net::ERR_(INTERNET_DISCONNECTED|CONNECTION_REFUSED|CONNECTION_RESET)/
 
 export const test = base.extend<{ writers: Writers }>({
@@ -93,7 +95,7 @@ export async function openWriter(
   })
   page.on('pageerror', (error) => errors.push(`uncaught: ${error.message}`))
 
-  await page.goto(`/d/${options.docId}`)
+  await page.goto(options.path ?? `/d/${options.docId}`)
   const writer: Writer = {
     name: options.name,
     context,

@@ -14,5 +14,5 @@ export const metadata: Metadata = {
 export default async function Page({ params }: { params: Promise<{ id: string }> }) {
   const { id } = await params
   if (!isValidDocId(id)) notFound()
-  return <DocumentPage docId={id} />
+  return <DocumentPage mode={{ kind: 'edit', docId: id }} />
 }
