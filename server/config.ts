@@ -37,6 +37,8 @@ export interface ServerConfig {
    * '*' allows any. Requests without an Origin header (non-browser clients) are allowed.
    */
   allowedOrigins: string[]
+  /** How long a synced write waits for others to share its fsync ("Saved" comes this much later). */
+  commitDelayMs: number
   /** The update log of a document is merged into its snapshot once it holds this many records… */
   compactAfterRecords: number
   /** …or once it holds more bytes than the snapshot itself (and at least this many). */
@@ -58,6 +60,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   rateLimitGraceMs: 10_000,
   maxBufferedBytes: 16 * 1024 * 1024,
   allowedOrigins: [],
+  commitDelayMs: 5,
   compactAfterRecords: 500,
   compactMinLogBytes: 256 * 1024,
 }
@@ -106,6 +109,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       .split(',')
       .map((origin) => origin.trim())
       .filter((origin) => origin !== ''),
+    commitDelayMs: integer(env, 'COMMIT_DELAY_MS', DEFAULT_CONFIG.commitDelayMs, 0),
     compactAfterRecords: integer(env, 'COMPACT_AFTER_RECORDS', DEFAULT_CONFIG.compactAfterRecords, 1),
     compactMinLogBytes: integer(env, 'COMPACT_MIN_LOG_BYTES', DEFAULT_CONFIG.compactMinLogBytes, 0),
   }

@@ -61,12 +61,16 @@ export class Connection {
   private throttledSince: number | null = null
   private resumeTimer: NodeJS.Timeout | null = null
 
+  /** Logs with this connection's document and id. */
+  readonly log: Logger
+
   constructor(
     private readonly socket: SocketLike,
     info: ConnectionInfo,
     private readonly limits: ConnectionLimits,
-    private readonly logger: Logger,
+    logger: Logger,
   ) {
+    this.log = logger.child({ doc: info.docId, conn: this.id })
     this.docId = info.docId
     this.readOnly = info.readOnly
     this.viewId = info.viewId
@@ -88,7 +92,7 @@ export class Connection {
     if (this.socket.bufferedAmount > this.limits.maxBufferedBytes) {
       // A reader that cannot keep up would otherwise grow our memory without bound; it can
       // reconnect and catch up with one sync step instead.
-      this.logger.warn('dropping slow reader', { conn: this.id, bufferedBytes: this.socket.bufferedAmount })
+      this.log.warn('dropping slow reader', { bufferedBytes: this.socket.bufferedAmount })
       this.terminate()
     }
   }
@@ -108,7 +112,7 @@ export class Connection {
     }
     this.throttledSince ??= now
     if (now - this.throttledSince > this.limits.rateLimitGraceMs) {
-      this.logger.warn('closing connection over its rate limit', { conn: this.id })
+      this.log.warn('closing connection over its rate limit')
       this.close(CloseCode.RateLimited, 'sending too fast for too long')
       return false
     }
@@ -131,7 +135,7 @@ export class Connection {
     if (this.closing) return
     this.closing = true
     this.clearTimers()
-    this.logger.debug('closing connection', { conn: this.id, code, reason })
+    this.log.debug('closing connection', { code, reason })
     this.socket.close(code, truncateReason(reason))
   }
 

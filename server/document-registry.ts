@@ -36,8 +36,9 @@ export class DocumentRegistry {
     return this.documents.get(docId)
   }
 
-  /** Waits until every open document has stored everything it holds. */
+  /** Waits until every open document has stored everything it holds, then compacts its log. */
   async storeAll(): Promise<void> {
     await Promise.all([...this.documents.values()].map((document) => document.whenStored()))
+    await Promise.all([...this.documents.values()].map((document) => document.compactNow()))
   }
 }

@@ -34,7 +34,7 @@ export interface StartOptions {
 type RequestHandler = (request: http.IncomingMessage, response: http.ServerResponse) => Promise<void> | void
 
 export async function startServer({ config, logger, next }: StartOptions): Promise<RunningServer> {
-  const store = await LevelDbStore.open(config.dataDir)
+  const store = await LevelDbStore.open(config.dataDir, { commitDelayMs: config.commitDelayMs })
   const sync = new SyncServer(config, store, logger)
 
   let handleApp: RequestHandler | null = null

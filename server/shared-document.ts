@@ -9,7 +9,8 @@
  *   3. store    the updates of one event-loop turn become one log record; once LevelDB has synced
  *               it, the contributors are told which state is now durable ("Saved").
  *   4. compact  when the log grows past the snapshot, it is merged into a new snapshot, in a later
- *               turn than the one that relayed the edits.
+ *               turn than the one that relayed the edits; and once more before the document
+ *               leaves memory, so that its next load applies one snapshot instead of a replay.
  *   5. unload   with no connections, nothing pending and nothing being written, the document
  *               leaves memory. A failed write keeps it in memory and retries; nothing is dropped.
  *
@@ -68,7 +69,10 @@ export class SharedDocument {
   private logRecords = 0
   private logBytes = 0
   private snapshotBytes = 0
-  private compacting = false
+  /** The compaction under way, if any. */
+  private compaction: Promise<void> | null = null
+  /** A compaction failed: unloading no longer waits for one (the log is intact and loads fine). */
+  private compactionFailed = false
   /** After a failed write, no state counts as durable until a record cut after it succeeds. */
   private unconfirmedBeforeSeq = -1
   private retryTimer: NodeJS.Timeout | null = null
@@ -400,19 +404,30 @@ export class SharedDocument {
   // 4. Compact
 
   private maybeCompact(): void {
-    if (this.compacting || this.unconfirmedBeforeSeq >= 0 || this.logRecords === 0) return
+    if (this.compaction || this.unconfirmedBeforeSeq >= 0 || this.logRecords === 0) return
     const tooManyRecords = this.logRecords >= this.options.compactAfterRecords
     // Compacting when the log outgrows the snapshot keeps the total cost linear in the edits.
     const tooManyBytes = this.logBytes >= Math.max(this.snapshotBytes, this.options.compactMinLogBytes)
-    if (!tooManyRecords && !tooManyBytes) return
-    this.compacting = true
-    setImmediate(() => this.compact())
+    if (tooManyRecords || tooManyBytes) void this.startCompaction()
   }
 
-  private compact(): void {
+  /** Compacts the log now if it holds more than one record (graceful shutdown). */
+  compactNow(): Promise<void> {
+    if (this.compaction) return this.compaction
+    if (this.state !== 'ready' || this.logRecords <= 1 || this.unconfirmedBeforeSeq >= 0) return Promise.resolve()
+    return this.startCompaction()
+  }
+
+  private startCompaction(): Promise<void> {
+    // In a later turn than the one that asked: the edits of this one are being relayed.
+    this.compaction = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.compact())
+    return this.compaction
+  }
+
+  private async compact(): Promise<void> {
     // A quarantined Y.Doc may be half-changed: it must never become the snapshot.
     if (this.state !== 'ready') {
-      this.compacting = false
+      this.compaction = null
       this.maybeUnload()
       return
     }
@@ -423,23 +438,20 @@ export class SharedDocument {
     const started = performance.now()
     const snapshot = Y.encodeStateAsUpdate(this.ydoc)
     const encodeMs = performance.now() - started
-    this.store.replaceLogWithSnapshot(this.id, snapshot, fromSeq, toSeq).then(
-      () => {
-        this.firstLogSeq = toSeq + 1
-        this.logRecords -= records
-        this.logBytes -= bytes
-        this.snapshotBytes = snapshot.byteLength
-        this.compacting = false
-        this.logger.debug('log compacted', { records, snapshotBytes: snapshot.byteLength, encodeMs: Math.round(encodeMs) })
-        this.maybeUnload()
-      },
-      (error: unknown) => {
-        // The log is intact (the write is atomic), so nothing is lost; try again later.
-        this.compacting = false
-        this.logger.error('log compaction failed', { error })
-        this.maybeUnload()
-      },
-    )
+    try {
+      await this.store.replaceLogWithSnapshot(this.id, snapshot, fromSeq, toSeq)
+      this.firstLogSeq = toSeq + 1
+      this.logRecords -= records
+      this.logBytes -= bytes
+      this.snapshotBytes = snapshot.byteLength
+      this.logger.debug('log compacted', { records, snapshotBytes: snapshot.byteLength, encodeMs: Math.round(encodeMs) })
+    } catch (error) {
+      // The log is intact (the write is atomic), so nothing is lost; the next growth retries.
+      this.compactionFailed = true
+      this.logger.error('log compaction failed', { error })
+    }
+    this.compaction = null
+    this.maybeUnload()
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -451,7 +463,7 @@ export class SharedDocument {
       this.unsaved.length === 0 &&
       !this.persistScheduled &&
       this.writesInFlight === 0 &&
-      !this.compacting &&
+      this.compaction === null &&
       this.unconfirmedBeforeSeq < 0
     )
   }
@@ -469,6 +481,13 @@ export class SharedDocument {
     for (const resolve of this.idleWaiters.splice(0)) resolve()
     // A quarantined document has asked all its connections to leave; it goes without waiting.
     if (this.connections.size > 0 && this.state !== 'quarantined') return
+    // Leave one snapshot behind, so the next load applies it instead of replaying a log. The
+    // document stays registered meanwhile: a load beside it could reuse the sequence numbers
+    // this compaction deletes.
+    if (this.state === 'ready' && this.logRecords > 1 && !this.compactionFailed) {
+      void this.startCompaction()
+      return
+    }
     this.finishUnload()
   }
 

@@ -164,8 +164,8 @@ export class SyncServer {
   }
 
   private accept(ws: WebSocket, info: ConnectionInfo): void {
-    const connection = new Connection(ws, info, this.options, this.logger.child({ doc: info.docId }))
-    const log = this.logger.child({ doc: info.docId, conn: connection.id })
+    const connection = new Connection(ws, info, this.options, this.logger)
+    const log = connection.log
     this.connections.add(connection)
     const document = this.documents.open(info.docId)
     document.join(connection)

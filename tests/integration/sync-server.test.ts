@@ -199,6 +199,34 @@ describe('persistence', () => {
     }
   })
 
+  it('leaves one snapshot behind when an idle document unloads, so its next load is one apply', async () => {
+    const local = await makeTempDir()
+    const own = await startTestServer(local.dir)
+    const docId = freshDocId()
+    try {
+      const a = connectClient(own.wsUrl, docId)
+      await whenSynced(a)
+      for (const word of ['one ', 'two ', 'three ', 'four ']) {
+        a.doc.getText('t').insert(a.doc.getText('t').length, word)
+        await a.whenSaved() // one log record each
+      }
+      a.destroy()
+      await waitFor(() => own.sync.documents.size === 0, 'document unloaded')
+      await own.close()
+      const store = await LevelDbStore.open(local.dir)
+      const stored = await store.load(docId)
+      await store.close()
+      assert.equal(stored.logRecords, 0)
+      assert.equal(stored.updates.length, 1, 'only the snapshot')
+      const doc = new Y.Doc()
+      Y.applyUpdate(doc, stored.updates[0])
+      assert.equal(doc.getText('t').toString(), 'one two three four ')
+    } finally {
+      await own.close()
+      await local.remove()
+    }
+  })
+
   it('unloads a document once its last client left and everything is stored', async () => {
     const docId = freshDocId()
     const a = client(docId)
