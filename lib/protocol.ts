@@ -106,32 +106,23 @@ export function decodeNoticePayload(decoder: decoding.Decoder): Notice {
   return { level, code: value.code, message: value.message }
 }
 
-/** Frame for a sync update carrying `update`: `[Sync, Update, varUint8Array(update)]`. */
-export function encodeSyncUpdate(update: Uint8Array): Uint8Array {
+/** A sync frame: `[Sync, syncType, varUint8Array(payload)]`. */
+function encodeSyncFrame(syncType: number, payload: Uint8Array): Uint8Array {
   const encoder = encoding.createEncoder()
   encoding.writeVarUint(encoder, MessageType.Sync)
-  encoding.writeVarUint(encoder, SyncMessageType.Update)
-  encoding.writeVarUint8Array(encoder, update)
+  encoding.writeVarUint(encoder, syncType)
+  encoding.writeVarUint8Array(encoder, payload)
   return encoding.toUint8Array(encoder)
 }
 
-/** Frame for sync step 1 carrying a state vector. */
-export function encodeSyncStep1(stateVector: Uint8Array): Uint8Array {
-  const encoder = encoding.createEncoder()
-  encoding.writeVarUint(encoder, MessageType.Sync)
-  encoding.writeVarUint(encoder, SyncMessageType.Step1)
-  encoding.writeVarUint8Array(encoder, stateVector)
-  return encoding.toUint8Array(encoder)
-}
+/** Sync step 1: our state vector, asking the peer for what we lack. */
+export const encodeSyncStep1 = (stateVector: Uint8Array) => encodeSyncFrame(SyncMessageType.Step1, stateVector)
 
-/** Frame for sync step 2 carrying an update (the state the peer lacks). */
-export function encodeSyncStep2(update: Uint8Array): Uint8Array {
-  const encoder = encoding.createEncoder()
-  encoding.writeVarUint(encoder, MessageType.Sync)
-  encoding.writeVarUint(encoder, SyncMessageType.Step2)
-  encoding.writeVarUint8Array(encoder, update)
-  return encoding.toUint8Array(encoder)
-}
+/** Sync step 2: the update the peer lacks, in answer to its step 1. */
+export const encodeSyncStep2 = (update: Uint8Array) => encodeSyncFrame(SyncMessageType.Step2, update)
+
+/** A live update. */
+export const encodeSyncUpdate = (update: Uint8Array) => encodeSyncFrame(SyncMessageType.Update, update)
 
 /** Frame for an awareness update (already encoded by y-protocols or the registry). */
 export function encodeAwarenessFrame(awarenessUpdate: Uint8Array): Uint8Array {
