@@ -4,8 +4,9 @@
  *
  *   1. load     the stored snapshot and log are read once; connections that arrive meanwhile
  *               have their messages queued, in order, until the document is ready.
- *   2. serve    each update is applied once, relayed to the other connections as the same bytes,
- *               and queued for storage.
+ *   2. serve    each update is parsed, then applied once, relayed to the other connections as the
+ *               same bytes, and queued for storage. The updates that arrive in one socket read are
+ *               applied in one Yjs transaction, before anything else of that document happens.
  *   3. store    the updates of one event-loop turn become one log record; once LevelDB has synced
  *               it, the contributors are told which state is now durable ("Saved").
  *   4. compact  when the log grows past the snapshot, it is merged into a new snapshot, in a later
@@ -58,6 +59,10 @@ export class SharedDocument {
   /** Messages that arrived while loading, per connection, in arrival order. */
   private readonly backlog = new Map<Connection, Uint8Array[]>()
 
+  /** Updates parsed but not yet applied: the rest of the current socket read (see `integrate`). */
+  private incoming: Incoming[] = []
+  private integrateScheduled = false
+
   // Storage bookkeeping (see "store" and "compact" above).
   private unsaved: Uint8Array[] = []
   private unsavedFrom = new Set<Connection>()
@@ -77,7 +82,8 @@ export class SharedDocument {
   private unconfirmedBeforeSeq = -1
   private retryTimer: NodeJS.Timeout | null = null
   private retryDelayMs: number
-  private durableStateVector: Uint8Array = Y.encodeStateVector(this.ydoc)
+  /** Asked for SavedState while writes were pending: answered with the next record, or once stored. */
+  private awaitingSavedState = new Set<Connection>()
   private idleWaiters: (() => void)[] = []
   /** Set by the afterTransaction hook: did the last transaction change anything? */
   private lastTransactionChanged = false
@@ -121,7 +127,6 @@ export class SharedDocument {
       this.logRecords = stored.logRecords
       this.logBytes = stored.logBytes
       this.snapshotBytes = stored.snapshotBytes
-      this.durableStateVector = Y.encodeStateVector(this.ydoc)
       this.logger.debug('document loaded', {
         ms: Math.round(performance.now() - started),
         records: stored.logRecords,
@@ -170,6 +175,7 @@ export class SharedDocument {
     if (!this.connections.delete(connection)) return
     this.backlog.delete(connection)
     this.unsavedFrom.delete(connection)
+    this.awaitingSavedState.delete(connection)
     const removal = this.awareness.removeOwnedBy(connection)
     if (removal) this.broadcast(encodeAwarenessFrame(removal), null)
     this.maybeUnload()
@@ -191,6 +197,7 @@ export class SharedDocument {
 
   /** What a new connection gets: our state vector (so it sends what we lack) and who is here. */
   private greet(connection: Connection): void {
+    this.integrate()
     // A read-only connection has nothing we could accept, so we do not ask it for anything.
     if (!connection.readOnly) connection.send(encodeSyncStep1(Y.encodeStateVector(this.ydoc)))
     const everyone = this.awareness.encodeAll()
@@ -200,12 +207,13 @@ export class SharedDocument {
   private handleFrame(connection: Connection, frame: Uint8Array): void {
     try {
       const message = decodeClientMessage(frame)
+      // Whatever is not an update sees the document, and reaches the others, after the updates
+      // received before it (a caret must not arrive ahead of the text it points into).
+      if (message.type !== 'sync-update' && message.type !== 'sync-step2') this.integrate()
       switch (message.type) {
         case 'sync-step1':
           connection.send(encodeSyncStep2(Y.encodeStateAsUpdate(this.ydoc, message.stateVector)))
-          if (connection.wantsExtensions && !connection.readOnly) {
-            connection.send(encodeSavedState(this.durableStateVector))
-          }
+          if (connection.wantsExtensions && !connection.readOnly) this.tellSavedState(connection)
           break
         case 'sync-step2':
         case 'sync-update':
@@ -213,9 +221,7 @@ export class SharedDocument {
             this.dropWrite(connection)
             break
           }
-          // A step 2 is relayed as a plain update: forwarding a step 2 would mark other clients
-          // as synced.
-          this.applyUpdate(connection, message.update, message.type === 'sync-update' ? frame : null)
+          this.receiveUpdate(connection, message.update, message.type === 'sync-update' ? frame : null)
           break
         case 'awareness': {
           let entries = decodeAwarenessUpdate(message.update)
@@ -244,10 +250,12 @@ export class SharedDocument {
   }
 
   /**
-   * Applies a client's update, relays it to the others and queues it for storage. `frame`, when
-   * given, is the update message exactly as received; it is relayed as is, never re-encoded.
+   * Takes a client's update: parsed now (a malformed one closes its connection and changes
+   * nothing), applied, relayed and queued for storage by `integrate` once the current socket read
+   * has been handled. `frame`, when given, is the update message exactly as received; it is
+   * relayed as is, never re-encoded.
    */
-  private applyUpdate(from: Connection, update: Uint8Array, frame: Uint8Array | null): void {
+  private receiveUpdate(from: Connection, update: Uint8Array, frame: Uint8Array | null): void {
     // Parses every struct and the delete set without touching the document (about a fifth of
     // the cost of applying); a malformed update fails here, before it can change anything.
     Y.decodeUpdate(update)
@@ -255,22 +263,61 @@ export class SharedDocument {
       this.refuseGrowth(from)
       return
     }
-    this.lastTransactionChanged = false
-    try {
-      Y.applyUpdate(this.ydoc, update, from)
-    } catch (error) {
-      this.quarantine(from, error)
-      return
-    }
-    const pending = this.ydoc.store.pendingStructs !== null || this.ydoc.store.pendingDs !== null
-    // A reconnecting client resends what we already have; such an update changes nothing and
-    // is neither relayed nor stored again.
-    if (!this.lastTransactionChanged && !pending) return
-    this.broadcast(frame ?? encodeSyncUpdate(update), from)
-    this.unsaved.push(update)
+    this.incoming.push({ from, update, frame })
     this.unsavedBytes += update.byteLength
-    if (from.wantsExtensions) this.unsavedFrom.add(from)
-    this.schedulePersist()
+    if (!this.integrateScheduled) {
+      this.integrateScheduled = true
+      // ws hands over every message of one socket read synchronously; the microtask runs right
+      // after the last of them, so a burst costs one transaction instead of one per keystroke.
+      queueMicrotask(() => this.integrate())
+    }
+  }
+
+  /**
+   * Applies the updates received so far in one Yjs transaction, then relays them and queues
+   * them for storage. Called before anything reads the document or reaches the others.
+   */
+  private integrate(): void {
+    this.integrateScheduled = false
+    if (this.incoming.length === 0) return
+    const batch = this.incoming
+    this.incoming = []
+    if (this.state !== 'ready') return
+    const { applied, failure } = this.applyAll(batch)
+    const pending = this.ydoc.store.pendingStructs !== null || this.ydoc.store.pendingDs !== null
+    // A reconnecting client resends what we already have: a batch that changes nothing is
+    // neither relayed nor stored.
+    const kept = this.lastTransactionChanged || pending ? applied : 0
+    for (let i = 0; i < kept; i++) {
+      const { from, update, frame } = batch[i]
+      // A step 2 is relayed as a plain update: forwarding a step 2 would mark other clients as
+      // synced.
+      this.broadcast(frame ?? encodeSyncUpdate(update), from)
+      this.unsaved.push(update)
+      if (from.wantsExtensions) this.unsavedFrom.add(from)
+    }
+    for (let i = kept; i < batch.length; i++) this.unsavedBytes -= batch[i].update.byteLength
+    if (kept > 0) this.schedulePersist()
+    if (failure) this.quarantine(batch[applied].from, failure.error)
+  }
+
+  /** Applies updates in order in one transaction; stops at the first that fails. */
+  private applyAll(batch: Incoming[]): { applied: number; failure: { error: unknown } | null } {
+    this.lastTransactionChanged = false
+    let applied = 0
+    let failure: { error: unknown } | null = null
+    Y.transact(this.ydoc, () => {
+      for (const { update } of batch) {
+        try {
+          Y.applyUpdate(this.ydoc, update)
+        } catch (error) {
+          failure = { error }
+          return
+        }
+        applied++
+      }
+    })
+    return { applied, failure }
   }
 
   private dropWrite(connection: Connection): void {
@@ -336,16 +383,19 @@ export class SharedDocument {
 
   private persist(): void {
     this.persistScheduled = false
+    this.integrate()
     if (this.unsaved.length === 0 || this.state === 'unloaded') return
     const updates = this.unsaved
     const contributors = this.unsavedFrom
+    for (const connection of this.awaitingSavedState) contributors.add(connection)
+    this.awaitingSavedState.clear()
     this.unsaved = []
     this.unsavedFrom = new Set()
     this.unsavedBytes = 0
     const seq = this.nextSeq++
     // Everything applied so far is in this record or an earlier one, so once it is on disk this
-    // state vector is durable.
-    const stateVector = Y.encodeStateVector(this.ydoc)
+    // state vector is durable. Only worth encoding when someone will be told.
+    const stateVector = contributors.size > 0 ? Y.encodeStateVector(this.ydoc) : null
     let bytes = 0
     for (const update of updates) bytes += update.byteLength
     this.writesInFlight++
@@ -358,8 +408,7 @@ export class SharedDocument {
         if (seq >= this.unconfirmedBeforeSeq) {
           this.unconfirmedBeforeSeq = -1
           this.retryDelayMs = this.options.retryDelayMs
-          this.durableStateVector = stateVector
-          this.confirmSaved(contributors, stateVector)
+          if (stateVector) this.confirmSaved(contributors, stateVector)
         } else {
           // Durable, but an earlier record failed: they hear "saved" once the retry lands.
           for (const connection of contributors) this.unsavedFrom.add(connection)
@@ -390,6 +439,15 @@ export class SharedDocument {
       this.persist()
     }, this.retryDelayMs)
     this.retryDelayMs = Math.min(this.retryDelayMs * 2, 30_000)
+  }
+
+  /**
+   * Tells a client which state is on disk. When nothing is pending, that is the whole document;
+   * otherwise the answer comes with the next record, or once everything is stored.
+   */
+  private tellSavedState(connection: Connection): void {
+    if (this.isStored) connection.send(encodeSavedState(Y.encodeStateVector(this.ydoc)))
+    else this.awaitingSavedState.add(connection)
   }
 
   private confirmSaved(contributors: Set<Connection>, stateVector: Uint8Array): void {
@@ -432,6 +490,8 @@ export class SharedDocument {
       return
     }
     const fromSeq = this.firstLogSeq
+    // The snapshot may hold more than the log up to toSeq (updates applied since): those are
+    // also in later records, and applying them twice changes nothing.
     const toSeq = this.lastDurableSeq
     const records = this.logRecords
     const bytes = this.logBytes
@@ -460,6 +520,7 @@ export class SharedDocument {
   /** True when nothing of this document is waiting for the disk. */
   private get isStored(): boolean {
     return (
+      this.incoming.length === 0 &&
       this.unsaved.length === 0 &&
       !this.persistScheduled &&
       this.writesInFlight === 0 &&
@@ -471,7 +532,7 @@ export class SharedDocument {
   /** Resolves once everything applied so far is on disk (used by graceful shutdown). */
   whenStored(): Promise<void> {
     if (this.state === 'loading' || this.state === 'unloaded' || this.isStored) return Promise.resolve()
-    if (this.persistScheduled) this.persist()
+    if (this.persistScheduled || this.incoming.length > 0) this.persist()
     return new Promise((resolve) => this.idleWaiters.push(resolve))
   }
 
@@ -479,6 +540,10 @@ export class SharedDocument {
     if (this.state === 'loading' || this.state === 'unloaded') return
     if (!this.isStored) return
     for (const resolve of this.idleWaiters.splice(0)) resolve()
+    if (this.awaitingSavedState.size > 0) {
+      this.confirmSaved(this.awaitingSavedState, Y.encodeStateVector(this.ydoc))
+      this.awaitingSavedState.clear()
+    }
     // A quarantined document has asked all its connections to leave; it goes without waiting.
     if (this.connections.size > 0 && this.state !== 'quarantined') return
     // Leave one snapshot behind, so the next load applies it instead of replaying a log. The
@@ -498,6 +563,13 @@ export class SharedDocument {
     this.onUnload(this)
     this.logger.debug('document unloaded')
   }
+}
+
+interface Incoming {
+  from: Connection
+  update: Uint8Array
+  /** The message as received, relayed as is; null for a step 2, which is relayed as an update. */
+  frame: Uint8Array | null
 }
 
 function stateAdvanced(transaction: Y.Transaction): boolean {

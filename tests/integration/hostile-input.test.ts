@@ -95,6 +95,50 @@ function forgedUpdate(text: string): Uint8Array {
   return Y.encodeStateAsUpdate(doc)
 }
 
+/**
+ * An update that passes the full parse but throws inside Yjs when applied to `base`: found by
+ * corrupting a few bytes of a valid update (deterministically; the first hit comes within a few
+ * dozen tries), as a hostile or buggy client could.
+ */
+function updateThatParsesButFailsToApply(): { base: Uint8Array; poison: Uint8Array } {
+  const makeBase = () => {
+    const doc = new Y.Doc()
+    doc.clientID = 1
+    doc.getText('t').insert(0, 'hello world')
+    doc.getText('t').format(0, 5, { bold: true })
+    doc.getMap('m').set('a', new Y.Array())
+    doc.getXmlFragment('x').insert(0, [new Y.XmlElement('p')])
+    return doc
+  }
+  const editor = new Y.Doc()
+  editor.clientID = 2
+  Y.applyUpdate(editor, Y.encodeStateAsUpdate(makeBase()))
+  const before = Y.encodeStateVector(editor)
+  editor.getText('t').insert(3, 'XYZ', { italic: true })
+  editor.getText('t').delete(1, 2)
+  editor.getMap<Y.Array<unknown>>('m').get('a')!.insert(0, [1, 'two', new Y.Map()])
+  ;(editor.getXmlFragment('x').get(0) as Y.XmlElement).insert(0, [new Y.XmlText('hi')])
+  const valid = Y.encodeStateAsUpdate(editor, before)
+  let seed = 1
+  const random = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff
+  for (let attempt = 0; attempt < 100_000; attempt++) {
+    const poison = Uint8Array.from(valid)
+    const flips = 1 + Math.floor(random() * 3)
+    for (let i = 0; i < flips; i++) poison[Math.floor(random() * poison.length)] = Math.floor(random() * 256)
+    try {
+      Y.decodeUpdate(poison)
+    } catch {
+      continue
+    }
+    try {
+      Y.applyUpdate(makeBase(), poison)
+    } catch {
+      return { base: Y.encodeStateAsUpdate(makeBase()), poison }
+    }
+  }
+  throw new Error('no update found that parses but fails to apply')
+}
+
 async function createViewLink(server: TestServer, docId: string, reset = false): Promise<string> {
   const response = await fetch(`${server.url.replace('localhost', '127.0.0.1')}/api/documents/${docId}/view-link${reset ? '/reset' : ''}`, {
     method: 'POST',
@@ -238,6 +282,38 @@ describe('limits', () => {
     assert.equal(code, CloseCode.MalformedMessage)
     assert.equal(server.sync.documents.get('garbage')?.ydoc.getText('t').toString(), '')
     assert.equal(honest.provider.wsconnected, true)
+  })
+
+  it('reloads a document from disk when an update parses but fails to apply, keeping every valid update', async () => {
+    const server = await serverWith()
+    const { base, poison } = updateThatParsesButFailsToApply()
+    const honest = client(server, 'poisoned')
+    await whenSynced(honest)
+    honest.doc.getText('honest').insert(0, 'typed before')
+    await honest.whenSaved()
+    const setup = await rawSocket(`${server.wsUrl}/poisoned`)
+    setup.ws.send(encodeSyncUpdate(base))
+    await waitFor(() => server.sync.documents.get('poisoned')?.ydoc.getText('t').toString() === 'hello world', 'base applied')
+    const honestClosed = new Promise<number>((resolve) => honest.provider.ws?.addEventListener('close', (event) => resolve(event.code)))
+
+    // Sent back to back, a valid update and the poison usually arrive in one read, so one batch.
+    const hostile = await rawSocket(`${server.wsUrl}/poisoned`)
+    hostile.ws.send(encodeSyncUpdate(forgedUpdate('valid before the poison')))
+    hostile.ws.send(encodeSyncUpdate(poison))
+
+    const { code, reason } = await hostile.closed
+    assert.equal(code, CloseCode.MalformedMessage)
+    assert.match(reason, /could not be applied/)
+    assert.equal(await honestClosed, CloseCode.InternalError)
+    // The honest client reconnects to a document loaded again from disk, with everything valid.
+    await waitFor(() => honest.provider.synced && honest.provider.wsconnected, 'honest client back')
+    await waitFor(() => server.sync.documents.get('poisoned')?.isReady === true, 'document reloaded')
+    const reloaded = server.sync.documents.get('poisoned')!
+    assert.equal(reloaded.ydoc.getText('honest').toString(), 'typed before')
+    assert.equal(reloaded.ydoc.getText('t').toString().includes('valid before the poison'), true)
+    honest.doc.getText('honest').insert(0, 'and after: ')
+    await honest.whenSaved()
+    assert.equal(server.sync.documents.get('poisoned')?.ydoc.getText('honest').toString(), 'and after: typed before')
   })
 
   it('slows down, then closes, a connection that keeps sending too fast', async () => {
