@@ -17,6 +17,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { serverNodeArgs } from '../scripts/server-command.mjs'
 import { REPO_ROOT } from './paths.ts'
 
 export const SERVER_KINDS = ['floor', 'reference', 'reference-leveldb', 'chorus'] as const
@@ -82,7 +83,7 @@ function recipe(kind: LaunchKind, port: number, dataDir: string): Recipe {
     case 'chorus':
     case 'chorus-app':
       return {
-        args: ['--import', 'tsx', kind === 'chorus' ? 'server/standalone.ts' : 'server/main.ts'],
+        args: serverNodeArgs(kind === 'chorus' ? 'server/standalone.ts' : 'server/main.ts'),
         env: {
           ...base,
           DATA_DIR: dataDir,

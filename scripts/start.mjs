@@ -1,22 +1,35 @@
 #!/usr/bin/env node
 /**
- * `npm start`: build the front end if stale, then run Chorus in production mode.
+ * Runs a Chorus server process with the node arguments of server-command.mjs:
  *
- * Env: PORT (default 3000), HOST, DATA_DIR (default ./data) are read by server/main.ts itself.
- * Extra arguments are passed on to the server.
+ *   node scripts/start.mjs               `npm start`: build the front end if stale, then the app
+ *                                        (Next and the sync server) in production mode
+ *   node scripts/start.mjs --dev         `npm run dev`: the app with hot reload, no build
+ *   node scripts/start.mjs --standalone  `npm run server`: the sync server alone
+ *
+ * Env: PORT (default 3000), HOST, DATA_DIR (default ./data) are read by the server itself.
+ * Other arguments are passed on to it.
  */
 import { spawn } from 'node:child_process'
 import { constants } from 'node:os'
 import { buildIfStale, REPO_ROOT } from './build-if-stale.mjs'
+import { serverNodeArgs } from './server-command.mjs'
 
-try {
-  await buildIfStale({ root: REPO_ROOT })
-} catch (error) {
-  console.error(`start: ${error.message}`)
-  process.exit(1)
+const args = process.argv.slice(2)
+const standalone = args.includes('--standalone')
+const dev = args.includes('--dev')
+
+if (!standalone && !dev) {
+  try {
+    await buildIfStale({ root: REPO_ROOT })
+  } catch (error) {
+    console.error(`start: ${error.message}`)
+    process.exit(1)
+  }
 }
 
-const server = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts', ...process.argv.slice(2)], {
+const entry = standalone ? 'server/standalone.ts' : 'server/main.ts'
+const server = spawn(process.execPath, [...serverNodeArgs(entry), ...args.filter((arg) => arg !== '--standalone')], {
   cwd: REPO_ROOT, // server/main.ts sets NODE_ENV=production itself when it is unset
   // Own process group: Ctrl-C in a terminal signals the whole foreground group, so without this
   // the server would get SIGINT twice (from the terminal and from us below) and a second SIGINT

@@ -17,6 +17,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { constants, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { serverNodeArgs } from '../../scripts/server-command.mjs'
 
 export type ChorusEntry = 'app' | 'standalone'
 
@@ -124,7 +125,7 @@ class ChorusProcess implements ChorusServer {
   /** Spawns the server and resolves once its ready line names the port. */
   async launch(port: number): Promise<void> {
     const script = this.entry === 'app' ? 'server/main.ts' : 'server/standalone.ts'
-    const child = spawn(process.execPath, ['--import', 'tsx', script], {
+    const child = spawn(process.execPath, serverNodeArgs(script), {
       cwd: this.root,
       env: this.childEnv(port),
       detached: true, // own process group, see killGroup()
