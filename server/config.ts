@@ -60,7 +60,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   rateLimitGraceMs: 10_000,
   maxBufferedBytes: 16 * 1024 * 1024,
   allowedOrigins: [],
-  commitDelayMs: 5,
+  commitDelayMs: 50,
   compactAfterRecords: 500,
   compactMinLogBytes: 256 * 1024,
 }
