@@ -1,27 +1,16 @@
 'use client'
 
 import { useEffect, useRef, useState, type KeyboardEvent } from 'react'
-import { useEditorState, type Editor } from '@tiptap/react'
+import type { Editor } from '@tiptap/react'
 import { TOOLBAR_ITEMS, formatShortcut } from './toolbar-items'
-
-interface ItemState {
-  pressed: boolean | undefined
-  enabled: boolean
-}
+import { useToolbarState } from './use-toolbar-state'
 
 /**
  * The formatting toolbar. One tab stop with arrow-key movement between buttons (the WAI-ARIA
  * toolbar pattern), so tabbing from the title to the text does not walk through 14 buttons.
  */
 export function Toolbar({ editor }: { editor: Editor }) {
-  const states = useEditorState({
-    editor,
-    selector: ({ editor: current }): ItemState[] =>
-      TOOLBAR_ITEMS.map((item) => ({
-        pressed: item.toggle ? item.toggle(current) : undefined,
-        enabled: current.isEditable && item.canRun(current),
-      })),
-  })
+  const states = useToolbarState(editor)
   const [focusIndex, setFocusIndex] = useState(0)
   const buttons = useRef<(HTMLButtonElement | null)[]>([])
   const [isMac, setIsMac] = useState(false)
