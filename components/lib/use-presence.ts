@@ -34,11 +34,20 @@ export function usePresence(awareness: Awareness): Person[] {
   const [people, setPeople] = useState(() => readPeople(awareness))
   useEffect(() => {
     // 'change' (not 'update') fires only when someone joins, leaves or edits their state, not on
-    // the 15-second keep-alive renewals.
-    const onChange = () => setPeople(readPeople(awareness))
+    // the 15-second keep-alive renewals. Most of those edits are carets moving, which leave the
+    // list as it was: keeping the same array then spares a render on every keystroke.
+    const onChange = () => {
+      const next = readPeople(awareness)
+      setPeople((previous) => (samePeople(previous, next) ? previous : next))
+    }
     onChange()
     awareness.on('change', onChange)
     return () => awareness.off('change', onChange)
   }, [awareness])
   return people
+}
+
+function samePeople(a: Person[], b: Person[]): boolean {
+  const keys = (person: Person) => Object.keys(person) as (keyof Person)[]
+  return a.length === b.length && a.every((person, i) => keys(person).every((key) => person[key] === b[i][key]))
 }
