@@ -12,7 +12,7 @@ import type { Logger } from './logger.ts'
 export interface SocketLike {
   readonly readyState: number
   readonly bufferedAmount: number
-  send(data: Uint8Array, options?: { binary?: boolean }): void
+  send(data: Uint8Array): void
   close(code?: number, reason?: string): void
   terminate(): void
   ping(): void
@@ -88,7 +88,9 @@ export class Connection {
 
   send(frame: Uint8Array): void {
     if (!this.isOpen) return
-    this.socket.send(frame, { binary: true })
+    // No options: ws sends whatever is not a string as binary, and would copy an options object
+    // into its own on every one of the hundreds of sends of a relayed update.
+    this.socket.send(frame)
     if (this.socket.bufferedAmount > this.limits.maxBufferedBytes) {
       // A reader that cannot keep up would otherwise grow our memory without bound; it can
       // reconnect and catch up with one sync step instead.
