@@ -472,10 +472,14 @@ export class SharedDocument {
     if (tooManyRecords || tooManyBytes) void this.startCompaction()
   }
 
-  /** Compacts the log now if it holds more than one record (graceful shutdown). */
+  /**
+   * Compacts whatever log there is (graceful shutdown): even one record, since after a burst one
+   * record can hold thousands of updates (a record still on its way during a compaction stays
+   * behind it), and applying those costs the next load tens of milliseconds.
+   */
   compactNow(): Promise<void> {
     if (this.compaction) return this.compaction
-    if (this.state !== 'ready' || this.logRecords <= 1 || this.unconfirmedBeforeSeq >= 0) return Promise.resolve()
+    if (this.state !== 'ready' || this.logRecords === 0 || this.unconfirmedBeforeSeq >= 0) return Promise.resolve()
     return this.startCompaction()
   }
 
@@ -552,7 +556,7 @@ export class SharedDocument {
     // Leave one snapshot behind, so the next load applies it instead of replaying a log. The
     // document stays registered meanwhile: a load beside it could reuse the sequence numbers
     // this compaction deletes.
-    if (this.state === 'ready' && this.logRecords > 1 && !this.compactionFailed) {
+    if (this.state === 'ready' && this.logRecords > 0 && !this.compactionFailed) {
       void this.startCompaction()
       return
     }
