@@ -87,7 +87,7 @@ function recipe(kind: LaunchKind, port: number, dataDir: string): Recipe {
         env: {
           ...base,
           DATA_DIR: dataDir,
-          LOG_LEVEL: 'warn',
+          LOG_LEVEL: process.env.BENCH_CHORUS_LOG_LEVEL ?? 'warn',
           ...CHORUS_LIMITS_OFF,
           ...(kind === 'chorus-app' ? { NODE_ENV: 'production' } : {}),
         },
