@@ -138,6 +138,20 @@ describe('sync between clients', () => {
     const clock = Y.decodeStateVector(Y.encodeStateVector(a.doc)).get(a.doc.clientID)
     assert.equal(a.savedStateVector?.get(a.doc.clientID), clock)
   })
+
+  it('tells a client that joins while writes are pending what is saved, once it is', async () => {
+    const docId = freshDocId()
+    const writer = client(docId)
+    await whenSynced(writer)
+    writer.doc.getText('t').insert(0, 'on its way to disk')
+    // Joins within the commit delay, before the write lands: the answer has to wait for it.
+    const joiner = client(docId)
+    await whenSynced(joiner)
+    await waitFor(() => joiner.savedStateVector !== null, 'joiner told what is saved')
+    await writer.whenSaved()
+    const clock = Y.decodeStateVector(Y.encodeStateVector(writer.doc)).get(writer.doc.clientID)
+    await waitFor(() => joiner.savedStateVector?.get(writer.doc.clientID) === clock, "joiner's saved state covers the write")
+  })
 })
 
 describe('persistence', () => {
