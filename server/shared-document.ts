@@ -37,6 +37,7 @@ import { AwarenessRegistry, decodeAwarenessUpdate, encodeAwarenessUpdate, markVi
 import type { Connection } from './connection.ts'
 import type { DocumentStore } from './storage/document-store.ts'
 import type { Logger } from './logger.ts'
+import { assertWellFormedUpdate } from './update-format.ts'
 
 export interface DocumentOptions {
   compactAfterRecords: number
@@ -259,9 +260,9 @@ export class SharedDocument {
    * relayed as is, never re-encoded.
    */
   private receiveUpdate(from: Connection, update: Uint8Array, frame: Uint8Array | null): void {
-    // Parses every struct and the delete set without touching the document (about a fifth of
-    // the cost of applying); a malformed update fails here, before it can change anything.
-    Y.decodeUpdate(update)
+    // Checks every struct and the delete set without touching the document; a malformed update
+    // fails here, before it can change anything.
+    assertWellFormedUpdate(update)
     if (this.approximateBytes + update.byteLength > this.options.maxDocumentBytes) {
       this.refuseGrowth(from)
       return

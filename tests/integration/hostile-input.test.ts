@@ -278,8 +278,9 @@ describe('limits', () => {
     const corrupt = valid.slice(0, valid.length - 3) // structs cut short
     const bad = await rawSocket(`${server.wsUrl}/garbage`)
     bad.ws.send(encodeSyncUpdate(corrupt))
-    const { code } = await bad.closed
+    const { code, reason } = await bad.closed
     assert.equal(code, CloseCode.MalformedMessage)
+    assert.match(reason, /malformed update: unexpected end of update/)
     assert.equal(server.sync.documents.get('garbage')?.ydoc.getText('t').toString(), '')
     assert.equal(honest.provider.wsconnected, true)
   })
