@@ -13,7 +13,6 @@
 import { mkdir } from 'node:fs/promises'
 import leveldown, { type LevelDown } from 'leveldown'
 import * as decoding from 'lib0/decoding'
-import * as encoding from 'lib0/encoding'
 import type { AbstractBatch } from 'abstract-leveldown'
 import { StorageError, type DocumentStore, type StoredDocument, type ViewLinkStore } from './document-store.ts'
 
@@ -25,11 +24,40 @@ const snapshotKey = (docId: string) => `doc/${docId}/snapshot`
 const docLinkKey = (docId: string) => `link/doc/${docId}`
 const viewLinkKey = (viewId: string) => `link/view/${viewId}`
 
-export function encodeRecord(updates: readonly Uint8Array[]): Uint8Array {
-  const encoder = encoding.createEncoder()
-  encoding.writeVarUint(encoder, updates.length)
-  for (const update of updates) encoding.writeVarUint8Array(encoder, update)
-  return encoding.toUint8Array(encoder)
+/**
+ * A record: the number of updates, then each as a length-prefixed byte string (lib0's varUint
+ * encoding, as lib0's encoder would write it). Written straight into one Buffer: a record is cut
+ * for almost every edit, and lib0's growable encoder costs two allocations outside the heap each.
+ */
+export function encodeRecord(updates: readonly Uint8Array[]): Buffer {
+  let size = varUintSize(updates.length)
+  for (const update of updates) size += varUintSize(update.byteLength) + update.byteLength
+  const record = Buffer.allocUnsafe(size)
+  let offset = writeVarUint(record, 0, updates.length)
+  for (const update of updates) {
+    offset = writeVarUint(record, offset, update.byteLength)
+    record.set(update, offset)
+    offset += update.byteLength
+  }
+  return record
+}
+
+function varUintSize(value: number): number {
+  let size = 1
+  while (value > 0x7f) {
+    value = Math.floor(value / 128)
+    size++
+  }
+  return size
+}
+
+function writeVarUint(target: Buffer, offset: number, value: number): number {
+  while (value > 0x7f) {
+    target[offset++] = 0x80 | (value & 0x7f)
+    value = Math.floor(value / 128)
+  }
+  target[offset++] = value
+  return offset
 }
 
 export function decodeRecord(record: Uint8Array): Uint8Array[] {
@@ -113,8 +141,7 @@ export class LevelDbStore implements DocumentStore, ViewLinkStore {
   }
 
   appendRecord(docId: string, seq: number, updates: readonly Uint8Array[]): Promise<void> {
-    const record = encodeRecord(updates)
-    return this.enqueue([{ type: 'put', key: logKey(docId, seq), value: Buffer.from(record.buffer, record.byteOffset, record.byteLength) }])
+    return this.enqueue([{ type: 'put', key: logKey(docId, seq), value: encodeRecord(updates) }])
   }
 
   replaceLogWithSnapshot(docId: string, snapshot: Uint8Array, fromSeq: number, toSeq: number): Promise<void> {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { afterEach, beforeEach, describe, it } from 'node:test'
+import * as encoding from 'lib0/encoding'
 import { LevelDbStore, decodeRecord, encodeRecord } from '../../server/storage/leveldb-store.ts'
 import { StorageError } from '../../server/storage/document-store.ts'
 import { makeTempDir } from '../support/sync-harness.ts'
@@ -76,5 +77,15 @@ describe('log records', () => {
   it('round-trips a list of updates', () => {
     const updates = [bytes(), bytes(1, 2, 3), new Uint8Array(300).fill(5)]
     assert.deepEqual(decodeRecord(encodeRecord(updates)), updates)
+  })
+
+  it('are written byte for byte as lib0 encodes them, so stored logs stay readable', () => {
+    for (const sizes of [[], [0], [1, 127, 128, 300], [16_383, 16_384, 70_000], Array.from({ length: 130 }, (_, i) => i)]) {
+      const updates = sizes.map((size) => new Uint8Array(size).fill(size % 251))
+      const encoder = encoding.createEncoder()
+      encoding.writeVarUint(encoder, updates.length)
+      for (const update of updates) encoding.writeVarUint8Array(encoder, update)
+      assert.deepEqual(new Uint8Array(encodeRecord(updates)), encoding.toUint8Array(encoder), `sizes ${sizes.slice(0, 5).join(',')}`)
+    }
   })
 })
