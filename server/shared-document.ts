@@ -86,6 +86,14 @@ export class SharedDocument {
   /** Asked for SavedState while writes were pending: answered with the next record, or once stored. */
   private awaitingSavedState = new Set<Connection>()
   private idleWaiters: (() => void)[] = []
+  /**
+   * Frames encoded once per state of the document rather than once per connection: the sync
+   * step 1 every connection is greeted with, and the whole document as a step 2 for a client that
+   * has nothing yet (every new browser tab; everyone at once after a restart). Dropped whenever
+   * anything is applied.
+   */
+  private greetingFrame: Uint8Array | null = null
+  private wholeDocumentFrame: Uint8Array | null = null
   /** Set by the afterTransaction hook: did the last transaction change anything? */
   private lastTransactionChanged = false
   private unsavedBytes = 0
@@ -125,6 +133,7 @@ export class SharedDocument {
       Y.transact(this.ydoc, () => {
         for (const update of stored.updates) Y.applyUpdate(this.ydoc, update)
       })
+      this.forgetEncodedFrames()
       this.nextSeq = stored.nextSeq
       this.firstLogSeq = stored.firstLogSeq
       this.lastDurableSeq = stored.nextSeq - 1
@@ -203,7 +212,7 @@ export class SharedDocument {
   private greet(connection: Connection): void {
     this.integrate()
     // A read-only connection has nothing we could accept, so we do not ask it for anything.
-    if (!connection.readOnly) connection.send(encodeSyncStep1(Y.encodeStateVector(this.ydoc)))
+    if (!connection.readOnly) connection.send((this.greetingFrame ??= encodeSyncStep1(Y.encodeStateVector(this.ydoc))))
     const everyone = this.awareness.encodeAll()
     if (everyone) connection.send(encodeAwarenessFrame(everyone))
   }
@@ -216,7 +225,11 @@ export class SharedDocument {
       if (message.type !== 'sync-update' && message.type !== 'sync-step2') this.integrate()
       switch (message.type) {
         case 'sync-step1':
-          connection.send(encodeSyncStep2(Y.encodeStateAsUpdate(this.ydoc, message.stateVector)))
+          connection.send(
+            isEmptyStateVector(message.stateVector)
+              ? (this.wholeDocumentFrame ??= encodeSyncStep2(Y.encodeStateAsUpdate(this.ydoc)))
+              : encodeSyncStep2(Y.encodeStateAsUpdate(this.ydoc, message.stateVector)),
+          )
           if (connection.wantsExtensions && !connection.readOnly) this.tellSavedState(connection)
           break
         case 'sync-step2':
@@ -321,7 +334,13 @@ export class SharedDocument {
         applied++
       }
     })
+    this.forgetEncodedFrames()
     return { applied, failure }
+  }
+
+  private forgetEncodedFrames(): void {
+    this.greetingFrame = null
+    this.wholeDocumentFrame = null
   }
 
   private dropWrite(connection: Connection): void {
@@ -578,6 +597,11 @@ interface Incoming {
   update: Uint8Array
   /** The message as received, relayed as is; null for a step 2, which is relayed as an update. */
   frame: Uint8Array | null
+}
+
+/** A state vector with no clients: the client has nothing of the document yet. */
+function isEmptyStateVector(stateVector: Uint8Array): boolean {
+  return stateVector.length === 1 && stateVector[0] === 0
 }
 
 function stateAdvanced(transaction: Y.Transaction): boolean {

@@ -91,6 +91,28 @@ describe('sync between clients', () => {
     assert.equal(late.doc.getMap('m').get('title'), 'Plans')
   })
 
+  it('greets and fills each fresh client with the document as it is when that client joins', async () => {
+    // The greeting and the whole document are encoded once per state: each edit must renew them.
+    const docId = freshDocId()
+    const writer = client(docId)
+    await whenSynced(writer)
+    const text = writer.doc.getText('t')
+    for (const word of ['one ', 'two ', 'three']) {
+      text.insert(text.length, word)
+      await writer.whenSaved()
+      const fresh = client(docId)
+      await whenSynced(fresh)
+      assert.equal(fresh.doc.getText('t').toString(), text.toString())
+      // A stock socket's first frame is our sync step 1, carrying the server's state vector.
+      const raw = new WebSocket(`${server.wsUrl}/${docId}`)
+      const greeting = await new Promise<Buffer>((resolve) => raw.once('message', resolve))
+      raw.close()
+      const decoder = decoding.createDecoder(greeting)
+      assert.deepEqual([decoding.readVarUint(decoder), decoding.readVarUint(decoder)], [MessageType.Sync, 0])
+      assert.deepEqual(Y.decodeStateVector(decoding.readVarUint8Array(decoder)), Y.decodeStateVector(Y.encodeStateVector(writer.doc)))
+    }
+  })
+
   it("removes a closed client's awareness state for the others at once", async () => {
     const docId = freshDocId()
     const a = client(docId)
