@@ -4,7 +4,7 @@
  *
  *   1. load     the stored snapshot and log are read once; connections that arrive meanwhile
  *               have their messages queued, in order, until the document is ready.
- *   2. serve    each update is parsed, then applied once, relayed to the other connections as the
+ *   2. serve    each update is checked, then applied once, relayed to the other connections as the
  *               same bytes, and queued for storage. The updates that arrive in one socket read are
  *               applied in one Yjs transaction, before anything else of that document happens.
  *   3. store    the updates of one event-loop turn become one log record; once LevelDB has synced
@@ -15,11 +15,11 @@
  *   5. unload   with no connections, nothing pending and nothing being written, the document
  *               leaves memory. A failed write keeps it in memory and retries; nothing is dropped.
  *
- * Bad input never reaches the Y.Doc: frames are decoded strictly, updates are parsed in full
+ * Bad input never reaches the Y.Doc: frames are decoded strictly, updates are checked in full
  * before they are applied, read-only connections cannot write, and a document at its size cap
- * takes no more. Should an update that parsed still fail to apply, the document is quarantined:
- * the valid updates are stored, everyone is asked to reconnect, and it is loaded again from disk,
- * because a failed apply can leave a Y.Doc half-changed.
+ * takes no more. Should an update that passed the check still fail to apply, the document is
+ * quarantined: the valid updates are stored, everyone is asked to reconnect, and it is loaded
+ * again from disk, because a failed apply can leave a Y.Doc half-changed.
  */
 import * as Y from 'yjs'
 import {
@@ -60,7 +60,7 @@ export class SharedDocument {
   /** Messages that arrived while loading, per connection, in arrival order. */
   private readonly backlog = new Map<Connection, Uint8Array[]>()
 
-  /** Updates parsed but not yet applied: the rest of the current socket read (see `integrate`). */
+  /** Updates checked but not yet applied: the rest of the current socket read (see `integrate`). */
   private incoming: Incoming[] = []
   private integrateScheduled = false
 
@@ -267,7 +267,7 @@ export class SharedDocument {
   }
 
   /**
-   * Takes a client's update: parsed now (a malformed one closes its connection and changes
+   * Takes a client's update: checked now (a malformed one closes its connection and changes
    * nothing), applied, relayed and queued for storage by `integrate` once the current socket read
    * has been handled. `frame`, when given, is the update message exactly as received; it is
    * relayed as is, never re-encoded.
@@ -371,7 +371,7 @@ export class SharedDocument {
   }
 
   /**
-   * An update that parsed cleanly failed to apply, so the Y.Doc may be half-changed. Store the
+   * An update that passed the format check failed to apply, so the Y.Doc may be half-changed. Store the
    * valid updates we hold, send everyone away to reconnect (their clients keep their own state),
    * and let the next connection load the document again from disk.
    */
