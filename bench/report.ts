@@ -173,7 +173,7 @@ function escapeXml(text: string): string {
  */
 function renderChart(run: RunRecord, outcomes: Evaluated[]): string {
   const rows = outcomes.filter((o) => o.outcome?.budget)
-  const width = 960
+  const width = 1000
   const labelWidth = 390
   const barWidth = 380
   const rowHeight = 28
