@@ -91,6 +91,17 @@ export class Connection {
     // No options: ws sends whatever is not a string as binary, and would copy an options object
     // into its own on every one of the hundreds of sends of a relayed update.
     this.socket.send(frame)
+    this.dropIfTooFarBehind()
+  }
+
+  /** Sends a message that many connections get (see SharedMessage). */
+  sendShared(message: SharedMessage): void {
+    if (!this.isOpen) return
+    if (!writeFramed(this.socket, message)) this.socket.send(message.payload)
+    this.dropIfTooFarBehind()
+  }
+
+  private dropIfTooFarBehind(): void {
     if (this.socket.bufferedAmount > this.limits.maxBufferedBytes) {
       // A reader that cannot keep up would otherwise grow our memory without bound; it can
       // reconnect and catch up with one sync step instead.
@@ -152,6 +163,58 @@ export class Connection {
     if (this.resumeTimer) clearTimeout(this.resumeTimer)
     this.resumeTimer = null
   }
+}
+
+/**
+ * A message for many connections (a relayed update, a caret move), framed for the wire once: a
+ * server's WebSocket frames are not masked, so every receiver gets the same bytes. ws would build
+ * a header for each receiver and write it and the payload as two buffers.
+ */
+export class SharedMessage {
+  private wire: Buffer | null = null
+
+  constructor(readonly payload: Uint8Array) {}
+
+  /** The whole frame: FIN and the binary opcode, the payload's length, the payload (RFC 6455 5.2). */
+  get framed(): Buffer {
+    if (this.wire) return this.wire
+    const length = this.payload.byteLength
+    const headerBytes = length < 126 ? 2 : length < 0x10000 ? 4 : 10
+    const wire = Buffer.allocUnsafe(headerBytes + length)
+    wire[0] = 0x82
+    if (length < 126) {
+      wire[1] = length
+    } else if (length < 0x10000) {
+      wire[1] = 126
+      wire.writeUInt16BE(length, 2)
+    } else {
+      wire[1] = 127
+      wire.writeBigUInt64BE(BigInt(length), 2)
+    }
+    wire.set(this.payload, headerBytes)
+    return (this.wire = wire)
+  }
+}
+
+/** The parts of a ws 8 WebSocket that writing a ready frame relies on. */
+interface WsInternals {
+  _sender?: { _state?: number; _firstFragment?: boolean }
+  _socket?: { destroyed: boolean; writable: boolean; write(chunk: Buffer): boolean }
+}
+
+/**
+ * Writes a ready frame straight to the TCP socket under a ws WebSocket, in place of ws.send().
+ * Only while ws's sender is idle (not compressing, not inside a fragmented message): then ws would
+ * write synchronously too, so everything sent on the socket keeps its order. Anything else (a
+ * busy sender, a socket that is not ws's, a ws release without these fields) returns false, and
+ * the caller sends the usual way.
+ */
+function writeFramed(socket: SocketLike, message: SharedMessage): boolean {
+  const { _sender: sender, _socket: tcp } = socket as unknown as WsInternals
+  if (!sender || !tcp || sender._state !== 0 || sender._firstFragment !== true) return false
+  if (tcp.destroyed || !tcp.writable) return false
+  tcp.write(message.framed)
+  return true
 }
 
 function truncateReason(reason: string): string {

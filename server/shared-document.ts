@@ -34,7 +34,7 @@ import {
   ProtocolError,
 } from '../lib/protocol.ts'
 import { AwarenessRegistry, decodeAwarenessUpdate, encodeAwarenessUpdate, markViewing } from './awareness-registry.ts'
-import type { Connection } from './connection.ts'
+import { SharedMessage, type Connection } from './connection.ts'
 import type { DocumentStore } from './storage/document-store.ts'
 import type { Logger } from './logger.ts'
 import { assertWellFormedUpdate } from './update-format.ts'
@@ -386,10 +386,11 @@ export class SharedDocument {
     this.maybeUnload()
   }
 
-  /** Sends the same bytes to every connection except `except`. */
+  /** Sends the same bytes to every connection except `except`, framed for the wire once. */
   private broadcast(frame: Uint8Array, except: Connection | null): void {
+    const message = new SharedMessage(frame)
     for (const connection of this.connections) {
-      if (connection !== except) connection.send(frame)
+      if (connection !== except) connection.sendShared(message)
     }
   }
 

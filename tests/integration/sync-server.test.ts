@@ -113,6 +113,37 @@ describe('sync between clients', () => {
     }
   })
 
+  it('relays each update to every other client as the very bytes it was sent, small or large', async () => {
+    // Relayed frames are framed once and written straight to each socket; ws on the receiving
+    // side parses them, across the three ways a frame can give its length.
+    const docId = freshDocId()
+    const open = (url: string) =>
+      new Promise<{ ws: WebSocket; frames: Buffer[] }>((resolve, reject) => {
+        const ws = new WebSocket(url)
+        const frames: Buffer[] = []
+        ws.on('message', (data: Buffer) => frames.push(data))
+        ws.once('open', () => resolve({ ws, frames }))
+        ws.once('error', reject)
+      })
+    const [writer, ...readers] = await Promise.all([1, 2, 3].map(() => open(`${server.wsUrl}/${docId}`)))
+    const author = new Y.Doc()
+    const sent: Buffer[] = []
+    for (const length of [20, 1_000, 100_000]) {
+      const text = author.getText('t')
+      const before = Y.encodeStateVector(author)
+      text.insert(text.length, 'x'.repeat(length))
+      const frame = Buffer.from(encodeSyncUpdate(Y.encodeStateAsUpdate(author, before)))
+      sent.push(frame)
+      writer.ws.send(frame)
+    }
+    const isUpdate = (frame: Buffer) => frame[0] === MessageType.Sync && frame[1] === 2
+    for (const reader of readers) {
+      await waitFor(() => reader.frames.filter(isUpdate).length === sent.length, 'all updates relayed')
+      assert.deepEqual(reader.frames.filter(isUpdate), sent)
+    }
+    for (const { ws } of [writer, ...readers]) ws.close()
+  })
+
   it("removes a closed client's awareness state for the others at once", async () => {
     const docId = freshDocId()
     const a = client(docId)
