@@ -1,15 +1,25 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { Receiver } from 'ws'
+import { createRequire } from 'node:module'
 import { Connection, SharedMessage, type SocketLike } from '../../server/connection.ts'
 import { silentLogger } from '../../server/logger.ts'
+
+interface FrameParser {
+  on(event: 'message', listener: (payload: Buffer, isBinary: boolean) => void): void
+  on(event: 'error', listener: (error: Error) => void): void
+  write(chunk: Buffer): void
+}
+// ws exports its frame parser, though its type definitions leave it out.
+const { Receiver } = createRequire(import.meta.url)('ws') as {
+  Receiver: new (options: { isServer: boolean; binaryType: string; maxPayload: number }) => FrameParser
+}
 
 /** What ws itself makes of a frame, as a client reading from a server would. */
 function readWithWs(wire: Buffer): { payload: Buffer; isBinary: boolean }[] {
   const messages: { payload: Buffer; isBinary: boolean }[] = []
   const receiver = new Receiver({ isServer: false, binaryType: 'nodebuffer', maxPayload: 0 })
-  receiver.on('message', (payload: Buffer, isBinary: boolean) => messages.push({ payload, isBinary }))
-  receiver.on('error', (error: Error) => assert.fail(`ws refused the frame: ${error.message}`))
+  receiver.on('message', (payload, isBinary) => messages.push({ payload, isBinary }))
+  receiver.on('error', (error) => assert.fail(`ws refused the frame: ${error.message}`))
   receiver.write(wire)
   return messages
 }
