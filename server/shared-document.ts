@@ -92,8 +92,8 @@ export class SharedDocument {
    * has nothing yet (every new browser tab; everyone at once after a restart). Dropped whenever
    * anything is applied.
    */
-  private greetingFrame: Uint8Array | null = null
-  private wholeDocumentFrame: Uint8Array | null = null
+  private greetingFrame: SharedMessage | null = null
+  private wholeDocumentFrame: SharedMessage | null = null
   /** Set by the afterTransaction hook: did the last transaction change anything? */
   private lastTransactionChanged = false
   private unsavedBytes = 0
@@ -212,7 +212,9 @@ export class SharedDocument {
   private greet(connection: Connection): void {
     this.integrate()
     // A read-only connection has nothing we could accept, so we do not ask it for anything.
-    if (!connection.readOnly) connection.send((this.greetingFrame ??= encodeSyncStep1(Y.encodeStateVector(this.ydoc))))
+    if (!connection.readOnly) {
+      connection.sendShared((this.greetingFrame ??= new SharedMessage(encodeSyncStep1(Y.encodeStateVector(this.ydoc)))))
+    }
     const everyone = this.awareness.encodeAll()
     if (everyone) connection.send(encodeAwarenessFrame(everyone))
   }
@@ -225,11 +227,11 @@ export class SharedDocument {
       if (message.type !== 'sync-update' && message.type !== 'sync-step2') this.integrate()
       switch (message.type) {
         case 'sync-step1':
-          connection.send(
-            isEmptyStateVector(message.stateVector)
-              ? (this.wholeDocumentFrame ??= encodeSyncStep2(Y.encodeStateAsUpdate(this.ydoc)))
-              : encodeSyncStep2(Y.encodeStateAsUpdate(this.ydoc, message.stateVector)),
-          )
+          if (isEmptyStateVector(message.stateVector)) {
+            connection.sendShared((this.wholeDocumentFrame ??= new SharedMessage(encodeSyncStep2(Y.encodeStateAsUpdate(this.ydoc)))))
+          } else {
+            connection.send(encodeSyncStep2(Y.encodeStateAsUpdate(this.ydoc, message.stateVector)))
+          }
           if (connection.wantsExtensions && !connection.readOnly) this.tellSavedState(connection)
           break
         case 'sync-step2':
