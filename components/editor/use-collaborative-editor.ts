@@ -5,6 +5,7 @@ import Collaboration from '@tiptap/extension-collaboration'
 import CollaborationCaret from '@tiptap/extension-collaboration-caret'
 import type { DocumentSession } from '../lib/document-session'
 import { renderCaret, renderSelection } from './render-caret'
+import { NoAutolinkOnRemoteChanges } from './no-autolink-on-remote-changes'
 import { ReuseUnchangedNodes } from './reuse-unchanged-nodes'
 
 /**
@@ -28,6 +29,7 @@ export function useCollaborativeEditor(session: DocumentSession): Editor | null 
         Placeholder.configure({ placeholder: editable ? 'Start writing…' : 'Nothing written yet.' }),
         Collaboration.configure({ document: session.ydoc }),
         ReuseUnchangedNodes,
+        NoAutolinkOnRemoteChanges,
         CollaborationCaret.configure({
           provider: session.provider,
           // The extension writes this into awareness when the view mounts, so it must be the

@@ -112,6 +112,28 @@ test('toolbar buttons format text and show their state', async ({ writers }) => 
   await expect(grace.editor.locator('hr')).toHaveCount(1)
 })
 
+test('a link is on every screen exactly as its author left it', async ({ writers }) => {
+  const ada = await writers.open({ name: 'Ada' })
+  const grace = await writers.open({ name: 'Grace' })
+
+  await ada.editor.click()
+  await ada.page.keyboard.type('see example.com ')
+  // Ada's editor turns the address into a link as she types it; Grace gets the link from her.
+  await expect(grace.editor.locator('a[href="http://example.com"]')).toHaveText('example.com')
+
+  // Ada takes the link away: what a "remove link" button would run.
+  await ada.page.evaluate(() => {
+    const dom = document.querySelector('.ProseMirror') as HTMLElement & {
+      editor: { chain(): { selectAll(): { unsetLink(): { run(): boolean } } } }
+    }
+    dom.editor.chain().selectAll().unsetLink().run()
+  })
+  await expect(ada.editor.locator('a')).toHaveCount(0)
+  // Grace's editor must not make a link of its own out of Ada's change.
+  await expect.poll(grace.text).toBe('see example.com ')
+  await expect(grace.editor.locator('a')).toHaveCount(0)
+})
+
 test('undo takes back only my own edit', async ({ writers }) => {
   const ada = await writers.open({ name: 'Ada' })
   const grace = await writers.open({ name: 'Grace' })
