@@ -39,6 +39,31 @@ test('typing is pending until the server reports it stored', () => {
   tab.close()
 })
 
+test('my live client id is written to storage once, not on every keystroke after a save', () => {
+  const writes: string[] = []
+  const storage = new MemoryStorage()
+  const setItem = storage.setItem
+  storage.setItem = (key, value) => {
+    writes.push(value)
+    setItem(key, value)
+  }
+  const tab = openTab(storage, new Y.Doc())
+  try {
+    tab.tracker.browserCopyLoaded()
+    for (const word of ['one ', 'two ', 'three ']) {
+      tab.ydoc.getText('title').insert(0, word)
+      assert.equal(tab.tracker.pending.get(), true)
+      tab.serverStores()
+      assert.equal(tab.tracker.pending.get(), false)
+    }
+    assert.deepEqual(writes, [JSON.stringify([tab.ydoc.clientID])])
+    // Still remembered, so an edit made now and not yet saved when the page reloads stays pending.
+    assert.deepEqual(JSON.parse(storage.items.get('chorus:client-ids:doc')!), [tab.ydoc.clientID])
+  } finally {
+    tab.close()
+  }
+})
+
 test('a deletion alone is pending too, although it adds nothing to a state vector', () => {
   // Root cause this guards: Yjs deletions do not advance the deleting client's clock.
   const server = new Y.Doc()
