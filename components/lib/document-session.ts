@@ -11,6 +11,7 @@ import {
 import { ConnectionMonitor } from './connection-monitor'
 import { displayName, type Identity } from './identity'
 import { NoticeCenter } from './notice-center'
+import { sendOnlyOwnPresence } from './own-presence-only'
 import { SaveTracker } from './save-tracker'
 import { modeId, type SessionMode } from './session-mode'
 import { Store } from './store'
@@ -51,6 +52,7 @@ export function openDocumentSession(mode: SessionMode, identity: Identity): Docu
     // own to offer, and should trust only what the server relays.
     disableBc: viewing,
   })
+  sendOnlyOwnPresence(provider)
   const save = mode.kind === 'edit' ? new SaveTracker(ydoc, provider.awareness, mode.docId) : null
   const notices = new NoticeCenter()
   const connection = new ConnectionMonitor(provider)
