@@ -50,6 +50,15 @@ function keepCacheForTextEdits(binding: ProsemirrorBinding): void {
     }
     const mapping = binding.mapping as Map<unknown, unknown> & { clear: () => void }
     mapping.clear = () => {}
+    // Without the absolute positions, the binding restores my selection from its Yjs positions
+    // alone, which text edits cannot make stale. With them it checks the positions against a
+    // recovery meant for moved blocks, and whenever my caret is at the start of a paragraph (as
+    // it is for anyone who has not clicked into the document) that recovery reads the text of
+    // every paragraph, twice, on every keystroke someone else makes.
+    const selection = binding.beforeTransactionSelection
+    if (selection) {
+      binding.beforeTransactionSelection = { ...selection, absAnchor: undefined, absHead: undefined } as unknown as typeof selection
+    }
     try {
       binding._typeChanged(events, transaction)
     } finally {

@@ -86,3 +86,29 @@ test('after random concurrent edits, everyone shows what a fresh load shows', as
   await expect.poll(() => documentJson(linus.page)).toBe(await documentJson(ada.page))
   expect(await documentJson(grace.page)).toBe(await documentJson(ada.page))
 })
+
+test("my caret stays where it was while someone else types in my paragraph", async ({ writers }) => {
+  const ada = await writers.open({ name: 'Ada' })
+  const grace = await writers.open({ name: 'Grace' })
+  await ada.editor.click()
+  await ada.page.keyboard.insertText('Hello world')
+  await expect.poll(grace.text).toBe('Hello world')
+
+  // Grace's caret before "world", Ada typing in front of it.
+  await grace.editor.click()
+  await grace.page.keyboard.press('ControlOrMeta+End')
+  for (let i = 0; i < 'world'.length; i++) await grace.page.keyboard.press('ArrowLeft')
+  await ada.page.keyboard.press('Home')
+  await ada.page.keyboard.type('Oh, ')
+  await expect.poll(grace.text).toBe('Oh, Hello world')
+  await grace.page.keyboard.insertText('big ')
+  await expect.poll(ada.text).toBe('Oh, Hello big world')
+
+  // Grace's caret at the start of the paragraph, Ada typing at its end.
+  await grace.page.keyboard.press('Home')
+  await ada.page.keyboard.press('End')
+  await ada.page.keyboard.type('!!')
+  await expect.poll(grace.text).toBe('Oh, Hello big world!!')
+  await grace.page.keyboard.insertText('Well. ')
+  await expect.poll(ada.text).toBe('Well. Oh, Hello big world!!')
+})
