@@ -38,6 +38,7 @@ export function DocumentWorkspace({ session, identity, onIdentityChange }: Props
   const title = useYText(session.title)
   const loaded = useStore(session.loaded)
   const ended = useStore(session.ended)
+  const myColor = useStore(session.myColor)
   const { mode } = session
 
   useDocumentTitle(`${title.trim() || 'Untitled'}${mode.kind === 'view' ? ' (view only)' : ''} · Chorus`)
@@ -80,7 +81,7 @@ export function DocumentWorkspace({ session, identity, onIdentityChange }: Props
           <div className="topbar__status">
             <ConnectionStatus connection={session.connection} />
             {session.save && <SaveStatus save={session.save} connection={session.connection} />}
-            <NameInput name={identity.name} color={identity.color} onChange={rename} />
+            <NameInput name={identity.name} color={myColor} onChange={rename} />
           </div>
         </div>
       </header>

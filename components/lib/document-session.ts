@@ -9,7 +9,8 @@ import {
   decodeNoticePayload,
 } from '../../lib/protocol'
 import { ConnectionMonitor } from './connection-monitor'
-import { displayName, type Identity } from './identity'
+import type { Identity } from './identity'
+import { MyPresence } from './my-presence'
 import { NoticeCenter } from './notice-center'
 import { sendOnlyOwnPresence } from './own-presence-only'
 import { SaveTracker } from './save-tracker'
@@ -37,6 +38,8 @@ export interface DocumentSession {
   readonly loaded: Store<boolean>
   /** Set when a view link stops working; the session will not connect again. Always null for editors. */
   readonly ended: Store<ViewLinkEnd | null>
+  /** My caret colour in this document: the one I chose, unless someone here shows it already. */
+  readonly myColor: Store<string>
   setUser(identity: Identity): void
   destroy(): void
 }
@@ -93,16 +96,7 @@ export function openDocumentSession(mode: SessionMode, identity: Identity): Docu
   }
   provider.on('status', onStatus)
 
-  const setUser = (user: Identity) => {
-    provider.awareness.setLocalStateField('user', {
-      name: displayName(user.name),
-      color: user.color,
-      // Everyone's presence list marks viewers, so nobody waits for a reply from someone who
-      // cannot type.
-      ...(viewing && { viewing: true }),
-    })
-  }
-  setUser(identity)
+  const presence = new MyPresence(provider.awareness, identity, viewing)
   // Connect once the synchronous mount is over: React's development double-mount destroys the
   // first session straight away, and closing a socket that is still connecting logs a warning.
   let destroyed = false
@@ -120,12 +114,14 @@ export function openDocumentSession(mode: SessionMode, identity: Identity): Docu
     notices,
     loaded,
     ended: viewLink?.ended ?? new Store(null),
-    setUser,
+    myColor: presence.color,
+    setUser: (user) => presence.setUser(user),
     destroy() {
       destroyed = true
       provider.off('sync', onSync)
       provider.off('status', onStatus)
       viewLink?.destroy()
+      presence.destroy()
       connection.destroy()
       save?.destroy()
       // Destroying the provider announces that I left, so my caret disappears for others now

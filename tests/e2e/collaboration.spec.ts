@@ -1,4 +1,4 @@
-import { test, expect } from './writers.ts'
+import { test, expect, type Writer } from './writers.ts'
 
 test('typing flows both ways', async ({ writers }) => {
   const ada = await writers.open({ name: 'Ada' })
@@ -51,6 +51,26 @@ test('the presence list shows everyone, me marked, and drops people who leave', 
 
   await grace.context.close()
   await expect(ada.page.getByRole('list', { name: 'People here' }).getByRole('listitem')).toHaveCount(1)
+})
+
+test('two people who chose the same colour are shown in different ones, alike on both screens', async ({ writers }) => {
+  const ada = await writers.open({ name: 'Ada', color: '#1d4ed8' })
+  const grace = await writers.open({ name: 'Grace', color: '#1d4ed8' })
+  const shown = (writer: Writer) =>
+    writer.page
+      .getByRole('list', { name: 'People here' })
+      .locator('.avatar')
+      .evaluateAll((avatars) =>
+        avatars.map((avatar) => `${avatar.parentElement!.title.split(' (')[0]}=${(avatar as HTMLElement).style.backgroundColor}`).sort(),
+      )
+  await expect.poll(async () => new Set((await shown(ada)).map((entry) => entry.split('=')[1])).size).toBe(2)
+  await expect.poll(() => shown(grace)).toEqual(await shown(ada))
+
+  // The caret Grace sees for Ada is in the colour both presence lists give Ada.
+  await ada.editor.click()
+  await ada.page.keyboard.type('hi')
+  const adaColor = (await shown(grace)).find((entry) => entry.startsWith('Ada='))!.split('=')[1]
+  await expect(grace.editor.locator('.collaboration-carets__caret')).toHaveCSS('border-left-color', adaColor)
 })
 
 test('markdown shortcuts arrive as structure on the other side', async ({ writers }) => {

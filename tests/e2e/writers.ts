@@ -33,6 +33,8 @@ export interface OpenOptions {
   /** Page to open instead of `/d/<docId>`, e.g. a view link's `/v/<viewId>`. */
   path?: string
   permissions?: string[]
+  /** The caret colour this browser has chosen (stored before the page loads); default: random. */
+  color?: string
 }
 
 export interface Writers {
@@ -88,6 +90,10 @@ export async function openWriter(
     permissions: options.permissions,
     viewport: { width: 900, height: 720 },
   })
+  if (options.color) {
+    const identity = JSON.stringify({ name: options.name, color: options.color })
+    await context.addInitScript((stored) => localStorage.setItem('chorus:identity', stored), identity)
+  }
   const page = await context.newPage()
   const errors: string[] = []
   page.on('console', (message) => {
