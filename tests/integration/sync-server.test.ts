@@ -11,6 +11,8 @@ import { CloseCode, MessageType, encodeSyncUpdate } from '../../lib/protocol.ts'
 import { connectClient, makeTempDir, startTestServer, whenSynced, type TestClient, type TestServer } from '../support/sync-harness.ts'
 import { waitFor } from '../support/wait-for.ts'
 import { LevelDbStore } from '../../server/storage/leveldb-store.ts'
+import { decodeAwarenessUpdate } from '../../server/awareness-registry.ts'
+import { sendOnlyOwnPresence } from '../../components/lib/own-presence-only.ts'
 
 let temp: Awaited<ReturnType<typeof makeTempDir>>
 let server: TestServer
@@ -155,6 +157,28 @@ describe('sync between clients', () => {
     a.provider.shouldConnect = false
     a.provider.ws?.close()
     await waitFor(() => !b.provider.awareness.getStates().has(a.doc.clientID), 'a gone for b', 2000)
+  })
+
+  it("has a Chorus page send its own presence, never the others' it has received", async () => {
+    const docId = freshDocId()
+    const [ada, grace, bob] = [client(docId), client(docId), client(docId)]
+    // Grace is set up as Chorus's browser sets up its provider; Bob is y-websocket as it comes.
+    sendOnlyOwnPresence(grace.provider)
+    await Promise.all([ada, grace, bob].map((c) => whenSynced(c)))
+    const fromGrace = recordSentPresence(grace)
+    const fromBob = recordSentPresence(bob)
+    const cursorOf = (viewer: TestClient, author: TestClient) =>
+      (viewer.provider.awareness.getStates().get(author.doc.clientID) as { cursor?: number } | undefined)?.cursor
+
+    for (let cursor = 1; cursor <= 5; cursor++) ada.provider.awareness.setLocalStateField('cursor', cursor)
+    await waitFor(() => cursorOf(grace, ada) === 5 && cursorOf(bob, ada) === 5, "Ada's caret at Grace's and Bob's")
+    // A stock client sends what it receives back to the server: Bob echoes Ada's caret.
+    await waitFor(() => fromBob.includes(ada.doc.clientID), "Bob's stock client echoing Ada's caret")
+    assert.deepEqual(fromGrace, [])
+
+    grace.provider.awareness.setLocalStateField('cursor', 7)
+    await waitFor(() => cursorOf(ada, grace) === 7 && cursorOf(bob, grace) === 7, "Grace's caret at Ada's and Bob's")
+    assert.deepEqual(new Set(fromGrace), new Set([grace.doc.clientID]))
   })
 
   it('never sends a stock client a message type it does not know', async () => {
@@ -392,3 +416,18 @@ describe('connections', () => {
     }
   })
 })
+
+/** The client ids of every awareness state `sender` sends from now on. */
+function recordSentPresence(sender: TestClient): number[] {
+  const ids: number[] = []
+  const socket = sender.provider.ws!
+  const send = socket.send.bind(socket)
+  socket.send = (data) => {
+    const decoder = decoding.createDecoder(data as Uint8Array)
+    if (decoding.readVarUint(decoder) === MessageType.Awareness) {
+      for (const entry of decodeAwarenessUpdate(decoding.readVarUint8Array(decoder))) ids.push(entry.clientId)
+    }
+    send(data)
+  }
+  return ids
+}
