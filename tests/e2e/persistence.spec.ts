@@ -42,6 +42,15 @@ test('editing offline on both sides merges on reconnect without duplicates', asy
   await ada.typeAtEnd('shared line')
   await expect.poll(grace.text).toBe('shared line')
 
+  // Chromium applies an emulated network loss a moment after saying so, and a reconnect sent in
+  // that moment would succeed; refusing new sync sockets as well keeps both pages offline for sure.
+  let reachable = false
+  for (const writer of [ada, grace]) {
+    await writer.context.routeWebSocket(/\/sync\//, (socket) => {
+      if (reachable) socket.connectToServer()
+      else socket.close({ code: 1011, reason: 'test: offline' })
+    })
+  }
   await ada.context.setOffline(true)
   await grace.context.setOffline(true)
   await expect(ada.connection).toHaveText('Offline — retrying…')
@@ -56,6 +65,7 @@ test('editing offline on both sides merges on reconnect without duplicates', asy
   // Kept in IndexedDB, not yet on the server: never "Saved".
   await expect(ada.save).toHaveText('Stored in this browser')
 
+  reachable = true
   await ada.context.setOffline(false)
   await grace.context.setOffline(false)
   for (const writer of [ada, grace]) {
