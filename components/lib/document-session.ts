@@ -1,6 +1,5 @@
 import * as Y from 'yjs'
 import { WebsocketProvider } from 'y-websocket'
-import { IndexeddbPersistence } from 'y-indexeddb'
 import * as decoding from 'lib0/decoding'
 import {
   CHORUS_PROTOCOL_PARAM,
@@ -8,6 +7,7 @@ import {
   MessageType,
   decodeNoticePayload,
 } from '../../lib/protocol'
+import { BrowserCopy } from './browser-copy'
 import { ConnectionMonitor } from './connection-monitor'
 import type { Identity } from './identity'
 import { MyPresence } from './my-presence'
@@ -33,6 +33,8 @@ export interface DocumentSession {
   readonly connection: ConnectionMonitor
   /** Null for viewers: they never write, so nothing of theirs is ever unsaved. */
   readonly save: SaveTracker | null
+  /** True while a change is not yet committed to this browser's copy (always false for viewers). */
+  readonly storingInBrowser: Store<boolean>
   readonly notices: NoticeCenter
   /** True once the document came from IndexedDB or the server, so an empty one really is empty. */
   readonly loaded: Store<boolean>
@@ -78,8 +80,8 @@ export function openDocumentSession(mode: SessionMode, identity: Identity): Docu
   }
 
   // Keyed by the edit id, which a viewer does not have (and would not want to keep).
-  const persistence = mode.kind === 'edit' ? new IndexeddbPersistence(`chorus:${mode.docId}`, ydoc) : null
-  void persistence?.whenSynced.then(() => {
+  const browserCopy = mode.kind === 'edit' ? new BrowserCopy(`chorus:${mode.docId}`, ydoc) : null
+  void browserCopy?.persistence.whenSynced.then(() => {
     save?.browserCopyLoaded()
     loaded.set(true)
   })
@@ -111,6 +113,7 @@ export function openDocumentSession(mode: SessionMode, identity: Identity): Docu
     provider,
     connection,
     save,
+    storingInBrowser: browserCopy?.writing ?? new Store(false),
     notices,
     loaded,
     ended: viewLink?.ended ?? new Store(null),
@@ -127,7 +130,7 @@ export function openDocumentSession(mode: SessionMode, identity: Identity): Docu
       // Destroying the provider announces that I left, so my caret disappears for others now
       // rather than after the awareness timeout.
       provider.destroy()
-      void persistence?.destroy()
+      void browserCopy?.destroy()
       ydoc.destroy()
     },
   }

@@ -88,18 +88,21 @@ test('edits made offline survive a reload and reach the server later', async ({ 
   })
   await ada.page.reload()
   await expect(ada.connection).toHaveText('Offline — retrying…')
-  await ada.typeAtEnd('Typed with no server')
+  // Many keystrokes, each its own update; the reload follows as soon as the page says they are
+  // stored, which must be true of the last one too.
+  const typed = 'Typed with no server, '.repeat(4).trim()
+  await ada.typeAtEnd(typed)
   await expect(ada.save).toHaveText('Stored in this browser')
 
   await ada.page.reload()
-  await expect.poll(ada.text).toBe('Typed with no server')
+  await expect.poll(ada.text).toBe(typed)
   await expect(ada.save).toHaveText('Stored in this browser')
   await expect.poll(grace.text).toBe('')
 
   syncReachable = true
   await expect(ada.connection).toHaveText('Online')
   await expect(ada.save).toHaveText('Saved')
-  await expect.poll(grace.text).toBe('Typed with no server')
+  await expect.poll(grace.text).toBe(typed)
 })
 
 test('a server restart loses nothing and open pages reconnect by themselves', async ({ writers, chorus }) => {
