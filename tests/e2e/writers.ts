@@ -48,9 +48,12 @@ export interface Writers {
   expectConnectionFailures(): void
 }
 
-/** Chromium logs these itself when a socket cannot connect; they are not app errors. */
+/**
+ * Chromium logs these itself when a socket cannot connect, or when a server that is stopped cuts
+ * off a response it was streaming; they are not app errors.
+ */
 export const CONNECTION_FAILURE =
-  /WebSocket connection to '.*' failed|net::ERR_(INTERNET_DISCONNECTED|CONNECTION_REFUSED|CONNECTION_RESET)/
+  /WebSocket connection to '.*' failed|net::ERR_(INTERNET_DISCONNECTED|CONNECTION_REFUSED|CONNECTION_RESET|INCOMPLETE_CHUNKED_ENCODING)/
 
 export const test = base.extend<{ writers: Writers }>({
   writers: async ({ browser, baseURL }, use) => {
