@@ -94,6 +94,28 @@ export class AwarenessRegistry<Owner> {
     return changed
   }
 
+  /**
+   * The removals to send back to `owner` for the live states it announces that no connection
+   * holds now: its own, coming back. Whoever saw the client before (on an earlier connection, or before a server
+   * restart) keeps its last clock, and y-protocols ignores a state whose clock it has seen: the
+   * client's re-announcement after a reconnect would be dropped until its next renewal, 15 s
+   * later. A client told that its own state was removed raises its clock and announces again
+   * (y-protocols' `applyAwarenessUpdate`), which everyone then accepts, within one round trip.
+   * Meant for the owner alone: the others must not see the removal.
+   */
+  removalsToReannounce(entries: readonly AwarenessEntry[], owner: Owner): AwarenessEntry[] {
+    const removals: AwarenessEntry[] = []
+    for (const { clientId, clock, json } of entries) {
+      if (json === 'null') continue
+      const meta = this.clients.get(clientId)
+      // Live on another connection: a stock y-websocket client echoes every state it receives,
+      // and must not be told to drop someone else's.
+      if (meta?.owner != null && meta.json !== null) continue
+      removals.push({ clientId, clock: Math.max(clock, meta?.clock ?? 0), json: 'null' })
+    }
+    return removals
+  }
+
   /** Every live state, encoded as one awareness update (for a client that just joined). */
   encodeAll(): Uint8Array | null {
     const entries: AwarenessEntry[] = []
@@ -105,13 +127,15 @@ export class AwarenessRegistry<Owner> {
 
   /**
    * Removes every state `owner` announced and returns the update that tells the others, or null
-   * if it announced none.
+   * if it announced none. The removal keeps the state's clock, as y-protocols' own
+   * `removeAwarenessStates` does: one clock ahead, it would also outrank the client's next
+   * renewal, and the client would stay invisible for another 15 s after it came back.
    */
   removeOwnedBy(owner: Owner): Uint8Array | null {
     const removed: AwarenessEntry[] = []
     for (const [clientId, meta] of this.clients) {
       if (meta.owner !== owner || meta.json === null) continue
-      const clock = meta.clock + 1
+      const clock = meta.clock
       this.clients.set(clientId, { clock, json: null, owner: null })
       removed.push({ clientId, clock, json: 'null' })
     }

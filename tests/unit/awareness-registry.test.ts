@@ -56,6 +56,40 @@ describe('AwarenessRegistry', () => {
     for (const a of [ada, bob, observer]) a.destroy()
   })
 
+  it('removes a state with its own clock, so the client coming back with that clock is asked to raise it', () => {
+    // Root cause of 32 s invisible reconnects: removals went out one clock ahead of the state.
+    const registry = new AwarenessRegistry<string>()
+    const ada = clientAwareness('Ada')
+    const observer = new Awareness(new Y.Doc())
+    const announce = () => encodeWithYProtocols(ada, [ada.clientID])
+    registry.apply(decodeAwarenessUpdate(announce()), 'socket-1')
+    applyAwarenessUpdate(observer, registry.encodeAll()!, 'server')
+    const clockBefore = ada.meta.get(ada.clientID)!.clock
+    applyAwarenessUpdate(observer, registry.removeOwnedBy('socket-1')!, 'server')
+    assert.equal(observer.getStates().has(ada.clientID), false)
+    assert.equal(decodeAwarenessUpdate(encodeWithYProtocols(observer, [ada.clientID]))[0].clock, clockBefore, 'removed at the same clock')
+
+    // Ada reconnects and announces her unchanged clock: the observer, rightly, ignores it...
+    const again = decodeAwarenessUpdate(announce())
+    const removals = registry.removalsToReannounce(again, 'socket-2')
+    registry.apply(again, 'socket-2')
+    applyAwarenessUpdate(observer, announce(), 'server')
+    assert.equal(observer.getStates().has(ada.clientID), false)
+    // ...so she alone is told her state was removed, raises her clock, and is seen again.
+    let reannounced: Uint8Array | null = null
+    ada.on('update', ({ removed }: { removed: number[] }) => {
+      if (removed.includes(ada.clientID)) reannounced = encodeWithYProtocols(ada, [ada.clientID])
+    })
+    applyAwarenessUpdate(ada, encodeAwarenessUpdate(removals), 'server')
+    assert.ok(reannounced, 'Ada announced herself again')
+    assert.equal(ada.getLocalState()?.user.name, 'Ada', 'her own state stays')
+    assert.equal(registry.apply(decodeAwarenessUpdate(reannounced), 'socket-2'), true)
+    applyAwarenessUpdate(observer, reannounced, 'server')
+    assert.equal(observer.getStates().get(ada.clientID)?.user.name, 'Ada')
+    assert.deepEqual(registry.removalsToReannounce(decodeAwarenessUpdate(reannounced), 'socket-2'), [], 'only the first announcement of a connection')
+    for (const a of [ada, observer]) a.destroy()
+  })
+
   it('rejects truncated and trailing input', () => {
     assert.throws(() => decodeAwarenessUpdate(Uint8Array.of(1, 5)))
     assert.throws(() => decodeAwarenessUpdate(Uint8Array.of(0, 0)))
