@@ -8,7 +8,7 @@
  * refused by the same origin rule as WebSockets.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { isValidDocId } from '../lib/doc-id.ts'
+import { decodePathSegment, isValidDocumentName } from '../lib/doc-id.ts'
 import type { ServerConfig } from './config.ts'
 import { isOriginAllowed } from './limits.ts'
 import type { Logger } from './logger.ts'
@@ -36,8 +36,8 @@ export async function handleApiRequest(
   options: Pick<ServerConfig, 'allowedOrigins'>,
   logger: Logger,
 ): Promise<void> {
-  const { pathname } = new URL(request.url ?? '/', 'http://localhost')
-  const match = VIEW_LINK_PATH.exec(pathname)
+  // The raw path: URL parsing would fold dot segments and lose which slashes were encoded.
+  const match = VIEW_LINK_PATH.exec((request.url ?? '/').split('?', 1)[0])
   if (!match) return sendJson(response, 404, { error: 'not found' })
   if (request.method !== 'POST') {
     response.setHeader('allow', 'POST')
@@ -46,8 +46,8 @@ export async function handleApiRequest(
   if (!isOriginAllowed(request.headers.origin, request.headers.host, options.allowedOrigins)) {
     return sendJson(response, 403, { error: 'origin not allowed' })
   }
-  const docId = match[1]
-  if (!isValidDocId(docId)) return sendJson(response, 400, { error: 'invalid document id' })
+  const docId = decodePathSegment(match[1])
+  if (!isValidDocumentName(docId)) return sendJson(response, 400, { error: 'invalid document name' })
   try {
     const viewId = match[2] ? await viewLinks.reset(docId) : await viewLinks.getOrCreate(docId)
     if (match[2]) logger.info('view link reset', { doc: docId })

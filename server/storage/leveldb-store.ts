@@ -1,7 +1,9 @@
 /**
  * DocumentStore on LevelDB (leveldown).
  *
- * Keys (document ids are URL-safe, so they never contain the separator):
+ * Keys, with each document name percent-encoded (`encodeURIComponent`: one-to-one, and never a
+ * `/`, so a name can neither contain the separator nor reach into another document's keys; the
+ * app's generated ids encode to themselves):
  *   doc/<id>/log/<seq, 12 hex digits>   one record: the updates of one turn
  *   doc/<id>/snapshot                    the merged state of all compacted records
  *   link/doc/<id>                        the document's view id
@@ -18,10 +20,10 @@ import { StorageError, type DocumentStore, type StoredDocument, type ViewLinkSto
 
 const SEQ_DIGITS = 12
 
-const docPrefix = (docId: string) => `doc/${docId}/`
-const logKey = (docId: string, seq: number) => `doc/${docId}/log/${seq.toString(16).padStart(SEQ_DIGITS, '0')}`
-const snapshotKey = (docId: string) => `doc/${docId}/snapshot`
-const docLinkKey = (docId: string) => `link/doc/${docId}`
+const docPrefix = (docId: string) => `doc/${encodeURIComponent(docId)}/`
+const logKey = (docId: string, seq: number) => `${docPrefix(docId)}log/${seq.toString(16).padStart(SEQ_DIGITS, '0')}`
+const snapshotKey = (docId: string) => `${docPrefix(docId)}snapshot`
+const docLinkKey = (docId: string) => `link/doc/${encodeURIComponent(docId)}`
 const viewLinkKey = (viewId: string) => `link/view/${viewId}`
 
 /**
