@@ -44,8 +44,9 @@ export const CHORUS_PROTOCOL_PARAM = 'chorus'
 export const SYNC_PATH_PREFIX = '/sync/'
 
 /**
- * WebSocket close codes. y-websocket clients reconnect on every code except 4400-4499, which
- * mean "reconnecting cannot help" (RFC 6455 private range, mirroring HTTP 4xx).
+ * WebSocket close codes. 4400-4499 mean "reconnecting cannot help" (RFC 6455 private range,
+ * mirroring HTTP 4xx), and y-websocket 3.1 stops on them; y-websocket 1.x, 2.x and 4.x reconnect
+ * after every close, whatever its code (README, "Close codes").
  */
 export const CloseCode = {
   /** Server restarting or shutting down; clients reconnect. */
@@ -54,6 +55,12 @@ export const CloseCode = {
   MalformedMessage: 4400,
   /** A frame exceeded the size limit (ws closes with 1009 itself; listed for completeness). */
   MessageTooBig: 1009,
+  /**
+   * A change that would take the document past its size cap (MAX_DOCUMENT_BYTES). Final: the
+   * client would send the same change again on every reconnect, and whatever it types after it
+   * builds on it, so nobody else could ever see that either.
+   */
+  ChangeTooLarge: 4413,
   /** Sent faster than the per-connection rate limit for too long; clients back off and retry. */
   RateLimited: 4529,
   /** The view link this connection came through was reset by an editor; it will not work again. */
@@ -143,6 +150,8 @@ export type IncomingMessage =
   | { type: 'awareness'; update: Uint8Array }
   | { type: 'query-awareness' }
   | { type: 'auth' }
+  /** A type this server does not know (another server's extension): harmless, ignored. */
+  | { type: 'unknown'; messageType: number }
 
 export class ProtocolError extends Error {
   override name = 'ProtocolError'
@@ -165,8 +174,9 @@ function readBoundedBytes(decoder: decoding.Decoder): Uint8Array {
 }
 
 /**
- * Decodes one frame sent by a client. Throws ProtocolError on anything malformed: unknown types,
- * truncated varints, lengths past the end, or trailing bytes.
+ * Decodes one frame sent by a client. Throws ProtocolError on anything malformed: truncated
+ * varints, lengths past the end, or trailing bytes. Unknown message types are not malformed: they
+ * come back as 'unknown', for the caller to ignore.
  */
 export function decodeClientMessage(frame: Uint8Array): IncomingMessage {
   const decoder = decoding.createDecoder(frame)
@@ -180,7 +190,7 @@ export function decodeClientMessage(frame: Uint8Array): IncomingMessage {
         if (syncType === SyncMessageType.Step1) message = { type: 'sync-step1', stateVector: payload }
         else if (syncType === SyncMessageType.Step2) message = { type: 'sync-step2', update: payload }
         else if (syncType === SyncMessageType.Update) message = { type: 'sync-update', update: payload }
-        else throw new ProtocolError(`unknown sync message type ${syncType}`)
+        else return { type: 'unknown', messageType }
         break
       }
       case MessageType.Awareness:
@@ -194,7 +204,8 @@ export function decodeClientMessage(frame: Uint8Array): IncomingMessage {
         // rest of the frame as the reference server does.
         return { type: 'auth' }
       default:
-        throw new ProtocolError(`unknown message type ${messageType}`)
+        // What follows the type is the extension's own business: not read, not judged.
+        return { type: 'unknown', messageType }
     }
     if (decoding.hasContent(decoder)) throw new ProtocolError('trailing bytes after message')
     return message

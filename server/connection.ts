@@ -41,6 +41,21 @@ export interface ConnectionInfo {
 const OPEN = 1
 /** A burst may be this many seconds' worth of the sustained rate (a paste, a reconnect). */
 const BURST_SECONDS = 10
+/**
+ * A frame this soon after reading resumed was already waiting: the sender had more queued than
+ * its rate allows. A sender that is always found so is flooding; an honest one empties its queue.
+ */
+const QUEUED_FRAME_MS = 10
+/** How long a closing handshake may take before the socket is dropped (ws waits 30 s). */
+const CLOSE_TIMEOUT_MS = 2000
+
+/** Messages the server lets pass without effect instead of closing the connection. */
+export type IgnoredKind = 'text-frame' | 'unknown-message-type' | 'empty-update'
+
+/** How many messages of each ignored kind arrived, across all connections. */
+export class IgnoredMessageCounts {
+  readonly byKind: Record<IgnoredKind, number> = { 'text-frame': 0, 'unknown-message-type': 0, 'empty-update': 0 }
+}
 
 let nextConnectionId = 1
 
@@ -58,8 +73,13 @@ export class Connection {
   private closing = false
   private readonly messageBucket: TokenBucket | null
   private readonly byteBucket: TokenBucket | null
-  private throttledSince: number | null = null
+  /** Since when every resume of reading found frames already waiting (see `admit`). */
+  private saturatedSince: number | null = null
+  /** When reading last resumed after a pause, until the next frame arrives. */
+  private resumedAt: number | null = null
   private resumeTimer: NodeJS.Timeout | null = null
+  private closeTimer: NodeJS.Timeout | null = null
+  private readonly ignoredKinds = new Set<IgnoredKind>()
 
   /** Logs with this connection's document and id. */
   readonly log: Logger
@@ -69,6 +89,7 @@ export class Connection {
     info: ConnectionInfo,
     private readonly limits: ConnectionLimits,
     logger: Logger,
+    private readonly ignoredCounts: IgnoredMessageCounts = new IgnoredMessageCounts(),
   ) {
     this.log = logger.child({ doc: info.docId, conn: this.id })
     this.docId = info.docId
@@ -111,32 +132,45 @@ export class Connection {
   }
 
   /**
-   * Accounts for an incoming frame. Over the rate, the socket stops being read until the debt is
-   * paid (TCP pushes back on the sender); over it for longer than the grace period, it is closed.
-   * Returns false when the connection was closed.
+   * Accounts for an incoming frame. Over the rate, the socket is not read until the debt is paid,
+   * so TCP pushes back on the sender and a fast sender costs no more than its rate. A sender is
+   * closed only once it has been saturated for longer than the grace period: every time reading
+   * resumed, its next frame was already waiting. One large frame (a paste, an offline backlog)
+   * only pauses reading until it is paid for. Returns false when the connection is closed.
    */
   admit(byteLength: number): boolean {
+    if (this.closing) return false
     if (!this.messageBucket && !this.byteBucket) return true
     const now = performance.now()
-    const waitMs = Math.max(this.messageBucket?.take(1, now) ?? 0, this.byteBucket?.take(byteLength, now) ?? 0)
-    if (waitMs === 0) {
-      this.throttledSince = null
-      return true
+    if (this.resumedAt !== null) {
+      if (now - this.resumedAt <= QUEUED_FRAME_MS) this.saturatedSince ??= this.resumedAt
+      else this.saturatedSince = null
+      this.resumedAt = null
     }
-    this.throttledSince ??= now
-    if (now - this.throttledSince > this.limits.rateLimitGraceMs) {
-      this.log.warn('closing connection over its rate limit')
+    if (this.saturatedSince !== null && now - this.saturatedSince > this.limits.rateLimitGraceMs) {
+      this.log.warn('closing connection over its rate limit', { saturatedMs: Math.round(now - this.saturatedSince) })
       this.close(CloseCode.RateLimited, 'sending too fast for too long')
       return false
     }
-    if (!this.resumeTimer) {
+    const waitMs = Math.max(this.messageBucket?.take(1, now) ?? 0, this.byteBucket?.take(byteLength, now) ?? 0)
+    if (waitMs > 0 && !this.resumeTimer) {
       this.socket.pause()
       this.resumeTimer = setTimeout(() => {
         this.resumeTimer = null
-        if (this.isOpen) this.socket.resume()
+        if (!this.isOpen) return
+        this.resumedAt = performance.now()
+        this.socket.resume()
       }, Math.ceil(waitMs))
     }
     return true
+  }
+
+  /** Counts a message let pass without effect; says so once per connection and kind. */
+  ignore(kind: IgnoredKind): void {
+    this.ignoredCounts.byKind[kind]++
+    if (this.ignoredKinds.has(kind)) return
+    this.ignoredKinds.add(kind)
+    this.log.info('ignoring messages that have no effect', { kind })
   }
 
   ping(): void {
@@ -150,6 +184,11 @@ export class Connection {
     this.clearTimers()
     this.log.debug('closing connection', { code, reason })
     this.socket.close(code, truncateReason(reason))
+    // A paused socket would never read the peer's answer, and the handshake would hang until
+    // ws's own 30 s timeout; a peer that does not answer at all is dropped.
+    this.socket.resume()
+    this.closeTimer = setTimeout(() => this.socket.terminate(), CLOSE_TIMEOUT_MS)
+    this.closeTimer.unref()
   }
 
   /** Drops the connection without a closing handshake (dead peer, slow reader). */
@@ -162,6 +201,14 @@ export class Connection {
   private clearTimers(): void {
     if (this.resumeTimer) clearTimeout(this.resumeTimer)
     this.resumeTimer = null
+  }
+
+  /** The socket closed: nothing left to wait for. */
+  closed(): void {
+    this.closing = true
+    this.clearTimers()
+    if (this.closeTimer) clearTimeout(this.closeTimer)
+    this.closeTimer = null
   }
 }
 

@@ -50,7 +50,14 @@ export async function startServer({ config, logger, next }: StartOptions): Promi
   const server = http.createServer((request, response) => {
     if (request.url === '/healthz') {
       response.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' })
-      response.end(JSON.stringify({ status: 'ok', documents: sync.documents.size, connections: sync.connectionCount }))
+      response.end(
+        JSON.stringify({
+          status: 'ok',
+          documents: sync.documents.size,
+          connections: sync.connectionCount,
+          ignoredMessages: sync.ignoredMessages.byKind,
+        }),
+      )
       return
     }
     if (isApiPath(request.url)) {

@@ -97,9 +97,10 @@ export class SharedDocument {
   /** Set by the afterTransaction hook: did the last transaction change anything? */
   private lastTransactionChanged = false
   private unsavedBytes = 0
+  /** Bytes of the records being written now: not in logBytes until they are on disk. */
+  private writingBytes = 0
   /** Writes dropped from read-only connections, over the document's time in memory. */
   droppedWrites = 0
-  private warnedTooLarge = new WeakSet<Connection>()
 
   constructor(
     readonly id: string,
@@ -179,9 +180,9 @@ export class SharedDocument {
     if (this.state === 'ready') this.greet(connection)
   }
 
-  /** Approximate stored size: what is on disk plus what is on its way there. */
+  /** Approximate stored size: what is on disk plus what is on its way there, written or not. */
   get approximateBytes(): number {
-    return this.snapshotBytes + this.logBytes + this.unsavedBytes
+    return this.snapshotBytes + this.logBytes + this.writingBytes + this.unsavedBytes
   }
 
   leave(connection: Connection): void {
@@ -246,11 +247,13 @@ export class SharedDocument {
           let entries = decodeAwarenessUpdate(message.update)
           // A viewer is shown as viewing whatever its client says, so it cannot pass as an editor.
           if (connection.readOnly) entries = entries.map(markViewing)
+          const removals = this.awareness.removalsToReannounce(entries, connection)
           if (this.awareness.apply(entries, connection)) {
             // Echoed to the sender too: a stock y-websocket client drops a connection on which
             // nothing arrived for 30 s, and its own awareness renewals are what keep it alive.
             this.broadcast(connection.readOnly ? encodeAwarenessFrame(encodeAwarenessUpdate(entries)) : frame, null)
           }
+          if (removals.length > 0) connection.send(encodeAwarenessFrame(encodeAwarenessUpdate(removals)))
           break
         }
         case 'query-awareness': {
@@ -259,6 +262,9 @@ export class SharedDocument {
           break
         }
         case 'auth':
+          break
+        case 'unknown':
+          connection.ignore('unknown-message-type')
           break
       }
     } catch (error) {
@@ -275,11 +281,13 @@ export class SharedDocument {
    * relayed as is, never re-encoded.
    */
   private receiveUpdate(from: Connection, update: Uint8Array, frame: Uint8Array | null): void {
+    // Some clients send an empty step 2 when they have nothing; y-websocket's server shrugs.
+    if (update.byteLength === 0) return from.ignore('empty-update')
     // Checks every struct and the delete set without touching the document; a malformed update
     // fails here, before it can change anything.
     assertWellFormedUpdate(update)
     if (this.approximateBytes + update.byteLength > this.options.maxDocumentBytes) {
-      this.refuseGrowth(from)
+      this.refuseGrowth(from, update.byteLength)
       return
     }
     this.incoming.push({ from, update, frame })
@@ -352,24 +360,33 @@ export class SharedDocument {
     }
   }
 
-  private refuseGrowth(connection: Connection): void {
-    if (this.warnedTooLarge.has(connection)) return
-    this.warnedTooLarge.add(connection)
-    this.logger.warn('refusing growth of a document at its size cap', {
+  /**
+   * Refuses a change that would take the document past its size cap, and closes its sender:
+   * every later change of that client builds on the refused one, so nobody else could ever see
+   * those either, and a client left connected would believe it is in sync. The close is final,
+   * so the page stops sending the change again; a Chorus page is told why first.
+   */
+  private refuseGrowth(connection: Connection, updateBytes: number): void {
+    const mib = (bytes: number) => `${Math.round((bytes / (1024 * 1024)) * 10) / 10} MiB`
+    this.logger.warn('refusing a change past the document size cap', {
       conn: connection.id,
       bytes: this.approximateBytes,
+      updateBytes,
       limit: this.options.maxDocumentBytes,
     })
     if (connection.wantsExtensions) {
-      const mib = Math.round(this.options.maxDocumentBytes / (1024 * 1024))
+      const alone = updateBytes > this.options.maxDocumentBytes
       connection.send(
         encodeNotice({
           level: 'error',
           code: 'document-too-large',
-          message: `This document has reached its size limit (${mib} MiB). New changes are not being saved; reading still works.`,
+          message: alone
+            ? `This change (${mib(updateBytes)}) is larger than a document may be (${mib(this.options.maxDocumentBytes)}). It was not saved or shared.`
+            : `This document has reached its size limit (${mib(this.options.maxDocumentBytes)}). Your latest changes were not saved or shared; reading still works.`,
         }),
       )
     }
+    connection.close(CloseCode.ChangeTooLarge, `change too large: the document may be at most ${mib(this.options.maxDocumentBytes)}`)
   }
 
   /**
@@ -425,9 +442,11 @@ export class SharedDocument {
     let bytes = 0
     for (const update of updates) bytes += update.byteLength
     this.writesInFlight++
+    this.writingBytes += bytes
     this.store.appendRecord(this.id, seq, updates).then(
       () => {
         this.writesInFlight--
+        this.writingBytes -= bytes
         this.logRecords++
         this.logBytes += bytes
         this.lastDurableSeq = seq
@@ -444,6 +463,7 @@ export class SharedDocument {
       },
       (error: unknown) => {
         this.writesInFlight--
+        this.writingBytes -= bytes
         this.logger.error('FAILED TO STORE UPDATES; keeping them in memory and retrying', {
           error,
           updates: updates.length,

@@ -11,10 +11,10 @@
 import type { IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { WebSocketServer, type WebSocket } from 'ws'
-import { isValidDocId } from '../lib/doc-id.ts'
-import { CHORUS_PROTOCOL_PARAM, CloseCode, SYNC_PATH_PREFIX } from '../lib/protocol.ts'
+import { decodePathSegment, documentNameProblem, isValidDocId } from '../lib/doc-id.ts'
+import { CHORUS_PROTOCOL_PARAM, CloseCode, MessageType, SYNC_PATH_PREFIX } from '../lib/protocol.ts'
 import type { ServerConfig } from './config.ts'
-import { Connection, type ConnectionInfo } from './connection.ts'
+import { Connection, IgnoredMessageCounts, type ConnectionInfo } from './connection.ts'
 import { DocumentRegistry } from './document-registry.ts'
 import { AddressConnectionCounter, isOriginAllowed, LogThrottle } from './limits.ts'
 import type { Logger } from './logger.ts'
@@ -37,19 +37,32 @@ export type SyncServerOptions = Pick<
   | 'allowedOrigins'
 >
 
-const VIEW_PREFIX = 'view/'
+const VIEW_SEGMENT = 'view'
+/** A sync frame's bytes around its update: message type, sync type, the update's length. */
+const SYNC_FRAME_OVERHEAD = 16
 
-type Route = { kind: 'edit'; docId: string } | { kind: 'view'; viewId: string }
+type Route = { kind: 'edit'; docId: string } | { kind: 'view'; viewId: string } | { kind: 'invalid'; reason: string }
 
-/** Parses `/sync/<docId>` or `/sync/view/<viewId>`; null for anything else. */
-export function parseSyncPath(pathname: string): Route | null {
-  if (!pathname.startsWith(SYNC_PATH_PREFIX)) return null
-  const rest = pathname.slice(SYNC_PATH_PREFIX.length)
-  if (rest.startsWith(VIEW_PREFIX)) {
-    const viewId = rest.slice(VIEW_PREFIX.length)
-    return isValidDocId(viewId) ? { kind: 'view', viewId } : null
+/**
+ * Reads `/sync/<name>` or `/sync/view/<viewId>` from a request's raw path (before any URL
+ * normalisation, which would fold `..` and `%2e` segments into other paths); null for paths
+ * outside the sync endpoint. The name is one percent-decoded segment (see lib/doc-id.ts).
+ */
+export function parseSyncPath(rawUrl: string): Route | null {
+  const path = rawUrl.split('?', 1)[0]
+  if (!path.startsWith(SYNC_PATH_PREFIX)) return null
+  const segments = path.slice(SYNC_PATH_PREFIX.length).split('/')
+  if (segments.length === 2 && segments[0] === VIEW_SEGMENT) {
+    const viewId = decodePathSegment(segments[1])
+    return { kind: 'view', viewId: viewId !== null && isValidDocId(viewId) ? viewId : '' }
   }
-  return isValidDocId(rest) ? { kind: 'edit', docId: rest } : null
+  if (segments.length !== 1) {
+    return { kind: 'invalid', reason: "invalid document name: a '/' in a name must be sent as %2F" }
+  }
+  const name = decodePathSegment(segments[0])
+  if (name === null) return { kind: 'invalid', reason: 'invalid document name: not valid percent-encoded UTF-8' }
+  const problem = documentNameProblem(name)
+  return problem ? { kind: 'invalid', reason: `invalid document name: ${problem}` } : { kind: 'edit', docId: name }
 }
 
 class Refusal {
@@ -69,6 +82,8 @@ export class SyncServer {
   private readonly pingTimer: NodeJS.Timeout
   private readonly addressCounter: AddressConnectionCounter
   private readonly refusalLog = new LogThrottle(60_000)
+  /** Messages let pass without effect since the server started, by kind (see Connection.ignore). */
+  readonly ignoredMessages = new IgnoredMessageCounts()
   private closing = false
 
   constructor(
@@ -91,7 +106,9 @@ export class SyncServer {
     this.addressCounter = new AddressConnectionCounter(options.maxConnectionsPerAddressPerMinute, performance.now())
     this.wss = new WebSocketServer({
       noServer: true,
-      maxPayload: options.maxMessageBytes,
+      // A sync message may be as large as the document may grow (a big paste, an offline
+      // backlog); every other message is held to maxMessageBytes once it has arrived.
+      maxPayload: Math.max(options.maxMessageBytes, options.maxDocumentBytes + SYNC_FRAME_OVERHEAD),
       // Yjs updates are small and already compact; per-message deflate would cost CPU and
       // memory per socket for little gain.
       perMessageDeflate: false,
@@ -133,17 +150,19 @@ export class SyncServer {
   private async admit(request: IncomingMessage, remoteAddress: string): Promise<ConnectionInfo> {
     if (this.closing) throw new Refusal(503, 'server is shutting down')
     const url = new URL(request.url ?? '/', 'http://localhost')
-    const route = parseSyncPath(url.pathname)
-    if (!route) throw new Refusal(400, 'invalid document id')
+    const route = parseSyncPath(request.url ?? '/')
+    if (!route) throw new Refusal(404, 'not a sync path')
     if (!isOriginAllowed(request.headers.origin, request.headers.host, this.options.allowedOrigins)) {
       throw new Refusal(403, 'origin not allowed')
     }
     if (!this.addressCounter.tryAdd(remoteAddress, performance.now())) {
       throw new Refusal(429, 'too many new connections from this address; wait a minute')
     }
+    // Accepted, then closed with a final code: stock clients retry an HTTP refusal forever.
+    if (route.kind === 'invalid') throw new Refusal(400, route.reason, CloseCode.MalformedMessage)
     let docId: string
     if (route.kind === 'view') {
-      const resolved = await this.viewLinks.resolve(route.viewId)
+      const resolved = route.viewId === '' ? null : await this.viewLinks.resolve(route.viewId)
       if (!resolved) throw new Refusal(404, 'this view link does not exist or was reset', CloseCode.ViewLinkNotFound)
       docId = resolved
     } else {
@@ -164,7 +183,7 @@ export class SyncServer {
   }
 
   private accept(ws: WebSocket, info: ConnectionInfo): void {
-    const connection = new Connection(ws, info, this.options, this.logger)
+    const connection = new Connection(ws, info, this.options, this.logger, this.ignoredMessages)
     const log = connection.log
     this.connections.add(connection)
     const document = this.documents.open(info.docId)
@@ -176,13 +195,15 @@ export class SyncServer {
       // While shutting down, late frames are dropped rather than half-stored: the client still
       // holds them and sends them again after reconnecting (our sync step 1 shows they are missing).
       if (this.closing) return
-      if (!isBinary) {
-        connection.close(CloseCode.MalformedMessage, 'text frames are not part of the protocol')
-        return
-      }
       // ws delivers a Buffer unless the frame was fragmented (then an array of them).
       const frame = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data)
       if (!connection.admit(frame.byteLength)) return
+      // Harmless, and y-websocket's own server ignores them too; closing would cost interop.
+      if (!isBinary) return connection.ignore('text-frame')
+      if (frame.byteLength > this.options.maxMessageBytes && frame[0] !== MessageType.Sync) {
+        connection.close(CloseCode.MessageTooBig, 'message too big; only document updates may be that large')
+        return
+      }
       document.receive(connection, frame)
     })
     ws.on('pong', () => {
@@ -193,6 +214,7 @@ export class SyncServer {
       log.warn('socket error', { error: error.message })
     })
     ws.on('close', (code) => {
+      connection.closed()
       this.connections.delete(connection)
       document.leave(connection)
       log.debug('connection closed', { code })

@@ -46,12 +46,20 @@ describe('protocol encoding', () => {
   })
 })
 
+describe('protocol decoding of what other clients send', () => {
+  it("passes over other servers' message types and unknown sync types, whatever follows them", () => {
+    // Root cause of needless closes: unknown types were treated as malformed, where y-websocket's
+    // server ignores them (Hocuspocus clients, for one, send type 102).
+    assert.deepEqual(decodeClientMessage(Uint8Array.of(42)), { type: 'unknown', messageType: 42 })
+    assert.deepEqual(decodeClientMessage(Uint8Array.of(102, 5, 1, 2, 3)), { type: 'unknown', messageType: 102 })
+    assert.deepEqual(decodeClientMessage(Uint8Array.of(0, 9, 0)), { type: 'unknown', messageType: 0 })
+  })
+})
+
 describe('protocol decoding of bad input', () => {
   const cases: [string, Uint8Array][] = [
     ['empty frame', new Uint8Array(0)],
     ['truncated varint', Uint8Array.of(0x80)],
-    ['unknown message type', Uint8Array.of(42)],
-    ['unknown sync type', Uint8Array.of(0, 9, 0)],
     ['sync message without payload', Uint8Array.of(0, 2)],
     ['length past the end', Uint8Array.of(0, 2, 5, 1, 2)],
     ['trailing bytes', Uint8Array.of(0, 2, 1, 0, 99)],
