@@ -9,7 +9,7 @@ import {
 } from '../../lib/protocol'
 import { BrowserCopy } from './browser-copy'
 import { ConnectionMonitor } from './connection-monitor'
-import type { Identity } from './identity'
+import { loadAuthorId, type Identity } from './identity'
 import { MyPresence } from './my-presence'
 import { NoticeCenter } from './notice-center'
 import { sendOnlyOwnPresence } from './own-presence-only'
@@ -98,7 +98,7 @@ export function openDocumentSession(mode: SessionMode, identity: Identity): Docu
   }
   provider.on('status', onStatus)
 
-  const presence = new MyPresence(provider.awareness, identity, viewing)
+  const presence = new MyPresence(provider.awareness, identity, viewing, loadAuthorId())
   // Connect once the synchronous mount is over: React's development double-mount destroys the
   // first session straight away, and closing a socket that is still connecting logs a warning.
   let destroyed = false

@@ -2,32 +2,64 @@ import { useEffect, useState } from 'react'
 import type { Awareness } from 'y-protocols/awareness'
 
 export interface Person {
-  clientId: number
+  /** Stable across renders: the browser's author id, or the client id of a page that sent none. */
+  key: string
   name: string
   color: string
+  /** This browser: the page itself or another of its tabs. */
   isMe: boolean
-  /** Came through a view link: can read and be seen, not type. */
+  /** Came through a view link in every tab: can read and be seen, not type. */
   viewing: boolean
 }
 
 const COLOR_PATTERN = /^#[0-9a-f]{6}$/i
 
-/** Everyone with a `user` field in the awareness states: me first, then others as they joined. */
-export function readPeople(awareness: Awareness): Person[] {
-  const people: Person[] = []
-  for (const [clientId, state] of awareness.getStates()) {
-    const user = (state as { user?: { name?: unknown; color?: unknown; viewing?: unknown } }).user
+interface User {
+  name?: unknown
+  color?: unknown
+  viewing?: unknown
+  id?: unknown
+}
+
+/**
+ * Everyone with a `user` field in the awareness states, one entry per person: the tabs of one
+ * browser carry the same `user.id` and are shown once (carets stay per tab). Me first, then the
+ * others as they joined. Pure, for tests.
+ */
+export function groupPeople(states: ReadonlyMap<number, unknown>, myClientId: number): Person[] {
+  const myAuthorId = userOf(states.get(myClientId))?.id
+  const byKey = new Map<string, Person>()
+  // My own page first, so that my entry shows what this page says (e.g. a name just changed here).
+  const ordered = [...states].sort(([a], [b]) => Number(b === myClientId) - Number(a === myClientId))
+  for (const [clientId, state] of ordered) {
+    const user = userOf(state)
     if (!user || typeof user.name !== 'string') continue
-    const color = typeof user.color === 'string' && COLOR_PATTERN.test(user.color) ? user.color : '#64748b'
-    people.push({
-      clientId,
+    const authorId = typeof user.id === 'string' && user.id !== '' ? user.id : null
+    const key = authorId ? `author:${authorId}` : `client:${clientId}`
+    const viewing = user.viewing === true
+    const seen = byKey.get(key)
+    if (seen) {
+      seen.viewing &&= viewing
+      continue
+    }
+    byKey.set(key, {
+      key,
       name: user.name,
-      color,
-      isMe: clientId === awareness.clientID,
-      viewing: user.viewing === true,
+      color: typeof user.color === 'string' && COLOR_PATTERN.test(user.color) ? user.color : '#64748b',
+      isMe: clientId === myClientId || (authorId !== null && authorId === myAuthorId),
+      viewing,
     })
   }
-  return people.sort((a, b) => Number(b.isMe) - Number(a.isMe))
+  return [...byKey.values()]
+}
+
+function userOf(state: unknown): User | undefined {
+  const user = (state as { user?: unknown } | undefined)?.user
+  return typeof user === 'object' && user !== null ? (user as User) : undefined
+}
+
+export function readPeople(awareness: Awareness): Person[] {
+  return groupPeople(awareness.getStates(), awareness.clientID)
 }
 
 export function usePresence(awareness: Awareness): Person[] {
