@@ -7,6 +7,7 @@ import type { DocumentSession } from '../lib/document-session'
 import { saveIdentity, type Identity } from '../lib/identity'
 import { recordRecentDocument } from '../lib/recent-documents'
 import { useDocumentTitle } from '../lib/use-document-title'
+import { UnloadGuard } from '../lib/unload-guard'
 import { useStore } from '../lib/use-store'
 import { useYText } from '../lib/use-y-text'
 import { ChorusMark } from '../ChorusMark'
@@ -51,6 +52,12 @@ export function DocumentWorkspace({ session, identity, onIdentityChange }: Props
     // the title the recent list already knows.
     if (docId) recordRecentDocument(docId, loaded ? title.trim() : undefined)
   }, [docId, title, loaded])
+
+  useEffect(() => {
+    if (!session.save) return
+    const guard = new UnloadGuard(window, session.save.pending, session.storingInBrowser)
+    return () => guard.destroy()
+  }, [session])
 
   const rename = (name: string) => {
     const next = { ...identity, name }
