@@ -16,6 +16,7 @@ import { NameInput } from './NameInput'
 import { NoticeBanner } from './NoticeBanner'
 import { PresenceList } from './PresenceList'
 import { SaveStatus } from './SaveStatus'
+import { SessionEndedBanner } from './SessionEndedBanner'
 import { ShareDialog } from './ShareDialog'
 import { TitleInput } from './TitleInput'
 import { TitleText } from './TitleText'
@@ -66,7 +67,7 @@ export function DocumentWorkspace({ session, identity, onIdentityChange }: Props
     session.setUser(next)
   }
 
-  if (ended) return <ViewLinkEnded reason={ended} />
+  if (ended?.takesDocumentAway) return <ViewLinkEnded end={ended} />
 
   return (
     <div className="workspace" data-mode={mode.kind}>
@@ -92,6 +93,7 @@ export function DocumentWorkspace({ session, identity, onIdentityChange }: Props
           </div>
         </div>
       </header>
+      {ended && <SessionEndedBanner end={ended} />}
       <NoticeBanner notices={session.notices} />
       <main className="paper" data-loaded={loaded || undefined}>
         <EditorContent editor={editor} className="editor" />
