@@ -7,6 +7,7 @@ import type { DocumentSession } from '../lib/document-session'
 import { renderCaret, renderSelection } from './render-caret'
 import { NoAutolinkOnRemoteChanges } from './no-autolink-on-remote-changes'
 import { ReuseUnchangedNodes } from './reuse-unchanged-nodes'
+import { PasteTablesAndImages } from './paste-tables-and-images'
 
 /**
  * The TipTap editor bound to a session's Y.Doc; null until it exists on the client. Through a
@@ -30,6 +31,14 @@ export function useCollaborativeEditor(session: DocumentSession): Editor | null 
         Collaboration.configure({ document: session.ydoc }),
         ReuseUnchangedNodes,
         NoAutolinkOnRemoteChanges,
+        PasteTablesAndImages.configure({
+          onImagesDropped: () =>
+            session.notices.add({
+              level: 'warning',
+              code: 'images-not-pasted',
+              message: "Images aren't supported yet and were not pasted.",
+            }),
+        }),
         CollaborationCaret.configure({
           provider: session.provider,
           // The extension writes this into awareness when the view mounts, so it must be the
