@@ -12,6 +12,7 @@ import { useStore } from '../lib/use-store'
 import { useYText } from '../lib/use-y-text'
 import { ChorusMark } from '../ChorusMark'
 import { ConnectionStatus } from './ConnectionStatus'
+import { LinkControls } from './LinkControls'
 import { NameInput } from './NameInput'
 import { NoticeBanner } from './NoticeBanner'
 import { PresenceList } from './PresenceList'
@@ -97,6 +98,7 @@ export function DocumentWorkspace({ session, identity, onIdentityChange }: Props
       <NoticeBanner notices={session.notices} />
       <main className="paper" data-loaded={loaded || undefined}>
         <EditorContent editor={editor} className="editor" />
+        {docId && editor && <LinkControls editor={editor} />}
       </main>
     </div>
   )
