@@ -19,7 +19,8 @@ export function openLink(href: string | null | undefined): boolean {
 }
 
 /**
- * Keys and clicks for links: Ctrl/Cmd+K opens the link editor, Ctrl/Cmd+click opens the link. A
+ * Keys and clicks for links: Ctrl/Cmd+K opens the link editor, Ctrl/Cmd+click and Alt+Enter open
+ * the link. A
  * plain click only places the caret (and shows the link's popover): in an editor a click is for
  * editing, and following a link by accident would take the person away mid-sentence.
  */
@@ -33,6 +34,8 @@ export const LinkEditing = Extension.create({
         requestLinkEditor(editor)
         return true
       },
+      // The keyboard's way to open the link at the caret (as in Google Docs).
+      'Alt-Enter': ({ editor }) => editor.isActive('link') && openLink(editor.getAttributes('link').href as string),
     }
   },
 

@@ -51,13 +51,11 @@ test('a link is added with Ctrl+K, shown in a popover, edited, refused when unsa
     'aria-pressed',
     'true',
   )
-  await page.screenshot({ path: '/tmp/chorus-link-popover.png' })
 
   await popover.getByRole('button', { name: 'Edit link' }).click()
   const edit = page.getByRole('dialog', { name: 'Edit link' })
   await expect(edit.getByRole('textbox', { name: 'Link address' })).toHaveValue('https://example.com/guide')
   await edit.getByRole('textbox', { name: 'Link address' }).fill('https://chorus.example/docs')
-  await page.screenshot({ path: '/tmp/chorus-link-editor.png' })
   await page.keyboard.press('Enter')
   // The whole link changed, though the caret was only inside it.
   await expect(grace.editor.locator('a')).toHaveAttribute('href', 'https://chorus.example/docs')
@@ -127,9 +125,38 @@ test('the toolbar adds a link where nothing is selected, Ctrl/Cmd+click opens it
   await tab.close()
   expect(context.pages()).toHaveLength(1)
 
+  // From the keyboard: Alt+Enter with the caret in the link.
+  await link.click()
+  const openedByKey = context.waitForEvent('page')
+  await page.keyboard.press('Alt+Enter')
+  const keyTab = await openedByKey
+  await expect(keyTab).toHaveURL('https://example.org/page')
+  await keyTab.close()
+  await expect.poll(ada.text).toBe('Write to ada@example.com or visit https://example.org/page')
+
   await select(page, 'Write')
   await toolbar.getByRole('button', { name: 'Underline' }).click()
   await expect(toolbar.getByRole('button', { name: 'Underline' })).toHaveAttribute('aria-pressed', 'true')
   await expect(grace.editor.locator('u')).toHaveText('Write')
-  await page.screenshot({ path: '/tmp/chorus-toolbar.png' })
+})
+
+test('a viewer opens a link with a plain click, in a new tab; there is nothing to edit', async ({ writers, request }) => {
+  const ada = await writers.open({ name: 'Ada' })
+  await ada.typeAtEnd('see ')
+  await ada.page.keyboard.press('ControlOrMeta+k')
+  await ada.page.getByRole('textbox', { name: 'Link address' }).fill('https://example.org/for-viewers')
+  await ada.page.keyboard.press('Enter')
+  const response = await request.post(`/api/documents/${writers.docId}/view-link`)
+  const { viewId } = (await response.json()) as { viewId: string }
+
+  const bob = await writers.open({ name: 'Bob', path: `/v/${viewId}` })
+  await bob.context.route('https://example.org/**', (route) => route.fulfill({ body: 'opened', contentType: 'text/plain' }))
+  const link = bob.editor.locator('a')
+  await expect(link).toHaveText('https://example.org/for-viewers')
+  const opened = bob.context.waitForEvent('page')
+  await link.click()
+  await expect(await opened).toHaveURL('https://example.org/for-viewers')
+  await expect(bob.page.getByRole('group', { name: 'Link' })).toHaveCount(0)
+  await bob.editor.press('ControlOrMeta+k')
+  await expect(bob.page.getByRole('dialog')).toHaveCount(0)
 })

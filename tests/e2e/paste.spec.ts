@@ -65,7 +65,6 @@ test('a pasted table keeps a line per row with tab-separated cells, and dropped 
   await expect.poll(() => paragraphs(grace)).toEqual(expected)
   await expect(grace.page.locator('.notice')).toHaveCount(0)
 
-  await ada.page.screenshot({ path: '/tmp/chorus-pasted-table.png' })
 })
 
 test('a paste without tables or images says nothing, and a picture alone is announced', async ({ writers }) => {
