@@ -8,7 +8,7 @@ export interface Person {
   color: string
   /** This browser: the page itself or another of its tabs. */
   isMe: boolean
-  /** Came through a view link in every tab: can read and be seen, not type. */
+  /** Came through a view link: can read and be seen, not type. */
   viewing: boolean
 }
 
@@ -27,30 +27,35 @@ interface User {
  * others as they joined. Pure, for tests.
  */
 export function groupPeople(states: ReadonlyMap<number, unknown>, myClientId: number): Person[] {
-  const myAuthorId = userOf(states.get(myClientId))?.id
+  const myUser = userOf(states.get(myClientId))
+  const myKey = myUser ? personKey(myUser, myClientId) : null
   const byKey = new Map<string, Person>()
   // My own page first, so that my entry shows what this page says (e.g. a name just changed here).
   const ordered = [...states].sort(([a], [b]) => Number(b === myClientId) - Number(a === myClientId))
   for (const [clientId, state] of ordered) {
     const user = userOf(state)
     if (!user || typeof user.name !== 'string') continue
-    const authorId = typeof user.id === 'string' && user.id !== '' ? user.id : null
-    const key = authorId ? `author:${authorId}` : `client:${clientId}`
-    const viewing = user.viewing === true
-    const seen = byKey.get(key)
-    if (seen) {
-      seen.viewing &&= viewing
-      continue
-    }
+    const key = personKey(user, clientId)
+    if (byKey.has(key)) continue
     byKey.set(key, {
       key,
       name: user.name,
       color: typeof user.color === 'string' && COLOR_PATTERN.test(user.color) ? user.color : '#64748b',
-      isMe: clientId === myClientId || (authorId !== null && authorId === myAuthorId),
-      viewing,
+      isMe: clientId === myClientId || key === myKey,
+      viewing: user.viewing === true,
     })
   }
   return [...byKey.values()]
+}
+
+/**
+ * Tabs of one browser share the key. Viewing tabs are grouped apart (the server marks them, and a
+ * page cannot unmark itself): anyone can copy an author id, and a viewer must not vanish into an
+ * editor's entry, or be called "you", by doing so.
+ */
+function personKey(user: User, clientId: number): string {
+  if (typeof user.id !== 'string' || user.id === '') return `client:${clientId}`
+  return `author:${user.id}${user.viewing === true ? ':viewing' : ''}`
 }
 
 function userOf(state: unknown): User | undefined {

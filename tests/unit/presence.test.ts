@@ -37,11 +37,25 @@ test('pages without an author id stay one entry each; states without a user are 
   assert.deepEqual(groupPeople(states, 99).map((p) => p.key), ['client:1', 'client:2'])
 })
 
-test('a person is "viewing" only if every one of their tabs is', () => {
+test('viewing tabs are never folded into an editing entry, so a copied author id cannot hide a viewer', () => {
   const states = new Map<number, unknown>([
     [1, user('Bob', 'b', { viewing: true })],
     [2, user('Bob', 'b')],
-    [3, user('Eve', 'e', { viewing: true })],
+    [3, user('Bob', 'b', { viewing: true })],
+    [4, user('Ada', 'a')],
+    [5, user('Eve', 'a', { viewing: true })],
   ])
-  assert.deepEqual(groupPeople(states, 99).map((p) => [p.name, p.viewing]), [['Bob', false], ['Eve', true]])
+  assert.deepEqual(groupPeople(states, 99).map((p) => [p.name, p.viewing]), [
+    ['Bob', true],
+    ['Bob', false],
+    ['Ada', false],
+    ['Eve', true],
+  ])
+  // Seen from Ada's page, Eve copied her id but is not "you".
+  assert.deepEqual(groupPeople(states, 4).map((p) => [p.name, p.isMe]), [
+    ['Ada', true],
+    ['Bob', false],
+    ['Bob', false],
+    ['Eve', false],
+  ])
 })
