@@ -206,13 +206,13 @@ function LinkForm({
 
 /** The popover's place and link, or null when it should not show. */
 function readShown(editor: Editor, editing: boolean): Shown | null {
-  if (!editor.isEditable) return null
   const { state, view } = editor
+  // The popover belongs to the caret: gone when the editor is left, except for the link editor,
+  // which has the focus itself. (Checked first: this runs on every transaction.)
+  if (!editor.isEditable || (!editing && !view.hasFocus())) return null
   const { selection } = state
   const onLink = editor.isActive('link')
-  // The popover belongs to the caret: gone when the editor is left, except for the link editor,
-  // which has the focus itself.
-  if (!editing && (!onLink || !view.hasFocus())) return null
+  if (!editing && !onLink) return null
   const linkType = state.schema.marks.link
   const range = onLink && linkType ? getMarkRange(selection.$from, linkType) : undefined
   let anchor: Anchor
