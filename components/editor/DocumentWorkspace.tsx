@@ -7,14 +7,17 @@ import type { DocumentSession } from '../lib/document-session'
 import { saveIdentity, type Identity } from '../lib/identity'
 import { recordRecentDocument } from '../lib/recent-documents'
 import { useDocumentTitle } from '../lib/use-document-title'
+import { UnloadGuard } from '../lib/unload-guard'
 import { useStore } from '../lib/use-store'
 import { useYText } from '../lib/use-y-text'
 import { ChorusMark } from '../ChorusMark'
 import { ConnectionStatus } from './ConnectionStatus'
+import { LinkControls } from './LinkControls'
 import { NameInput } from './NameInput'
 import { NoticeBanner } from './NoticeBanner'
 import { PresenceList } from './PresenceList'
 import { SaveStatus } from './SaveStatus'
+import { SessionEndedBanner } from './SessionEndedBanner'
 import { ShareDialog } from './ShareDialog'
 import { TitleInput } from './TitleInput'
 import { TitleText } from './TitleText'
@@ -52,6 +55,12 @@ export function DocumentWorkspace({ session, identity, onIdentityChange }: Props
     if (docId) recordRecentDocument(docId, loaded ? title.trim() : undefined)
   }, [docId, title, loaded])
 
+  useEffect(() => {
+    if (!session.save) return
+    const guard = new UnloadGuard(window, session.save.pending, session.storingInBrowser)
+    return () => guard.destroy()
+  }, [session])
+
   const rename = (name: string) => {
     const next = { ...identity, name }
     onIdentityChange(next)
@@ -59,7 +68,7 @@ export function DocumentWorkspace({ session, identity, onIdentityChange }: Props
     session.setUser(next)
   }
 
-  if (ended) return <ViewLinkEnded reason={ended} />
+  if (ended?.takesDocumentAway) return <ViewLinkEnded end={ended} />
 
   return (
     <div className="workspace" data-mode={mode.kind}>
@@ -85,9 +94,11 @@ export function DocumentWorkspace({ session, identity, onIdentityChange }: Props
           </div>
         </div>
       </header>
+      {ended && <SessionEndedBanner end={ended} />}
       <NoticeBanner notices={session.notices} />
       <main className="paper" data-loaded={loaded || undefined}>
         <EditorContent editor={editor} className="editor" />
+        {docId && editor && <LinkControls editor={editor} />}
       </main>
     </div>
   )

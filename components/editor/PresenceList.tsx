@@ -19,7 +19,7 @@ export function PresenceList({ awareness }: { awareness: Awareness }) {
         const note = qualifier(person)
         return (
           <li
-            key={person.clientId}
+            key={person.key}
             className="presence__person"
             data-me={person.isMe || undefined}
             data-viewing={person.viewing || undefined}

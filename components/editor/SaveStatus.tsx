@@ -19,16 +19,38 @@ export function SaveStatus({
   storingInBrowser: Store<boolean>
 }) {
   const pending = useStore(save.pending)
-  const online = useStore(connection.state) === 'online'
+  const connectionState = useStore(connection.state)
   const storing = useStore(storingInBrowser)
-  const state = !pending ? 'saved' : online || storing ? 'saving' : 'local'
-  const label = { saved: 'Saved', saving: 'Saving…', local: 'Stored in this browser' }[state]
+  // Once the server has closed for good nothing will be saved, whatever was before.
+  const state =
+    connectionState === 'stopped'
+      ? pending
+        ? 'unsaved'
+        : 'stopped'
+      : !pending
+        ? 'saved'
+        : connectionState === 'online' || storing
+          ? 'saving'
+          : 'local'
+  const label = {
+    saved: 'Saved',
+    saving: 'Saving…',
+    local: 'Stored in this browser',
+    unsaved: 'Not saved',
+    stopped: 'Saving stopped',
+  }[state]
   return (
     <span
       className="status"
       data-testid="save-status"
       data-state={state}
-      title={state === 'local' ? 'Your changes will be saved when the connection is back' : undefined}
+      title={
+        state === 'local'
+          ? 'Your changes will be saved when the connection is back'
+          : state === 'unsaved' || state === 'stopped'
+            ? 'The server closed the connection: reload the page to save again'
+            : undefined
+      }
     >
       <span className="status__dot" aria-hidden="true" />
       {label}

@@ -7,7 +7,7 @@ import { useToolbarState } from './use-toolbar-state'
 
 /**
  * The formatting toolbar. One tab stop with arrow-key movement between buttons (the WAI-ARIA
- * toolbar pattern), so tabbing from the title to the text does not walk through 14 buttons.
+ * toolbar pattern), so tabbing from the title to the text does not walk through 16 buttons.
  */
 export function Toolbar({ editor }: { editor: Editor }) {
   const states = useToolbarState(editor)

@@ -1,5 +1,6 @@
 import type { ReactNode } from 'react'
 import type { Editor } from '@tiptap/react'
+import { requestLinkEditor } from './link-editing'
 
 /**
  * The formatting toolbar's buttons. A `toggle` shows whether it applies at the cursor
@@ -48,6 +49,14 @@ export const TOOLBAR_ITEMS: readonly ToolbarItem[] = [
     run: (e) => e.chain().focus().toggleItalic().run(),
   },
   {
+    label: 'Underline',
+    shortcut: 'Mod+U',
+    icon: glyph('U', 'toolbar__glyph--underline'),
+    toggle: (e) => e.isActive('underline'),
+    canRun: (e) => e.can().toggleUnderline(),
+    run: (e) => e.chain().focus().toggleUnderline().run(),
+  },
+  {
     label: 'Strike',
     shortcut: 'Mod+Shift+S',
     icon: glyph('S', 'toolbar__glyph--strike'),
@@ -62,6 +71,20 @@ export const TOOLBAR_ITEMS: readonly ToolbarItem[] = [
     toggle: (e) => e.isActive('code'),
     canRun: (e) => e.can().toggleCode(),
     run: (e) => e.chain().focus().toggleCode().run(),
+  },
+  {
+    label: 'Link',
+    shortcut: 'Mod+K',
+    icon: svg(
+      <>
+        <path d="M10 14a4.5 4.5 0 006.4 0l3-3a4.5 4.5 0 00-6.4-6.4l-1.2 1.2" />
+        <path d="M14 10a4.5 4.5 0 00-6.4 0l-3 3a4.5 4.5 0 006.4 6.4l1.2-1.2" />
+      </>,
+    ),
+    toggle: (e) => e.isActive('link'),
+    // A link can be added anywhere text can: with nothing selected, the address becomes the text.
+    canRun: (e) => e.isEditable,
+    run: (e) => requestLinkEditor(e),
   },
   ...([1, 2, 3] as const).map(
     (level): ToolbarItem => ({

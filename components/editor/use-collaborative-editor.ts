@@ -7,6 +7,8 @@ import type { DocumentSession } from '../lib/document-session'
 import { renderCaret, renderSelection } from './render-caret'
 import { NoAutolinkOnRemoteChanges } from './no-autolink-on-remote-changes'
 import { ReuseUnchangedNodes } from './reuse-unchanged-nodes'
+import { PasteTablesAndImages } from './paste-tables-and-images'
+import { LinkEditing } from './link-editing'
 
 /**
  * The TipTap editor bound to a session's Y.Doc; null until it exists on the client. Through a
@@ -24,12 +26,23 @@ export function useCollaborativeEditor(session: DocumentSession): Editor | null 
         StarterKit.configure({
           // Collaboration brings its own undo that only takes back my changes.
           undoRedo: false,
+          // A click places the caret and shows the link's popover (LinkControls); Ctrl/Cmd+click
+          // opens (LinkEditing). In a viewer's page, which is not editable, links are plain links.
           link: { openOnClick: false },
         }),
         Placeholder.configure({ placeholder: editable ? 'Start writing…' : 'Nothing written yet.' }),
         Collaboration.configure({ document: session.ydoc }),
         ReuseUnchangedNodes,
         NoAutolinkOnRemoteChanges,
+        LinkEditing,
+        PasteTablesAndImages.configure({
+          onImagesDropped: () =>
+            session.notices.add({
+              level: 'warning',
+              code: 'images-not-pasted',
+              message: "Images aren't supported yet and were not pasted.",
+            }),
+        }),
         CollaborationCaret.configure({
           provider: session.provider,
           // The extension writes this into awareness when the view mounts, so it must be the

@@ -9,15 +9,15 @@ import {
 } from '../../lib/protocol'
 import { BrowserCopy } from './browser-copy'
 import { ConnectionMonitor } from './connection-monitor'
-import type { Identity } from './identity'
+import { loadAuthorId, type Identity } from './identity'
 import { MyPresence } from './my-presence'
 import { NoticeCenter } from './notice-center'
 import { sendOnlyOwnPresence } from './own-presence-only'
 import { SaveTracker } from './save-tracker'
+import { SessionEndWatch, type SessionEnd } from './session-end'
 import { modeId, type SessionMode } from './session-mode'
 import { Store } from './store'
 import { syncServerUrl } from './sync-url'
-import { ViewLinkWatch, type ViewLinkEnd } from './view-link-watch'
 
 /**
  * Everything one open document needs in the browser: the Y.Doc, the sync connection, and what the
@@ -38,8 +38,11 @@ export interface DocumentSession {
   readonly notices: NoticeCenter
   /** True once the document came from IndexedDB or the server, so an empty one really is empty. */
   readonly loaded: Store<boolean>
-  /** Set when a view link stops working; the session will not connect again. Always null for editors. */
-  readonly ended: Store<ViewLinkEnd | null>
+  /**
+   * Set when the server closed for good (a view link reset, a refused change, a document it cannot
+   * read): the session will not connect again, and says why.
+   */
+  readonly ended: Store<SessionEnd | null>
   /** My caret colour in this document: the one I chose, unless someone here shows it already. */
   readonly myColor: Store<string>
   setUser(identity: Identity): void
@@ -61,7 +64,12 @@ export function openDocumentSession(mode: SessionMode, identity: Identity): Docu
   const save = mode.kind === 'edit' ? new SaveTracker(ydoc, provider.awareness, mode.docId) : null
   const notices = new NoticeCenter()
   const connection = new ConnectionMonitor(provider)
-  const viewLink = viewing ? new ViewLinkWatch(provider) : null
+  const sessionEnd = new SessionEndWatch(provider)
+  // The end message repeats the notice it was made from, and stays; the notice would say it twice.
+  const unsubscribeEnd = sessionEnd.ended.subscribe(() => {
+    const code = sessionEnd.ended.get()?.noticeCode
+    if (code) notices.dismiss(code)
+  })
   const loaded = new Store(false)
 
   // Handlers write nothing to the encoder, so y-websocket sends no reply. The server sends saved
@@ -73,7 +81,9 @@ export function openDocumentSession(mode: SessionMode, identity: Identity): Docu
   }
   provider.messageHandlers[MessageType.Notice] = (_encoder, decoder) => {
     try {
-      notices.add(decodeNoticePayload(decoder))
+      const notice = decodeNoticePayload(decoder)
+      notices.add(notice)
+      sessionEnd.noticeReceived(notice)
     } catch (error) {
       console.warn('Ignoring a malformed notice from the server', error)
     }
@@ -98,7 +108,7 @@ export function openDocumentSession(mode: SessionMode, identity: Identity): Docu
   }
   provider.on('status', onStatus)
 
-  const presence = new MyPresence(provider.awareness, identity, viewing)
+  const presence = new MyPresence(provider.awareness, identity, viewing, loadAuthorId())
   // Connect once the synchronous mount is over: React's development double-mount destroys the
   // first session straight away, and closing a socket that is still connecting logs a warning.
   let destroyed = false
@@ -116,14 +126,15 @@ export function openDocumentSession(mode: SessionMode, identity: Identity): Docu
     storingInBrowser: browserCopy?.writing ?? new Store(false),
     notices,
     loaded,
-    ended: viewLink?.ended ?? new Store(null),
+    ended: sessionEnd.ended,
     myColor: presence.color,
     setUser: (user) => presence.setUser(user),
     destroy() {
       destroyed = true
       provider.off('sync', onSync)
       provider.off('status', onStatus)
-      viewLink?.destroy()
+      unsubscribeEnd()
+      sessionEnd.destroy()
       presence.destroy()
       connection.destroy()
       save?.destroy()

@@ -74,3 +74,36 @@ export function saveIdentity(identity: Identity, storage: Storage = window.local
     // Storage full or disabled: the name still works for this page, it just won't persist.
   }
 }
+
+const AUTHOR_ID_KEY = 'chorus:author-id'
+const AUTHOR_ID_PATTERN = /^[A-Za-z0-9_-]{16,64}$/
+
+/**
+ * A random id for this browser, the same in all its tabs, so that the others see one person with
+ * two tabs as one person. Kept apart from the identity, which tests and older pages overwrite
+ * whole. Where storage is blocked it lives as long as the page: one tab then counts as one person.
+ */
+export function loadAuthorId(storage: Storage | null = browserStorage()): string {
+  try {
+    const stored = storage?.getItem(AUTHOR_ID_KEY)
+    if (stored && AUTHOR_ID_PATTERN.test(stored)) return stored
+  } catch {
+    // Blocked storage: a fresh id below, for this page only.
+  }
+  const bytes = globalThis.crypto.getRandomValues(new Uint8Array(16))
+  const id = Array.from(bytes, (byte) => byte.toString(16).padStart(2, '0')).join('')
+  try {
+    storage?.setItem(AUTHOR_ID_KEY, id)
+  } catch {
+    // As above.
+  }
+  return id
+}
+
+function browserStorage(): Storage | null {
+  try {
+    return window.localStorage
+  } catch {
+    return null
+  }
+}

@@ -13,11 +13,13 @@ export class MyPresence {
   readonly color: Store<string>
   readonly #awareness: Awareness
   readonly #viewing: boolean
+  readonly #authorId: string
   #identity: Identity
 
-  constructor(awareness: Awareness, identity: Identity, viewing: boolean) {
+  constructor(awareness: Awareness, identity: Identity, viewing: boolean, authorId: string) {
     this.#awareness = awareness
     this.#viewing = viewing
+    this.#authorId = authorId
     this.#identity = identity
     this.color = new Store(identity.color)
     this.#announce()
@@ -41,8 +43,10 @@ export class MyPresence {
     const me = this.#awareness.clientID
     const others = new Map<number, string>()
     for (const [client, state] of this.#awareness.getStates()) {
-      const color = (state as { user?: { color?: unknown } }).user?.color
-      if (client !== me && typeof color === 'string') others.set(client, color)
+      const user = (state as { user?: { color?: unknown; id?: unknown } }).user
+      // My other tabs are me: they show my colour, and giving way to them would split me in two.
+      if (client === me || user?.id === this.#authorId) continue
+      if (typeof user?.color === 'string') others.set(client, user.color)
     }
     return distinctColor(me, this.#identity.color, this.color.get(), others)
   }
@@ -53,6 +57,8 @@ export class MyPresence {
     this.#awareness.setLocalStateField('user', {
       name: displayName(this.#identity.name),
       color,
+      // Lets everyone's presence list show my tabs as one person.
+      id: this.#authorId,
       // Everyone's presence list marks viewers, so nobody waits for a reply from someone who
       // cannot type.
       ...(this.#viewing && { viewing: true }),

@@ -53,6 +53,30 @@ test('the presence list shows everyone, me marked, and drops people who leave', 
   await expect(ada.page.getByRole('list', { name: 'People here' }).getByRole('listitem')).toHaveCount(1)
 })
 
+// Root cause: the list had one entry per awareness client, and each tab is a client of its own.
+test('one person with two tabs is listed once, with a caret per tab', async ({ writers }) => {
+  const ada = await writers.open({ name: 'Ada' })
+  const grace = await writers.open({ name: 'Grace' })
+  const adaAgain = await ada.context.newPage()
+  await adaAgain.goto(`/d/${writers.docId}`)
+  await expect(adaAgain.getByTestId('connection-status')).toHaveText('Online')
+
+  await ada.typeAtEnd('one')
+  await adaAgain.locator('.ProseMirror').click()
+  await adaAgain.keyboard.press('ControlOrMeta+Home')
+  await expect(grace.page.locator('.collaboration-carets__label')).toHaveText(['Ada', 'Ada'])
+
+  const list = (page: typeof grace.page) => page.getByRole('list', { name: 'People here' }).getByRole('listitem')
+  await expect(list(grace.page)).toHaveText([/Grace \(you\)$/, /^AAda$/])
+  await expect(list(adaAgain)).toHaveText([/Ada \(you\)$/, /Grace$/])
+  await expect(list(ada.page)).toHaveText([/Ada \(you\)$/, /Grace$/])
+
+  // Closing one tab leaves her listed, through the other.
+  await adaAgain.close()
+  await expect(grace.page.locator('.collaboration-carets__label')).toHaveCount(1)
+  await expect(list(grace.page)).toHaveCount(2)
+})
+
 test('two people who chose the same colour are shown in different ones, alike on both screens', async ({ writers }) => {
   const ada = await writers.open({ name: 'Ada', color: '#1d4ed8' })
   const grace = await writers.open({ name: 'Grace', color: '#1d4ed8' })

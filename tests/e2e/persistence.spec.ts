@@ -124,3 +124,54 @@ test('a server restart loses nothing and open pages reconnect by themselves', as
   const newcomer = await writers.open({ name: 'Linus' })
   await expect.poll(newcomer.text).toBe('before restart. after restart.')
 })
+
+// Root cause: nothing listened for beforeunload, so closing a tab mid-edit lost the edit silently.
+test('leaving warns while an edit is neither on the server nor in this browser, and only then', async ({
+  writers,
+}) => {
+  writers.expectConnectionFailures()
+  const ada = await writers.open({ name: 'Ada' })
+  const { page } = ada
+  // No server: the edit can only be kept by IndexedDB.
+  await ada.context.routeWebSocket(/\/sync\//, (socket) => socket.close({ code: 1011, reason: 'test: unreachable' }))
+  await page.reload()
+  await expect(ada.connection).toHaveText('Offline — retrying…')
+  const dialogs: string[] = []
+  page.on('dialog', (dialog) => {
+    dialogs.push(dialog.type())
+    // Stay on the page.
+    void dialog.dismiss()
+  })
+
+  // A second connection holds a read-write transaction on the browser copy's store, so the
+  // page's own write waits behind it: an edit that is, for now, stored nowhere.
+  await page.evaluate(async (name) => {
+    const db = await new Promise<IDBDatabase>((resolve, reject) => {
+      const request = indexedDB.open(name)
+      request.onsuccess = () => resolve(request.result)
+      request.onerror = () => reject(request.error)
+    })
+    const store = db.transaction(['updates'], 'readwrite').objectStore('updates')
+    const w = window as unknown as { releaseBrowserCopy?: boolean }
+    const hold = () => {
+      if (!w.releaseBrowserCopy) store.count().onsuccess = hold
+    }
+    hold()
+  }, `chorus:${writers.docId}`)
+  await ada.typeAtEnd('Not stored anywhere yet')
+  await expect(ada.save).toHaveText('Saving…')
+
+  // Does not wait for the page to close, which it must not once the warning is dismissed.
+  await page.close({ runBeforeUnload: true })
+  await expect.poll(() => dialogs).toEqual(['beforeunload'])
+  // Dismissed: the page and the edit are still there.
+  await expect.poll(ada.text).toBe('Not stored anywhere yet')
+
+  await page.evaluate(() => {
+    ;(window as unknown as { releaseBrowserCopy?: boolean }).releaseBrowserCopy = true
+  })
+  await expect(ada.save).toHaveText('Stored in this browser')
+  await page.reload()
+  await expect.poll(ada.text).toBe('Not stored anywhere yet')
+  expect(dialogs).toEqual(['beforeunload'])
+})
