@@ -61,6 +61,8 @@ export const CloseCode = {
    * builds on it, so nobody else could ever see that either.
    */
   ChangeTooLarge: 4413,
+  /** The document's stored data cannot be read (damaged storage); final, with a notice first. */
+  DocumentUnavailable: 4422,
   /** Sent faster than the per-connection rate limit for too long; clients back off and retry. */
   RateLimited: 4529,
   /** The view link this connection came through was reset by an editor; it will not work again. */

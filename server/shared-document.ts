@@ -367,7 +367,6 @@ export class SharedDocument {
    * so the page stops sending the change again; a Chorus page is told why first.
    */
   private refuseGrowth(connection: Connection, updateBytes: number): void {
-    const mib = (bytes: number) => `${Math.round((bytes / (1024 * 1024)) * 10) / 10} MiB`
     this.logger.warn('refusing a change past the document size cap', {
       conn: connection.id,
       bytes: this.approximateBytes,
@@ -381,12 +380,12 @@ export class SharedDocument {
           level: 'error',
           code: 'document-too-large',
           message: alone
-            ? `This change (${mib(updateBytes)}) is larger than a document may be (${mib(this.options.maxDocumentBytes)}). It was not saved or shared.`
-            : `This document has reached its size limit (${mib(this.options.maxDocumentBytes)}). Your latest changes were not saved or shared; reading still works.`,
+            ? `This change (${formatBytes(updateBytes)}) is larger than a document may be (${formatBytes(this.options.maxDocumentBytes)}). It was not saved or shared.`
+            : `This document has reached its size limit (${formatBytes(this.options.maxDocumentBytes)}). Your latest changes were not saved or shared; reading still works.`,
         }),
       )
     }
-    connection.close(CloseCode.ChangeTooLarge, `change too large: the document may be at most ${mib(this.options.maxDocumentBytes)}`)
+    connection.close(CloseCode.ChangeTooLarge, `change too large: the document may be at most ${formatBytes(this.options.maxDocumentBytes)}`)
   }
 
   /**
@@ -632,4 +631,10 @@ function stateAdvanced(transaction: Y.Transaction): boolean {
     if (transaction.beforeState.get(client) !== clock) return true
   }
   return false
+}
+
+/** "64 MiB", "1.3 MiB", "100 KiB": for sentences people read. */
+function formatBytes(bytes: number): string {
+  const mib = bytes / (1024 * 1024)
+  return mib >= 1 ? `${Math.round(mib * 10) / 10} MiB` : `${Math.max(1, Math.round(bytes / 1024))} KiB`
 }

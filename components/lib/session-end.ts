@@ -2,13 +2,6 @@ import type { WebsocketProvider } from 'y-websocket'
 import { CloseCode, type Notice } from '../../lib/protocol'
 import { Store } from './store'
 
-/**
- * Close codes the server is to send for refusals that reconnecting cannot help (y-websocket stops
- * retrying on 4400-4499). Not in lib/protocol.ts's CloseCode yet; they belong there.
- */
-export const CHANGE_TOO_LARGE = 4413
-export const DOCUMENT_UNAVAILABLE = 4422
-
 export type SessionEndKind =
   | 'view-link-reset'
   | 'view-link-dead'
@@ -56,7 +49,7 @@ export function describeSessionEnd(close: { code: number; reason: string }, noti
       'This view link does not work any more. An editor may have reset it: ask for the new link.',
     )
   }
-  if (code === CHANGE_TOO_LARGE || notice?.code === 'change-too-large') {
+  if (code === CloseCode.ChangeTooLarge || notice?.code === 'document-too-large') {
     return end(
       'change-too-large',
       'Your last change was not saved',
@@ -65,7 +58,7 @@ export function describeSessionEnd(close: { code: number; reason: string }, noti
         'Undo the change (or copy out what you need), then reload the page.',
     )
   }
-  if (code === DOCUMENT_UNAVAILABLE || notice?.code === 'document-unavailable') {
+  if (code === CloseCode.DocumentUnavailable || notice?.code === 'document-unavailable') {
     return end(
       'document-unavailable',
       'This document cannot be opened right now',

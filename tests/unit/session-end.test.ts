@@ -2,36 +2,31 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { ObservableV2 } from 'lib0/observable'
 import type { WebsocketProvider } from 'y-websocket'
-import {
-  CHANGE_TOO_LARGE,
-  DOCUMENT_UNAVAILABLE,
-  SessionEndWatch,
-  describeSessionEnd,
-} from '../../components/lib/session-end.ts'
+import { SessionEndWatch, describeSessionEnd } from '../../components/lib/session-end.ts'
 import { CloseCode, type Notice } from '../../lib/protocol.ts'
 
 const tooLarge: Notice = {
   level: 'error',
-  code: 'change-too-large',
+  code: 'document-too-large',
   message: 'This change would make the document larger than the server allows (10 MB)',
 }
 
 // Root cause: only view-link closes were told apart; any other final close left a generic "Disconnected".
 test("a refused change says the server's words, that it is not saved, and what to do", () => {
-  const end = describeSessionEnd({ code: CHANGE_TOO_LARGE, reason: 'change too large' }, tooLarge)
+  const end = describeSessionEnd({ code: CloseCode.ChangeTooLarge, reason: 'change too large' }, tooLarge)
   assert.equal(end.kind, 'change-too-large')
   assert.equal(end.takesDocumentAway, false)
-  assert.equal(end.noticeCode, 'change-too-large')
+  assert.equal(end.noticeCode, 'document-too-large')
   assert.match(end.message, /^This change would make the document larger than the server allows \(10 MB\)\. /)
   assert.match(end.message, /reload the page/)
 })
 
 test('without a notice, the close code still says what happened', () => {
-  const tooBig = describeSessionEnd({ code: CHANGE_TOO_LARGE, reason: '' }, null)
+  const tooBig = describeSessionEnd({ code: CloseCode.ChangeTooLarge, reason: '' }, null)
   assert.equal(tooBig.kind, 'change-too-large')
   assert.equal(tooBig.noticeCode, null)
   assert.match(tooBig.message, /^The server refused a change too large for this document\./)
-  const damaged = describeSessionEnd({ code: DOCUMENT_UNAVAILABLE, reason: 'x' }, null)
+  const damaged = describeSessionEnd({ code: CloseCode.DocumentUnavailable, reason: 'x' }, null)
   assert.equal(damaged.kind, 'document-unavailable')
   assert.match(damaged.message, /could not read this document/)
 })
@@ -59,7 +54,7 @@ test('the watch uses the error notice of the connection that closed, not an earl
   assert.match(watch.ended.get()!.message, /bad frame/)
 
   watch.noticeReceived(tooLarge)
-  provider.emit('closed', [{ code: CHANGE_TOO_LARGE, reason: '' }])
+  provider.emit('closed', [{ code: CloseCode.ChangeTooLarge, reason: '' }])
   assert.equal(watch.ended.get()?.noticeCode, 'change-too-large')
   watch.destroy()
 })
