@@ -4,6 +4,7 @@ import * as decoding from 'lib0/decoding'
 import {
   CHORUS_PROTOCOL_PARAM,
   CHORUS_PROTOCOL_VERSION,
+  CloseCode,
   MessageType,
   decodeNoticePayload,
 } from '../../lib/protocol'
@@ -59,6 +60,9 @@ export function openDocumentSession(mode: SessionMode, identity: Identity): Docu
     // Tabs of one browser exchange updates over a BroadcastChannel. A viewer has nothing of its
     // own to offer, and should trust only what the server relays.
     disableBc: viewing,
+    // A change larger than the server takes in one message (1009) would be sent again, and
+    // refused again, on every reconnect: as final as the 44xx refusals.
+    shouldReconnect: (event) => !(event.code >= 4400 && event.code < 4500) && event.code !== CloseCode.MessageTooBig,
   })
   sendOnlyOwnPresence(provider)
   const save = mode.kind === 'edit' ? new SaveTracker(ydoc, provider.awareness, mode.docId) : null

@@ -49,7 +49,7 @@ export function describeSessionEnd(close: { code: number; reason: string }, noti
       'This view link does not work any more. An editor may have reset it: ask for the new link.',
     )
   }
-  if (code === CloseCode.ChangeTooLarge || notice?.code === 'document-too-large') {
+  if (code === CloseCode.ChangeTooLarge || code === CloseCode.MessageTooBig || notice?.code === 'document-too-large') {
     return end(
       'change-too-large',
       'Your last change was not saved',

@@ -26,6 +26,8 @@ test('without a notice, the close code still says what happened', () => {
   assert.equal(tooBig.kind, 'change-too-large')
   assert.equal(tooBig.noticeCode, null)
   assert.match(tooBig.message, /^The server refused a change too large for this document\./)
+  // A frame past the server's largest message (ws closes with 1009, no reason): no better on retry.
+  assert.equal(describeSessionEnd({ code: CloseCode.MessageTooBig, reason: '' }, null).kind, 'change-too-large')
   const damaged = describeSessionEnd({ code: CloseCode.DocumentUnavailable, reason: 'x' }, null)
   assert.equal(damaged.kind, 'document-unavailable')
   assert.match(damaged.message, /could not read this document/)
@@ -55,6 +57,6 @@ test('the watch uses the error notice of the connection that closed, not an earl
 
   watch.noticeReceived(tooLarge)
   provider.emit('closed', [{ code: CloseCode.ChangeTooLarge, reason: '' }])
-  assert.equal(watch.ended.get()?.noticeCode, 'change-too-large')
+  assert.equal(watch.ended.get()?.noticeCode, 'document-too-large')
   watch.destroy()
 })
