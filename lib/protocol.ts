@@ -64,6 +64,11 @@ export const CloseCode = {
    * that is down, and y-websocket would retry it forever.
    */
   ViewLinkNotFound: 4404,
+  /**
+   * The document's stored data is damaged and cannot be loaded; it is not served (nor written)
+   * until an administrator repairs the store. Final: a Notice saying so comes first.
+   */
+  DocumentUnavailable: 4422,
   /** Internal error while loading or serving the document; clients retry. */
   InternalError: 4500,
 } as const

@@ -35,7 +35,7 @@ import {
 } from '../lib/protocol.ts'
 import { AwarenessRegistry, decodeAwarenessUpdate, encodeAwarenessUpdate, markViewing } from './awareness-registry.ts'
 import { SharedMessage, type Connection } from './connection.ts'
-import type { DocumentStore } from './storage/document-store.ts'
+import { DamagedDataError, type DocumentStore, type StorageHealth } from './storage/document-store.ts'
 import type { Logger } from './logger.ts'
 import { assertWellFormedUpdate } from './update-format.ts'
 
@@ -51,6 +51,20 @@ export interface DocumentOptions {
 }
 
 type State = 'loading' | 'ready' | 'quarantined' | 'unloaded'
+
+/** Told to editors while storage fails; the same code with an empty message withdraws it. */
+export const STORAGE_FAILING_NOTICE = {
+  level: 'error',
+  code: 'storage-failing',
+  message: 'The server cannot save right now; your changes are kept in this browser.',
+} as const
+
+const DOCUMENT_UNAVAILABLE_NOTICE = {
+  level: 'error',
+  code: 'document-unavailable',
+  message:
+    "This document's stored data is damaged and cannot be opened. Nothing was changed; the server's administrator can repair it (npm run repair).",
+} as const
 
 export class SharedDocument {
   readonly ydoc: Y.Doc
@@ -69,6 +83,7 @@ export class SharedDocument {
   private unsavedFrom = new Set<Connection>()
   private persistScheduled = false
   private writesInFlight = 0
+  private updatesInFlight = 0
   private nextSeq = 0
   private firstLogSeq = 0
   private lastDurableSeq = -1
@@ -85,6 +100,12 @@ export class SharedDocument {
   private retryDelayMs: number
   /** Asked for SavedState while writes were pending: answered with the next record, or once stored. */
   private awaitingSavedState = new Set<Connection>()
+  /**
+   * Contributors of records that are durable but were written after a record that failed: they
+   * are told with the first record at or after `unconfirmedBeforeSeq` that succeeds, whoever
+   * contributed to that one.
+   */
+  private durableAwaitingRetry = new Set<Connection>()
   private idleWaiters: (() => void)[] = []
   /**
    * Frames encoded once per state of the document rather than once per connection: the sync
@@ -146,11 +167,7 @@ export class SharedDocument {
         bytes: stored.logBytes + stored.snapshotBytes,
       })
     } catch (error) {
-      this.logger.error('document failed to load', { error })
-      for (const connection of this.connections) {
-        connection.close(CloseCode.InternalError, 'document could not be loaded')
-      }
-      this.finishUnload()
+      this.failLoad(error)
       return
     }
     if (this.state !== 'loading') return
@@ -167,6 +184,28 @@ export class SharedDocument {
     this.maybeUnload()
   }
 
+  /**
+   * Damaged data is never served, not even as an empty document a client would then fill and
+   * write over it: its connections get a notice and a final close. Anything else (storage busy
+   * recovering) is worth a reconnect.
+   */
+  private failLoad(error: unknown): void {
+    // Stored updates that Yjs cannot apply are damaged data too.
+    const damaged = error instanceof DamagedDataError || !(error instanceof Error && error.name === 'StorageError')
+    if (damaged) {
+      this.logger.error('document data is damaged; refusing to serve it', { error: (error as Error).message })
+      const notice = encodeNotice(DOCUMENT_UNAVAILABLE_NOTICE)
+      for (const connection of this.connections) {
+        if (connection.wantsExtensions) connection.send(notice)
+        connection.close(CloseCode.DocumentUnavailable, 'document data is damaged; ask the administrator to repair it')
+      }
+    } else {
+      this.logger.warn('document failed to load; its clients will retry', { error: (error as Error).message })
+      for (const connection of this.connections) connection.close(CloseCode.InternalError, 'document could not be loaded')
+    }
+    this.finishUnload()
+  }
+
   // ---------------------------------------------------------------------------------------------
   // 2. Serve
 
@@ -175,8 +214,24 @@ export class SharedDocument {
       connection.close(CloseCode.InternalError, 'document is reloading, try again')
       return
     }
+    if (this.state === 'unloaded') {
+      // A failed load unloaded this instance after the registry handed it out.
+      connection.close(CloseCode.InternalError, 'document could not be loaded')
+      return
+    }
     this.connections.add(connection)
+    if (connection.wantsExtensions && !connection.readOnly && this.store.health === 'failing') {
+      connection.send(encodeNotice(STORAGE_FAILING_NOTICE))
+    }
     if (this.state === 'ready') this.greet(connection)
+  }
+
+  /** Tells editors that storage fails, or withdraws that once it works again. */
+  storageHealthChanged(health: StorageHealth): void {
+    const notice = encodeNotice(health === 'failing' ? STORAGE_FAILING_NOTICE : { ...STORAGE_FAILING_NOTICE, message: '' })
+    for (const connection of this.connections) {
+      if (connection.wantsExtensions && !connection.readOnly) connection.send(notice)
+    }
   }
 
   /** Approximate stored size: what is on disk plus what is on its way there. */
@@ -189,6 +244,7 @@ export class SharedDocument {
     this.backlog.delete(connection)
     this.unsavedFrom.delete(connection)
     this.awaitingSavedState.delete(connection)
+    this.durableAwaitingRetry.delete(connection)
     const removal = this.awareness.removeOwnedBy(connection)
     if (removal) this.broadcast(encodeAwarenessFrame(removal), null)
     this.maybeUnload()
@@ -421,31 +477,43 @@ export class SharedDocument {
     const seq = this.nextSeq++
     // Everything applied so far is in this record or an earlier one, so once it is on disk this
     // state vector is durable. Only worth encoding when someone will be told.
-    const stateVector = contributors.size > 0 ? Y.encodeStateVector(this.ydoc) : null
+    // After a failure, this record may be the one that confirms earlier durable records too.
+    const stateVector = contributors.size > 0 || this.unconfirmedBeforeSeq >= 0 ? Y.encodeStateVector(this.ydoc) : null
     let bytes = 0
     for (const update of updates) bytes += update.byteLength
     this.writesInFlight++
+    this.updatesInFlight += updates.length
     this.store.appendRecord(this.id, seq, updates).then(
       () => {
         this.writesInFlight--
+        this.updatesInFlight -= updates.length
         this.logRecords++
         this.logBytes += bytes
         this.lastDurableSeq = seq
         if (seq >= this.unconfirmedBeforeSeq) {
           this.unconfirmedBeforeSeq = -1
           this.retryDelayMs = this.options.retryDelayMs
-          if (stateVector) this.confirmSaved(contributors, stateVector)
+          // Everything applied before this record was cut is stored now, including the records
+          // that succeeded while an earlier one had failed.
+          if (stateVector) {
+            for (const connection of this.durableAwaitingRetry) contributors.add(connection)
+            this.durableAwaitingRetry.clear()
+            this.confirmSaved(contributors, stateVector)
+          }
         } else {
-          // Durable, but an earlier record failed: they hear "saved" once the retry lands.
-          for (const connection of contributors) this.unsavedFrom.add(connection)
+          // Durable, but an earlier record failed: they hear "saved" once the retry lands. Not
+          // through unsavedFrom: the retry may already be on its way with its own contributors.
+          for (const connection of contributors) this.durableAwaitingRetry.add(connection)
         }
         this.maybeCompact()
         this.maybeUnload()
       },
       (error: unknown) => {
         this.writesInFlight--
-        this.logger.error('FAILED TO STORE UPDATES; keeping them in memory and retrying', {
-          error,
+        this.updatesInFlight -= updates.length
+        // The store logs the failure once per episode; a line per record would flood the log.
+        this.logger.debug('failed to store updates; keeping them in memory and retrying', {
+          error: (error as Error).message,
           updates: updates.length,
           retryInMs: this.retryDelayMs,
         })
@@ -547,6 +615,11 @@ export class SharedDocument {
   // ---------------------------------------------------------------------------------------------
   // 5. Unload
 
+  /** Updates applied but not yet durably stored (for the report of a stop that timed out). */
+  get unstoredUpdates(): number {
+    return this.incoming.length + this.unsaved.length + this.updatesInFlight
+  }
+
   /** True when nothing of this document is waiting for the disk. */
   private get isStored(): boolean {
     return (
@@ -570,7 +643,9 @@ export class SharedDocument {
     if (this.state === 'loading' || this.state === 'unloaded') return
     if (!this.isStored) return
     for (const resolve of this.idleWaiters.splice(0)) resolve()
-    if (this.awaitingSavedState.size > 0) {
+    if (this.awaitingSavedState.size > 0 || this.durableAwaitingRetry.size > 0) {
+      for (const connection of this.durableAwaitingRetry) this.awaitingSavedState.add(connection)
+      this.durableAwaitingRetry.clear()
       this.confirmSaved(this.awaitingSavedState, Y.encodeStateVector(this.ydoc))
       this.awaitingSavedState.clear()
     }
