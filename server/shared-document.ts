@@ -606,7 +606,9 @@ export class SharedDocument {
     } catch (error) {
       // The log is intact (the write is atomic), so nothing is lost; the next growth retries.
       this.compactionFailed = true
-      this.logger.error('log compaction failed', { error })
+      // While storage fails the store has said so once; one line per document would repeat it.
+      const log = this.store.health === 'failing' ? this.logger.debug : this.logger.warn
+      log.call(this.logger, 'log compaction failed; the log is intact', { error: (error as Error).message })
     }
     this.compaction = null
     this.maybeUnload()

@@ -1,0 +1,152 @@
+/**
+ * Damaged data is refused, never served: a real LevelDB is damaged the way disks and people
+ * damage it (a log or table file cut in half, a broken MANIFEST or CURRENT), and both the store
+ * and the server process must refuse it with a message naming the folder and `npm run repair`,
+ * which recovers what it can into a copy without touching the original.
+ */
+import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import { readdirSync, readFileSync, statSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs'
+import path from 'node:path'
+import { promisify } from 'node:util'
+import { afterEach, describe, it } from 'node:test'
+import * as Y from 'yjs'
+import { DamagedDataError } from '../../server/storage/document-store.ts'
+import { LevelDbStore } from '../../server/storage/leveldb-store.ts'
+import { startChorus } from '../support/chorus-process.ts'
+import { makeTempDir } from '../support/sync-harness.ts'
+
+const run = promisify(execFile)
+const REPO_ROOT = new URL('../..', import.meta.url).pathname
+const DOCUMENTS = 20
+const temps: Awaited<ReturnType<typeof makeTempDir>>[] = []
+
+afterEach(async () => {
+  for (const temp of temps.splice(0)) await temp.remove()
+})
+
+/** A data folder holding DOCUMENTS documents of 30 real Yjs records each, closed cleanly. */
+async function dataFolder({ intoTables = false } = {}): Promise<string> {
+  const temp = await makeTempDir('chorus-damage-')
+  temps.push(temp)
+  const dir = path.join(temp.dir, 'data')
+  const store = await LevelDbStore.open(dir)
+  for (let d = 0; d < DOCUMENTS; d++) {
+    const ydoc = new Y.Doc()
+    const records: Promise<void>[] = []
+    for (let seq = 0; seq < 30; seq++) {
+      const before = Y.encodeStateVector(ydoc)
+      ydoc.getText('t').insert(0, `doc ${d} edit ${seq} `.repeat(20))
+      records.push(store.appendRecord(`doc-${d}`, seq, [Y.encodeStateAsUpdate(ydoc, before)]))
+    }
+    await Promise.all(records)
+  }
+  await store.setViewId('doc-0', 'view-0', null)
+  await store.close()
+  if (intoTables) {
+    // Opening again recovers the log into a table file (.ldb) and starts an empty log.
+    await (await LevelDbStore.open(dir)).close()
+  }
+  return dir
+}
+
+const newest = (dir: string, extension: string) =>
+  readdirSync(dir)
+    .filter((name) => name.endsWith(extension) && statSync(path.join(dir, name)).size > 0)
+    .sort()
+    .at(-1)!
+
+const cutInHalf = (file: string) => truncateSync(file, Math.floor(statSync(file).size / 2))
+
+function fingerprint(dir: string): string {
+  const hash = createHash('sha256')
+  for (const name of readdirSync(dir).sort()) {
+    const file = path.join(dir, name)
+    if (statSync(file).isFile()) hash.update(name).update(readFileSync(file))
+  }
+  return hash.digest('hex')
+}
+
+async function assertRefused(dir: string): Promise<DamagedDataError> {
+  const error = await LevelDbStore.open(dir).then(
+    async (store) => {
+      await store.close()
+      return null
+    },
+    (error: unknown) => error,
+  )
+  assert.ok(error instanceof DamagedDataError, `refused as damaged, got ${String(error)}`)
+  assert.ok(error.message.includes(dir), 'names the folder')
+  assert.match(error.message, /npm run repair/)
+  return error
+}
+
+describe('damaged data', () => {
+  it('refuses a store whose newest .log was cut in half (synced writes missing)', async () => {
+    const dir = await dataFolder()
+    cutInHalf(path.join(dir, newest(dir, '.log')))
+    const error = await assertRefused(dir)
+    assert.match(error.message, /synced writes are missing/)
+  })
+
+  it('refuses a store with a .ldb table file cut in half', async () => {
+    const dir = await dataFolder({ intoTables: true })
+    cutInHalf(path.join(dir, newest(dir, '.ldb')))
+    await assertRefused(dir)
+  })
+
+  it('refuses a damaged MANIFEST, a damaged, empty or missing CURRENT', async () => {
+    const manifest = await dataFolder()
+    const manifestFile = path.join(manifest, readdirSync(manifest).find((name) => name.startsWith('MANIFEST-'))!)
+    const bytes = readFileSync(manifestFile)
+    bytes.fill(0xab, 8, Math.min(bytes.length, 40))
+    writeFileSync(manifestFile, bytes)
+    await assertRefused(manifest)
+
+    const current = await dataFolder()
+    writeFileSync(path.join(current, 'CURRENT'), 'MANIFEST-999999\n')
+    await assertRefused(current)
+
+    const empty = await dataFolder()
+    writeFileSync(path.join(empty, 'CURRENT'), '')
+    await assertRefused(empty)
+
+    // Without CURRENT, LevelDB would create a new, empty database beside the old files.
+    const missing = await dataFolder()
+    unlinkSync(path.join(missing, 'CURRENT'))
+    await assertRefused(missing)
+  })
+
+  it('the server process refuses to start on damaged data, naming the folder and npm run repair', async () => {
+    const dir = await dataFolder({ intoTables: true })
+    cutInHalf(path.join(dir, newest(dir, '.ldb')))
+    await assert.rejects(startChorus({ entry: 'standalone', dataDir: dir }), (error: Error) => {
+      assert.ok(error.message.includes(dir), 'names the folder')
+      assert.match(error.message, /npm run repair/)
+      return true
+    })
+  })
+
+  it('npm run repair recovers into a copy, says what it recovered, and leaves the original as it was', async () => {
+    const dir = await dataFolder()
+    cutInHalf(path.join(dir, newest(dir, '.log')))
+    const before = fingerprint(dir)
+    const out = `${dir}-copy`
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'server/storage/repair.ts', dir, '--out', out], { cwd: REPO_ROOT })
+    assert.equal(fingerprint(dir), before, 'the original is untouched')
+    const recovered = /Recovered (\d+) documents \((\d+) log records/.exec(stdout)
+    assert.ok(recovered, stdout)
+    assert.ok(Number(recovered[1]) > 0 && Number(recovered[1]) <= DOCUMENTS, stdout)
+    assert.ok(Number(recovered[2]) < DOCUMENTS * 30, 'the cut records are not claimed')
+    assert.ok(stdout.includes(`DATA_DIR=${out}`), 'says how to use the copy')
+    const store = await LevelDbStore.open(out)
+    try {
+      const ydoc = new Y.Doc()
+      for (const update of (await store.load('doc-0')).updates) Y.applyUpdate(ydoc, update)
+      assert.match(ydoc.getText('t').toString(), /doc 0 edit/)
+    } finally {
+      await store.close()
+    }
+  })
+})
