@@ -4,6 +4,7 @@
  * Keys (document ids are URL-safe, so they never contain the separator):
  *   doc/<id>/log/<seq, 12 hex digits>   one record: the updates of one turn
  *   doc/<id>/snapshot                    the merged state of all compacted records
+ *   doc/<id>/snapshot-crc                its CRC-32 (absent for snapshots written before it)
  *   link/doc/<id>                        the document's view id
  *   link/view/<viewId>                   the document a view id opens
  *
@@ -27,6 +28,7 @@
  * `verify_checksums`, so these checks are ours.
  */
 import { constants } from 'node:fs'
+import { crc32 } from 'node:zlib'
 import { mkdir, open as openFile, readdir, readFile, rename, unlink } from 'node:fs/promises'
 import path from 'node:path'
 import leveldown, { type LevelDown } from 'leveldown'
@@ -47,6 +49,7 @@ const SEQ_DIGITS = 12
 const docPrefix = (docId: string) => `doc/${docId}/`
 const logKey = (docId: string, seq: number) => `doc/${docId}/log/${seq.toString(16).padStart(SEQ_DIGITS, '0')}`
 const snapshotKey = (docId: string) => `doc/${docId}/snapshot`
+const snapshotChecksumKey = (docId: string) => `doc/${docId}/snapshot-crc`
 const docLinkKey = (docId: string) => `link/doc/${docId}`
 const viewLinkKey = (viewId: string) => `link/view/${viewId}`
 const COMMITS_KEY = 'meta/commits'
@@ -63,21 +66,29 @@ const WRITABLE_CACHE_MS = 2000
 
 /**
  * A record: the number of updates, then each as a length-prefixed byte string (lib0's varUint
- * encoding, as lib0's encoder would write it). Written straight into one Buffer: a record is cut
- * for almost every edit, and lib0's growable encoder costs two allocations outside the heap each.
+ * encoding, as lib0's encoder would write it), then a checksum trailer: CHECKSUM_MARK and the
+ * CRC-32 of everything before it. leveldown cannot ask LevelDB to verify its block checksums on
+ * reads, so records carry their own. Records written before the trailer existed end right after
+ * their updates and still load. Written straight into one Buffer: a record is cut for almost
+ * every edit, and lib0's growable encoder costs two allocations outside the heap each.
  */
 export function encodeRecord(updates: readonly Uint8Array[]): Buffer {
   let size = varUintSize(updates.length)
   for (const update of updates) size += varUintSize(update.byteLength) + update.byteLength
-  const record = Buffer.allocUnsafe(size)
+  const record = Buffer.allocUnsafe(size + TRAILER_BYTES)
   let offset = writeVarUint(record, 0, updates.length)
   for (const update of updates) {
     offset = writeVarUint(record, offset, update.byteLength)
     record.set(update, offset)
     offset += update.byteLength
   }
+  record[offset] = CHECKSUM_MARK
+  record.writeUInt32LE(crc32(record.subarray(0, offset)), offset + 1)
   return record
 }
+
+const CHECKSUM_MARK = 0xc5
+const TRAILER_BYTES = 5
 
 function varUintSize(value: number): number {
   let size = 1
@@ -97,12 +108,27 @@ function writeVarUint(target: Buffer, offset: number, value: number): number {
   return offset
 }
 
+/** Throws (with "checksum" or lib0's message) for a record that is not what was written. */
 export function decodeRecord(record: Uint8Array): Uint8Array[] {
   const decoder = decoding.createDecoder(record)
   const count = decoding.readVarUint(decoder)
   const updates: Uint8Array[] = []
   for (let i = 0; i < count; i++) updates.push(decoding.readVarUint8Array(decoder))
+  const end = decoder.pos
+  if (end === record.byteLength) return updates
+  if (end + TRAILER_BYTES !== record.byteLength || record[end] !== CHECKSUM_MARK) {
+    throw new Error(`malformed record: ${record.byteLength - end} bytes after its updates`)
+  }
+  const expected = new DataView(record.buffer, record.byteOffset + end + 1, 4).getUint32(0, true)
+  if (crc32(record.subarray(0, end)) !== expected) throw new Error('record checksum mismatch')
   return updates
+}
+
+/** The snapshot's CRC-32, stored beside it in the same atomic write. */
+function snapshotChecksum(snapshot: Uint8Array): Buffer {
+  const value = Buffer.allocUnsafe(4)
+  value.writeUInt32LE(crc32(snapshot))
+  return value
 }
 
 interface PendingWrite {
@@ -233,6 +259,7 @@ export class LevelDbStore implements DocumentStore, ViewLinkStore {
       const stored: StoredDocument = { updates: [], firstLogSeq: -1, nextSeq: 0, logRecords: 0, logBytes: 0, snapshotBytes: 0 }
       const logPrefix = prefix + 'log/'
       let snapshot: Uint8Array | null = null
+      let snapshotCrc: number | null = null
       const logUpdates: Uint8Array[] = []
       try {
         for (;;) {
@@ -253,7 +280,12 @@ export class LevelDbStore implements DocumentStore, ViewLinkStore {
           } else if (key === snapshotKey(docId)) {
             snapshot = new Uint8Array(value.buffer, value.byteOffset, value.byteLength)
             stored.snapshotBytes = value.byteLength
+          } else if (key === snapshotChecksumKey(docId)) {
+            snapshotCrc = value.byteLength === 4 ? value.readUInt32LE(0) : -1
           }
+        }
+        if (snapshotCrc !== null && (snapshot === null || crc32(snapshot) !== snapshotCrc)) {
+          throw new Error('snapshot checksum mismatch')
         }
       } catch (error) {
         throw classifyReadError(error, `document ${docId}`, this.location)
@@ -274,6 +306,7 @@ export class LevelDbStore implements DocumentStore, ViewLinkStore {
   replaceLogWithSnapshot(docId: string, snapshot: Uint8Array, fromSeq: number, toSeq: number): Promise<void> {
     const operations: AbstractBatch<string, Buffer>[] = [
       { type: 'put', key: snapshotKey(docId), value: Buffer.from(snapshot.buffer, snapshot.byteOffset, snapshot.byteLength) },
+      { type: 'put', key: snapshotChecksumKey(docId), value: snapshotChecksum(snapshot) },
     ]
     for (let seq = fromSeq; seq <= toSeq; seq++) operations.push({ type: 'del', key: logKey(docId, seq) })
     return this.enqueue(operations)
