@@ -38,6 +38,11 @@ export interface StartOptions {
 /** A graceful stop that gave up waiting for storage (STOP_TIMEOUT_MS). */
 export class StopTimeoutError extends Error {
   override name = 'StopTimeoutError'
+  constructor(message: string) {
+    super(message)
+    // The log line says what was not stored; where in our code the timer fired says nothing.
+    this.stack = `${this.name}: ${message}`
+  }
 }
 
 function sendJson(response: http.ServerResponse, status: number, body: object): void {

@@ -321,6 +321,8 @@ export class LevelDbStore implements DocumentStore, ViewLinkStore {
   }
 
   setViewId(docId: string, viewId: string, previousViewId: string | null): Promise<void> {
+    // Someone is waiting on an HTTP request: an answer now beats one after the disk is freed.
+    if (this.unsound) return Promise.reject(new StorageError('storage is failing; the view link cannot be stored now'))
     const operations: AbstractBatch<string, Buffer>[] = [
       { type: 'put', key: docLinkKey(docId), value: Buffer.from(viewId) },
       { type: 'put', key: viewLinkKey(viewId), value: Buffer.from(docId) },
@@ -458,7 +460,8 @@ export class LevelDbStore implements DocumentStore, ViewLinkStore {
     let delayMs = RECOVERY_FIRST_DELAY_MS
     let attempts = 0
     for (;;) {
-      await new Promise((resolve) => setTimeout(resolve, delayMs))
+      // Unref'd: what keeps the process alive is the server, or a stop waiting for this store.
+      await new Promise((resolve) => setTimeout(resolve, delayMs).unref())
       attempts++
       try {
         await probeWritable(this.location)
