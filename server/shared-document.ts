@@ -35,7 +35,7 @@ import {
 } from '../lib/protocol.ts'
 import { AwarenessRegistry, decodeAwarenessUpdate, encodeAwarenessUpdate, markViewing } from './awareness-registry.ts'
 import { SharedMessage, type Connection } from './connection.ts'
-import { DamagedDataError, type DocumentStore, type StorageHealth } from './storage/document-store.ts'
+import { DamagedDataError, StorageError, type DocumentStore, type StorageHealth } from './storage/document-store.ts'
 import type { Logger } from './logger.ts'
 import { assertWellFormedUpdate } from './update-format.ts'
 
@@ -191,7 +191,7 @@ export class SharedDocument {
    */
   private failLoad(error: unknown): void {
     // Stored updates that Yjs cannot apply are damaged data too.
-    const damaged = error instanceof DamagedDataError || !(error instanceof Error && error.name === 'StorageError')
+    const damaged = error instanceof DamagedDataError || !(error instanceof StorageError)
     if (damaged) {
       this.logger.error('document data is damaged; refusing to serve it', { error: (error as Error).message })
       const notice = encodeNotice(DOCUMENT_UNAVAILABLE_NOTICE)
@@ -478,7 +478,8 @@ export class SharedDocument {
     // Everything applied so far is in this record or an earlier one, so once it is on disk this
     // state vector is durable. Only worth encoding when someone will be told.
     // After a failure, this record may be the one that confirms earlier durable records too.
-    const stateVector = contributors.size > 0 || this.unconfirmedBeforeSeq >= 0 ? Y.encodeStateVector(this.ydoc) : null
+    const confirmsOthers = this.unconfirmedBeforeSeq >= 0 || this.durableAwaitingRetry.size > 0
+    const stateVector = contributors.size > 0 || confirmsOthers ? Y.encodeStateVector(this.ydoc) : null
     let bytes = 0
     for (const update of updates) bytes += update.byteLength
     this.writesInFlight++
