@@ -14,8 +14,12 @@ import { afterEach, describe, it } from 'node:test'
 import * as Y from 'yjs'
 import { DamagedDataError } from '../../server/storage/document-store.ts'
 import { LevelDbStore } from '../../server/storage/leveldb-store.ts'
+import * as decoding from 'lib0/decoding'
+import { randomBytes } from 'node:crypto'
+import { CloseCode, MessageType, decodeNoticePayload, type Notice } from '../../lib/protocol.ts'
 import { startChorus } from '../support/chorus-process.ts'
-import { makeTempDir } from '../support/sync-harness.ts'
+import { connectClient, makeTempDir, whenSynced, type TestClient } from '../support/sync-harness.ts'
+import { waitFor } from '../support/wait-for.ts'
 
 const run = promisify(execFile)
 const REPO_ROOT = new URL('../..', import.meta.url).pathname
@@ -147,6 +151,53 @@ describe('damaged data', () => {
       assert.match(ydoc.getText('t').toString(), /doc 0 edit/)
     } finally {
       await store.close()
+    }
+  })
+
+  it('a document whose stored record rotted is closed with 4422 and a notice, never served; the others are', async () => {
+    const temp = await makeTempDir('chorus-damage-')
+    temps.push(temp)
+    const dir = path.join(temp.dir, 'data')
+    const store = await LevelDbStore.open(dir)
+    // Random text, so snappy leaves it as it is and it can be found in the table file.
+    const rotten = randomBytes(300).toString('base64')
+    for (const [docId, content] of [['rotten', rotten], ['sound', 'still here']]) {
+      const ydoc = new Y.Doc()
+      ydoc.getText('t').insert(0, content)
+      await store.appendRecord(docId, 0, [Y.encodeStateAsUpdate(ydoc)])
+    }
+    await store.close()
+    await (await LevelDbStore.open(dir)).close() // into a table file, which LevelDB reads unchecked
+    const table = path.join(dir, newest(dir, '.ldb'))
+    const bytes = readFileSync(table)
+    const at = bytes.indexOf(Buffer.from(rotten.slice(100, 140)))
+    assert.ok(at >= 0)
+    bytes[at + 5] ^= 0x01 // one flipped bit, still valid text and a valid Yjs update
+    writeFileSync(table, bytes)
+
+    const chorus = await startChorus({ entry: 'standalone', dataDir: dir })
+    const clients: TestClient[] = []
+    try {
+      const reader = connectClient(chorus.wsUrl, 'rotten')
+      clients.push(reader)
+      const notices: Notice[] = []
+      const closeCodes: number[] = []
+      reader.provider.messageHandlers[MessageType.Notice] = (_encoder, decoder: decoding.Decoder) => {
+        notices.push(decodeNoticePayload(decoder))
+      }
+      reader.provider.on('connection-close', (event: CloseEvent | null) => void (event && closeCodes.push(event.code)))
+      await waitFor(() => closeCodes.includes(CloseCode.DocumentUnavailable), 'closed with 4422')
+      assert.equal(notices[0]?.code, 'document-unavailable')
+      assert.equal(reader.doc.getText('t').length, 0, 'nothing of the damaged document was served')
+      assert.equal(reader.provider.shouldConnect, false, 'the close is final')
+      const sound = connectClient(chorus.wsUrl, 'sound')
+      clients.push(sound)
+      await whenSynced(sound)
+      assert.equal(sound.doc.getText('t').toString(), 'still here')
+      assert.match(chorus.output(), /document data is damaged; refusing to serve it.*checksum/)
+    } finally {
+      for (const client of clients) client.destroy()
+      await chorus.cleanup()
     }
   })
 })
