@@ -113,60 +113,63 @@ describe('full disk', () => {
     assert.ok(stored.logRecords >= 20 + 200, `${stored.logRecords} records stored`)
   })
 
-  it('server: 4 editors through fill, fail, free, edit; every confirmed update survives kill -9 and restart', async (t) => {
-    const small = disk()
-    if (typeof small === 'string') return t.skip(small)
-    const chorus = await startChorus({ entry: 'standalone', dataDir: small.dir, env: { STOP_TIMEOUT_MS: '3000' } })
-    const editors: Editor[] = []
-    try {
-      for (const docId of ['disk-a', 'disk-a', 'disk-b', 'disk-b']) editors.push(editor(chorus, docId))
-      await Promise.all(editors.map((e) => whenSynced(e)))
-      let stopTyping = keepTyping(editors)
-      await waitFor(() => editors.every((e) => e.confirmed > 50), 'confirmations before the disk fills', 20_000)
-      small.fill()
-      await waitFor(async () => (await health(chorus, '/healthz')).body.storage === 'failing', 'healthz reports failing storage', 20_000)
-      assert.equal((await health(chorus, '/healthz')).status, 200, 'healthz stays a liveness check')
-      assert.deepEqual(await health(chorus, '/readyz'), { status: 503, body: { status: 'unavailable', reason: 'storage-failing' } })
-      await waitFor(() => editors.every((e) => e.notices.at(-1)?.code === 'storage-failing' && e.notices.at(-1)?.message !== ''), 'editors told')
-      // Nothing is confirmed while the store is unsound.
-      const confirmedWhileFull = editors.map((e) => e.confirmed)
-      await new Promise((resolve) => setTimeout(resolve, 500))
-      assert.deepEqual(editors.map((e) => e.confirmed), confirmedWhileFull, 'no confirmation while the disk is full')
-      small.free()
-      await waitFor(() => editors.every((e) => e.notices.at(-1)?.message === ''), 'the notice withdrawn after recovery', 30_000)
-      assert.equal((await health(chorus, '/healthz')).body.storage, 'ok')
-      assert.equal((await health(chorus, '/readyz')).status, 200)
-      // Edit after the recovery: these are the writes LevelDB used to drop.
-      const recoveredAt = editors.map((e) => e.confirmed)
-      await waitFor(() => editors.every((e, i) => e.confirmed > recoveredAt[i] + 100), 'confirmations after recovery', 20_000)
-      stopTyping()
-      await Promise.all(editors.map((e) => e.whenSaved(20_000)))
-      const confirmed = editors.map((e) => ({ docId: e.provider.roomname, client: e.doc.clientID, clock: e.confirmed }))
-      const output = chorus.output()
-      assert.equal(output.match(/STORAGE FAILING/g)?.length, 1, 'one line for the failure episode')
-      assert.match(output, /storage recovered: reopened LevelDB.*failingMs=\d+/)
-      assert.doesNotMatch(output, /\n\s+at /, 'no stack traces')
-      for (const e of editors.splice(0)) e.destroy()
+  for (const restart of ['kill -9', 'SIGTERM'] as const) {
+    it(`server: 4 editors through fill, fail, free, edit; every confirmed update survives ${restart} and restart`, async (t) => {
+      const small = disk()
+      if (typeof small === 'string') return t.skip(small)
+      const chorus = await startChorus({ entry: 'standalone', dataDir: small.dir, env: { STOP_TIMEOUT_MS: '3000' } })
+      const editors: Editor[] = []
+      let stopTyping = () => {}
+      try {
+        for (const docId of ['disk-a', 'disk-a', 'disk-b', 'disk-b']) editors.push(editor(chorus, docId))
+        await Promise.all(editors.map((e) => whenSynced(e)))
+        stopTyping = keepTyping(editors)
+        await waitFor(() => editors.every((e) => e.confirmed > 50), 'confirmations before the disk fills', 20_000)
+        small.fill()
+        await waitFor(async () => (await health(chorus, '/healthz')).body.storage === 'failing', 'healthz reports failing storage', 20_000)
+        assert.equal((await health(chorus, '/healthz')).status, 200, 'healthz stays a liveness check')
+        assert.deepEqual(await health(chorus, '/readyz'), { status: 503, body: { status: 'unavailable', reason: 'storage-failing' } })
+        await waitFor(() => editors.every((e) => e.notices.at(-1)?.code === 'storage-failing' && e.notices.at(-1)?.message !== ''), 'editors told')
+        // Nothing is confirmed while the store is unsound.
+        const confirmedWhileFull = editors.map((e) => e.confirmed)
+        await new Promise((resolve) => setTimeout(resolve, 500))
+        assert.deepEqual(editors.map((e) => e.confirmed), confirmedWhileFull, 'no confirmation while the disk is full')
+        small.free()
+        await waitFor(() => editors.every((e) => e.notices.at(-1)?.message === ''), 'the notice withdrawn after recovery', 30_000)
+        assert.equal((await health(chorus, '/healthz')).body.storage, 'ok')
+        assert.equal((await health(chorus, '/readyz')).status, 200)
+        // Edit after the recovery: these are the writes LevelDB used to drop.
+        const recoveredAt = editors.map((e) => e.confirmed)
+        await waitFor(() => editors.every((e, i) => e.confirmed > recoveredAt[i] + 100), 'confirmations after recovery', 20_000)
+        stopTyping()
+        await Promise.all(editors.map((e) => e.whenSaved(20_000)))
+        const confirmed = editors.map((e) => ({ docId: e.provider.roomname, client: e.doc.clientID, clock: e.confirmed }))
+        const output = chorus.output()
+        assert.equal(output.match(/STORAGE FAILING/g)?.length, 1, 'one line for the failure episode')
+        assert.match(output, /storage recovered: reopened LevelDB.*failingMs=\d+/)
+        assert.doesNotMatch(output, /\n\s+at /, 'no stack traces')
+        for (const e of editors.splice(0)) e.destroy()
 
-      await chorus.kill9()
-      await chorus.restart()
-      for (const docId of ['disk-a', 'disk-b']) {
-        const reader = connectClient(chorus.wsUrl, docId)
-        try {
-          await whenSynced(reader, 20_000)
-          for (const c of confirmed.filter((c) => c.docId === docId)) {
-            assert.ok(clockOf(reader.doc, c.client) >= c.clock, `${docId}: client ${c.client} has ${clockOf(reader.doc, c.client)} of ${c.clock} confirmed`)
+        if (restart === 'kill -9') await chorus.kill9()
+        await chorus.restart()
+        for (const docId of ['disk-a', 'disk-b']) {
+          const reader = connectClient(chorus.wsUrl, docId)
+          try {
+            await whenSynced(reader, 20_000)
+            for (const c of confirmed.filter((c) => c.docId === docId)) {
+              assert.ok(clockOf(reader.doc, c.client) >= c.clock, `${docId}: client ${c.client} has ${clockOf(reader.doc, c.client)} of ${c.clock} confirmed`)
+            }
+          } finally {
+            reader.destroy()
           }
-        } finally {
-          reader.destroy()
         }
+      } finally {
+        stopTyping()
+        for (const e of editors) e.destroy()
+        await chorus.cleanup()
       }
-      stopTyping = () => undefined
-    } finally {
-      for (const e of editors) e.destroy()
-      await chorus.cleanup()
-    }
-  })
+    })
+  }
 
   it('server: a graceful stop on a full disk ends within STOP_TIMEOUT_MS, says what it could not store, and the editor still has it', async (t) => {
     const small = disk()
