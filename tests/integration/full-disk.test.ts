@@ -145,6 +145,10 @@ describe('full disk', () => {
         await Promise.all(editors.map((e) => e.whenSaved(20_000)))
         const confirmed = editors.map((e) => ({ docId: e.provider.roomname, client: e.doc.clientID, clock: e.confirmed }))
         const output = chorus.output()
+        t.diagnostic(
+          `confirmed ${confirmed.reduce((sum, c) => sum + c.clock, 0)} updates (${recoveredAt.reduce((a, b) => a + b, 0)} before the recovery); ` +
+            (/storage recovered.*/.exec(output)?.[0] ?? ''),
+        )
         assert.equal(output.match(/STORAGE FAILING/g)?.length, 1, 'one line for the failure episode')
         assert.match(output, /storage recovered: reopened LevelDB.*failingMs=\d+/)
         assert.doesNotMatch(output, /\n\s+at /, 'no stack traces')
