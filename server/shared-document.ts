@@ -106,6 +106,11 @@ export class SharedDocument {
    * contributed to that one.
    */
   private durableAwaitingRetry = new Set<Connection>()
+  /**
+   * Senders of updates applied while the document held pending structs (updates that arrived
+   * before one they depend on, e.g. sent first by another tab over a BroadcastChannel).
+   */
+  private waitingForMissing = new Set<Connection>()
   private idleWaiters: (() => void)[] = []
   /**
    * Frames encoded once per state of the document rather than once per connection: the sync
@@ -245,6 +250,7 @@ export class SharedDocument {
     this.unsavedFrom.delete(connection)
     this.awaitingSavedState.delete(connection)
     this.durableAwaitingRetry.delete(connection)
+    this.waitingForMissing.delete(connection)
     const removal = this.awareness.removeOwnedBy(connection)
     if (removal) this.broadcast(encodeAwarenessFrame(removal), null)
     this.maybeUnload()
@@ -363,13 +369,22 @@ export class SharedDocument {
     // A reconnecting client resends what we already have: a batch that changes nothing is
     // neither relayed nor stored.
     const kept = this.lastTransactionChanged || pending ? applied : 0
+    // This batch may have completed updates that waited for it: their senders hear "saved"
+    // with this record too, since the state vector they were told lacked those updates.
+    if (kept > 0 && this.lastTransactionChanged) {
+      for (const connection of this.waitingForMissing) this.unsavedFrom.add(connection)
+      if (!pending) this.waitingForMissing.clear()
+    }
     for (let i = 0; i < kept; i++) {
       const { from, update, frame } = batch[i]
       // A step 2 is relayed as a plain update: forwarding a step 2 would mark other clients as
       // synced.
       this.broadcast(frame ?? encodeSyncUpdate(update), from)
       this.unsaved.push(update)
-      if (from.wantsExtensions) this.unsavedFrom.add(from)
+      if (from.wantsExtensions) {
+        this.unsavedFrom.add(from)
+        if (pending) this.waitingForMissing.add(from)
+      }
     }
     for (let i = kept; i < batch.length; i++) this.unsavedBytes -= batch[i].update.byteLength
     if (kept > 0) this.schedulePersist()

@@ -74,6 +74,27 @@ describe('storage failures', () => {
     assert.ok(savedClock(b) >= ownClock(b))
   })
 
+  // Root cause: an update that arrives before one it depends on (another tab sent it over the
+  // BroadcastChannel first) waits as pending structs; its sender was confirmed with a state
+  // vector that lacked it, and when the missing update arrived from someone else, only that
+  // sender was confirmed.
+  it('confirms a client whose update waited for an update of another client', async () => {
+    const { server } = await setup()
+    const a = watch(server, 'pending')
+    await whenSynced(a)
+    // b's edit reaches a's document first (as over a BroadcastChannel), not the server.
+    const bDoc = new Y.Doc()
+    bDoc.getText('t').insert(0, 'from b ')
+    Y.applyUpdate(a.doc, Y.encodeStateAsUpdate(bDoc), a.provider)
+    a.doc.getText('t').insert(7, 'then a')
+    await waitFor(() => a.savedStateVector !== null && savedClock(a) === 0, 'a told, without its pending edit')
+    assert.ok(savedClock(a) < ownClock(a))
+    const bClient = connectClient(server.wsUrl, 'pending', { doc: bDoc })
+    clients.push(bClient)
+    await bClient.whenSaved(5000)
+    await a.whenSaved(5000)
+  })
+
   it('keeps a failed write, retries it, and confirms only once it is stored', async () => {
     const { store, server } = await setup()
     const a = watch(server, 'retry')
