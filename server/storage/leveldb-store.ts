@@ -468,6 +468,14 @@ export class LevelDbStore implements DocumentStore, ViewLinkStore {
         await this.reopen()
         break
       } catch (error) {
+        if (error instanceof DamagedDataError) {
+          // Nothing more is confirmed from this store: writes wait, readiness fails, a stop is
+          // bounded and says what it could not store.
+          this.logger.error('STORAGE DAMAGED: confirmed writes are missing after reopening; not writing again', {
+            error: error.message,
+          })
+          return
+        }
         this.logger.debug('storage still failing', { error: (error as Error).message, attempts })
         delayMs = Math.min(delayMs * 2, RECOVERY_MAX_DELAY_MS)
       }
@@ -495,10 +503,17 @@ export class LevelDbStore implements DocumentStore, ViewLinkStore {
       }
       const db = leveldown(this.location)
       await openDb(db)
-      // A write that reported failure may still have reached the log; never reuse its count.
-      this.commitCount = Math.max(this.commitCount, await readCommits(db))
       this.db = db
       this.dbOpen = true
+      const stored = await readCommits(db)
+      // The verification: every commit confirmed before the failure came back with the log.
+      if (stored < this.durableCommits) {
+        throw new DamagedDataError(
+          damagedMessage(this.location, `after reopening, LevelDB holds ${stored} commits; ${this.durableCommits} were stored`),
+        )
+      }
+      // A write that reported failure may still have reached the log; never reuse its count.
+      this.commitCount = Math.max(this.commitCount, stored)
     })()
     this.reopening = reopening
     try {

@@ -7,6 +7,9 @@ import { after, describe, it } from 'node:test'
 import * as Y from 'yjs'
 import * as decoding from 'lib0/decoding'
 import { MessageType, decodeNoticePayload, type Notice } from '../../lib/protocol.ts'
+import { readdirSync, statSync, truncateSync } from 'node:fs'
+import path from 'node:path'
+import { createLogger } from '../../server/logger.ts'
 import { LevelDbStore } from '../../server/storage/leveldb-store.ts'
 import { startChorus, type ChorusServer } from '../support/chorus-process.ts'
 import { mountSmallDisk, type SmallDisk } from '../support/small-disk.ts'
@@ -111,6 +114,32 @@ describe('full disk', () => {
     assert.equal(stored.nextSeq, seq, 'the last confirmed record is there')
     assert.deepEqual(missing, [], `${missing.length} of ${confirmed.length} confirmed records are missing`)
     assert.ok(stored.logRecords >= 20 + 200, `${stored.logRecords} records stored`)
+  })
+
+  it('LevelDbStore: a reopen that brings back fewer commits than were confirmed keeps the store failing', async (t) => {
+    const small = disk()
+    if (typeof small === 'string') return t.skip(small)
+    const lines: string[] = []
+    const store = await LevelDbStore.open(small.dir, { logger: createLogger('error', (line) => lines.push(line)) })
+    let seq = 0
+    for (; seq < 40; seq++) await store.appendRecord('d', seq, [record(seq)])
+    small.fill()
+    const waiting: Promise<unknown>[] = []
+    while (store.health === 'ok' && seq < 2000) {
+      waiting.push(store.appendRecord('d', seq++, [record(seq)]).catch(() => undefined))
+      await new Promise((resolve) => setTimeout(resolve, 5))
+    }
+    // Confirmed records vanish behind the store's back before it reopens.
+    const log = readdirSync(small.dir).filter((name) => name.endsWith('.log')).sort().at(-1)!
+    truncateSync(path.join(small.dir, log), Math.floor(statSync(path.join(small.dir, log)).size / 4))
+    const late = store.appendRecord('d', seq++, [record(seq)])
+    let settled = false
+    void late.then(() => (settled = true), () => (settled = true))
+    small.free()
+    await waitFor(() => lines.some((line) => /STORAGE DAMAGED/.test(line)), 'the reopen noticed the missing commits', 20_000)
+    assert.equal(store.health, 'failing')
+    assert.equal(await store.acceptsWrites(), false)
+    assert.equal(settled, false, 'a write made after the failure is never confirmed')
   })
 
   for (const restart of ['kill -9', 'SIGTERM'] as const) {
