@@ -611,7 +611,8 @@ function classifyReadError(error: unknown, what: string, location: string): Stor
   const raw = (error as Error).message
   // leveldown reports LevelDB's status as text: "Corruption: ..." for damaged data; decodeRecord
   // throws lib0's errors for a record that is not ours.
-  if (/corrupt|checksum|Unexpected end|Integer out of Range|malformed/i.test(raw)) {
+  // "Invalid argument" and "truncated" are what a table file cut short gives on a read.
+  if (/corrupt|checksum|truncated|bad magic|Invalid argument|Unexpected end|Integer out of Range|malformed/i.test(raw)) {
     return new DamagedDataError(`stored data of ${what} in ${location} is damaged: ${raw}`)
   }
   return new StorageError(`reading ${what} failed: ${raw}`)
