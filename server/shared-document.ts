@@ -3,12 +3,16 @@
  * the bookkeeping that gets every update to disk. The whole lifecycle lives here, in order:
  *
  *   1. load     the stored snapshot and log are read once; connections that arrive meanwhile
- *               have their messages queued, in order, until the document is ready.
+ *               have their messages queued, in order, until the document is ready. Stored data
+ *               that cannot be read is never served (nor written over): a notice and a final
+ *               close, DocumentUnavailable.
  *   2. serve    each update is checked, then applied once, relayed to the other connections as the
  *               same bytes, and queued for storage. The updates that arrive in one socket read are
  *               applied in one Yjs transaction, before anything else of that document happens.
  *   3. store    the updates of one event-loop turn become one log record; once LevelDB has synced
- *               it, the contributors are told which state is now durable ("Saved").
+ *               it, the contributors are told which state is now durable ("Saved"). After a
+ *               failed record, nobody is told until its retry is durable; while the store
+ *               fails, editors get a notice (withdrawn once it works again).
  *   4. compact  when the log grows past the snapshot, it is merged into a new snapshot, in a later
  *               turn than the one that relayed the edits; and once more before the document
  *               leaves memory, so that its next load applies one snapshot instead of a replay.
