@@ -40,6 +40,7 @@ import {
 import { AwarenessRegistry, decodeAwarenessUpdate, encodeAwarenessUpdate, markViewing } from './awareness-registry.ts'
 import { SharedMessage, type Connection } from './connection.ts'
 import { DamagedDataError, StorageError, type DocumentStore, type StorageHealth } from './storage/document-store.ts'
+import { LogThrottle } from './limits.ts'
 import type { Logger } from './logger.ts'
 import { assertWellFormedUpdate } from './update-format.ts'
 
@@ -62,6 +63,8 @@ export const STORAGE_FAILING_NOTICE = {
   code: 'storage-failing',
   message: 'The server cannot save right now; your changes are kept in this browser.',
 } as const
+
+const damagedDocumentLog = new LogThrottle(60_000)
 
 const DOCUMENT_UNAVAILABLE_NOTICE = {
   level: 'error',
@@ -202,7 +205,11 @@ export class SharedDocument {
     // Stored updates that Yjs cannot apply are damaged data too.
     const damaged = error instanceof DamagedDataError || !(error instanceof StorageError)
     if (damaged) {
-      this.logger.error('document data is damaged; refusing to serve it', { error: (error as Error).message })
+      // Older y-websocket clients reconnect even after a final close: one line a minute per document.
+      const suppressed = damagedDocumentLog.shouldLog(this.id, performance.now())
+      if (suppressed !== null) {
+        this.logger.error('document data is damaged; refusing to serve it', { error: (error as Error).message, suppressed })
+      }
       const notice = encodeNotice(DOCUMENT_UNAVAILABLE_NOTICE)
       for (const connection of this.connections) {
         if (connection.wantsExtensions) connection.send(notice)
