@@ -61,8 +61,6 @@ export const CloseCode = {
    * builds on it, so nobody else could ever see that either.
    */
   ChangeTooLarge: 4413,
-  /** The document's stored data cannot be read (damaged storage); final, with a notice first. */
-  DocumentUnavailable: 4422,
   /** Sent faster than the per-connection rate limit for too long; clients back off and retry. */
   RateLimited: 4529,
   /** The view link this connection came through was reset by an editor; it will not work again. */
@@ -73,6 +71,11 @@ export const CloseCode = {
    * that is down, and y-websocket would retry it forever.
    */
   ViewLinkNotFound: 4404,
+  /**
+   * The document's stored data is damaged and cannot be loaded; it is not served (nor written)
+   * until an administrator repairs the store. Final: a Notice saying so comes first.
+   */
+  DocumentUnavailable: 4422,
   /** Internal error while loading or serving the document; clients retry. */
   InternalError: 4500,
 } as const

@@ -47,6 +47,11 @@ export interface ServerConfig {
   compactAfterRecords: number
   /** …or once it holds more bytes than the snapshot itself (and at least this many). */
   compactMinLogBytes: number
+  /**
+   * Longest a graceful stop waits for storage (a full disk can make that forever); past it the
+   * stop logs what it could not store and the process exits non-zero.
+   */
+  stopTimeoutMs: number
 }
 
 export const DEFAULT_CONFIG: ServerConfig = {
@@ -67,6 +72,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   commitDelayMs: 50,
   compactAfterRecords: 500,
   compactMinLogBytes: 256 * 1024,
+  stopTimeoutMs: 10_000,
 }
 
 export class ConfigError extends Error {
@@ -116,5 +122,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     commitDelayMs: integer(env, 'COMMIT_DELAY_MS', DEFAULT_CONFIG.commitDelayMs, 0),
     compactAfterRecords: integer(env, 'COMPACT_AFTER_RECORDS', DEFAULT_CONFIG.compactAfterRecords, 1),
     compactMinLogBytes: integer(env, 'COMPACT_MIN_LOG_BYTES', DEFAULT_CONFIG.compactMinLogBytes, 0),
+    stopTimeoutMs: integer(env, 'STOP_TIMEOUT_MS', DEFAULT_CONFIG.stopTimeoutMs, 100),
   }
 }

@@ -3,7 +3,7 @@
  * to it, however early, joins the same SharedDocument, whose messages wait until the load is done.
  */
 import { SharedDocument, type DocumentOptions } from './shared-document.ts'
-import type { DocumentStore } from './storage/document-store.ts'
+import type { DocumentStore, StorageHealth } from './storage/document-store.ts'
 import type { Logger } from './logger.ts'
 
 export class DocumentRegistry {
@@ -34,6 +34,25 @@ export class DocumentRegistry {
 
   get(docId: string): SharedDocument | undefined {
     return this.documents.get(docId)
+  }
+
+  /** Tells every open document's editors that storage fails, or works again. */
+  storageHealthChanged(health: StorageHealth): void {
+    for (const document of this.documents.values()) document.storageHealthChanged(health)
+  }
+
+  /** What is not yet stored: the documents holding updates, and how many updates. */
+  unstored(): { documents: number; updates: number } {
+    let documents = 0
+    let updates = 0
+    for (const document of this.documents.values()) {
+      const pending = document.unstoredUpdates
+      if (pending > 0) {
+        documents++
+        updates += pending
+      }
+    }
+    return { documents, updates }
   }
 
   /** Waits until every open document has stored everything it holds, then compacts its log. */

@@ -1,6 +1,7 @@
 /**
- * Starts the HTTP server: the sync endpoint on `/sync/<docId>`, a health check on `/healthz`, and
- * (in main.ts) the Next.js app for everything else, all on one port.
+ * Starts the HTTP server: the sync endpoint on `/sync/<docId>`, liveness on `/healthz`, readiness
+ * (storage accepts writes) on `/readyz`, and (in main.ts) the Next.js app for everything else,
+ * all on one port.
  */
 import http from 'node:http'
 import path from 'node:path'
@@ -20,7 +21,10 @@ export interface RunningServer {
   readonly port: number
   /** http://host:port */
   readonly url: string
-  /** Graceful stop: no new connections, everything stored, sockets closed with 1012. */
+  /**
+   * Graceful stop: no new connections, everything stored, sockets closed with 1012. Waits for
+   * storage at most `stopTimeoutMs`, then rejects with StopTimeoutError.
+   */
   close(): Promise<void>
 }
 
@@ -31,10 +35,25 @@ export interface StartOptions {
   next?: { dev: boolean }
 }
 
+/** A graceful stop that gave up waiting for storage (STOP_TIMEOUT_MS). */
+export class StopTimeoutError extends Error {
+  override name = 'StopTimeoutError'
+  constructor(message: string) {
+    super(message)
+    // The log line says what was not stored; where in our code the timer fired says nothing.
+    this.stack = `${this.name}: ${message}`
+  }
+}
+
+function sendJson(response: http.ServerResponse, status: number, body: object): void {
+  response.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' })
+  response.end(JSON.stringify(body))
+}
+
 type RequestHandler = (request: http.IncomingMessage, response: http.ServerResponse) => Promise<void> | void
 
 export async function startServer({ config, logger, next }: StartOptions): Promise<RunningServer> {
-  const store = await LevelDbStore.open(config.dataDir, { commitDelayMs: config.commitDelayMs })
+  const store = await LevelDbStore.open(config.dataDir, { commitDelayMs: config.commitDelayMs, logger })
   const sync = new SyncServer(config, store, logger)
 
   let handleApp: RequestHandler | null = null
@@ -49,15 +68,18 @@ export async function startServer({ config, logger, next }: StartOptions): Promi
 
   const server = http.createServer((request, response) => {
     if (request.url === '/healthz') {
-      response.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' })
-      response.end(
-        JSON.stringify({
-          status: 'ok',
-          documents: sync.documents.size,
-          connections: sync.connectionCount,
-          ignoredMessages: sync.ignoredMessages.byKind,
-        }),
-      )
+      // Liveness: the process serves. Storage trouble is reported, and is /readyz's business.
+      sendJson(response, 200, {
+        status: 'ok',
+        storage: store.health,
+        documents: sync.documents.size,
+        connections: sync.connectionCount,
+        ignoredMessages: sync.ignoredMessages.byKind,
+      })
+      return
+    }
+    if (request.url === '/readyz') {
+      void readiness().then(({ status, body }) => sendJson(response, status, body))
       return
     }
     if (isApiPath(request.url)) {
@@ -96,6 +118,15 @@ export async function startServer({ config, logger, next }: StartOptions): Promi
   const { port } = server.address() as AddressInfo
   const url = `http://${config.host && config.host !== '0.0.0.0' && config.host !== '::' ? config.host : 'localhost'}:${port}`
 
+  /** Ready while storage accepts writes (a real synced write, at most two seconds old). */
+  const readiness = async (): Promise<{ status: number; body: object }> => {
+    if (closing) return { status: 503, body: { status: 'unavailable', reason: 'stopping' } }
+    const writable = await store.acceptsWrites().catch(() => false)
+    return writable
+      ? { status: 200, body: { status: 'ready' } }
+      : { status: 503, body: { status: 'unavailable', reason: 'storage-failing' } }
+  }
+
   let closing: Promise<void> | null = null
   return {
     http: server,
@@ -105,11 +136,30 @@ export async function startServer({ config, logger, next }: StartOptions): Promi
     close() {
       closing ??= (async () => {
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()))
-        await sync.close()
+        let timer: NodeJS.Timeout | undefined
+        const stored = await Promise.race([
+          sync.close().then(() => true),
+          new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), config.stopTimeoutMs))),
+        ])
+        clearTimeout(timer)
+        const unstored = stored ? null : sync.documents.unstored()
+        if (unstored) {
+          logger.error('STOP TIMED OUT: could not store everything; the editors still hold it and resend it on reconnect', {
+            timeoutMs: config.stopTimeoutMs,
+            storage: store.health,
+            documents: unstored.documents,
+            updates: unstored.updates,
+          })
+        }
         server.closeIdleConnections()
         await closeApp()
         server.closeAllConnections()
         await stopped
+        if (unstored) {
+          throw new StopTimeoutError(
+            `stopped after ${config.stopTimeoutMs} ms without storing ${unstored.updates} updates of ${unstored.documents} documents`,
+          )
+        }
       })()
       return closing
     },

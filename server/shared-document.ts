@@ -3,12 +3,16 @@
  * the bookkeeping that gets every update to disk. The whole lifecycle lives here, in order:
  *
  *   1. load     the stored snapshot and log are read once; connections that arrive meanwhile
- *               have their messages queued, in order, until the document is ready.
+ *               have their messages queued, in order, until the document is ready. Stored data
+ *               that cannot be read is never served (nor written over): a notice and a final
+ *               close, DocumentUnavailable.
  *   2. serve    each update is checked, then applied once, relayed to the other connections as the
  *               same bytes, and queued for storage. The updates that arrive in one socket read are
  *               applied in one Yjs transaction, before anything else of that document happens.
  *   3. store    the updates of one event-loop turn become one log record; once LevelDB has synced
- *               it, the contributors are told which state is now durable ("Saved").
+ *               it, the contributors are told which state is now durable ("Saved"). After a
+ *               failed record, nobody is told until its retry is durable; while the store
+ *               fails, editors get a notice (withdrawn once it works again).
  *   4. compact  when the log grows past the snapshot, it is merged into a new snapshot, in a later
  *               turn than the one that relayed the edits; and once more before the document
  *               leaves memory, so that its next load applies one snapshot instead of a replay.
@@ -35,7 +39,8 @@ import {
 } from '../lib/protocol.ts'
 import { AwarenessRegistry, decodeAwarenessUpdate, encodeAwarenessUpdate, markViewing } from './awareness-registry.ts'
 import { SharedMessage, type Connection } from './connection.ts'
-import type { DocumentStore } from './storage/document-store.ts'
+import { DamagedDataError, StorageError, type DocumentStore, type StorageHealth } from './storage/document-store.ts'
+import { LogThrottle } from './limits.ts'
 import type { Logger } from './logger.ts'
 import { assertWellFormedUpdate } from './update-format.ts'
 
@@ -51,6 +56,22 @@ export interface DocumentOptions {
 }
 
 type State = 'loading' | 'ready' | 'quarantined' | 'unloaded'
+
+/** Told to editors while storage fails; the same code with an empty message withdraws it. */
+export const STORAGE_FAILING_NOTICE = {
+  level: 'error',
+  code: 'storage-failing',
+  message: 'The server cannot save right now; your changes are kept in this browser.',
+} as const
+
+const damagedDocumentLog = new LogThrottle(60_000)
+
+const DOCUMENT_UNAVAILABLE_NOTICE = {
+  level: 'error',
+  code: 'document-unavailable',
+  message:
+    "This document's stored data is damaged and cannot be opened. Nothing was changed; the server's administrator can repair it (npm run repair).",
+} as const
 
 export class SharedDocument {
   readonly ydoc: Y.Doc
@@ -69,6 +90,7 @@ export class SharedDocument {
   private unsavedFrom = new Set<Connection>()
   private persistScheduled = false
   private writesInFlight = 0
+  private updatesInFlight = 0
   private nextSeq = 0
   private firstLogSeq = 0
   private lastDurableSeq = -1
@@ -85,6 +107,17 @@ export class SharedDocument {
   private retryDelayMs: number
   /** Asked for SavedState while writes were pending: answered with the next record, or once stored. */
   private awaitingSavedState = new Set<Connection>()
+  /**
+   * Contributors of records that are durable but were written after a record that failed: they
+   * are told with the first record at or after `unconfirmedBeforeSeq` that succeeds, whoever
+   * contributed to that one.
+   */
+  private durableAwaitingRetry = new Set<Connection>()
+  /**
+   * Senders of updates applied while the document held pending structs (updates that arrived
+   * before one they depend on, e.g. sent first by another tab over a BroadcastChannel).
+   */
+  private waitingForMissing = new Set<Connection>()
   private idleWaiters: (() => void)[] = []
   /**
    * Frames encoded once per state of the document rather than once per connection: the sync
@@ -147,11 +180,7 @@ export class SharedDocument {
         bytes: stored.logBytes + stored.snapshotBytes,
       })
     } catch (error) {
-      this.logger.error('document failed to load', { error })
-      for (const connection of this.connections) {
-        connection.close(CloseCode.InternalError, 'document could not be loaded')
-      }
-      this.finishUnload()
+      this.failLoad(error)
       return
     }
     if (this.state !== 'loading') return
@@ -168,6 +197,32 @@ export class SharedDocument {
     this.maybeUnload()
   }
 
+  /**
+   * Damaged data is never served, not even as an empty document a client would then fill and
+   * write over it: its connections get a notice and a final close. Anything else (storage busy
+   * recovering) is worth a reconnect.
+   */
+  private failLoad(error: unknown): void {
+    // Stored updates that Yjs cannot apply are damaged data too.
+    const damaged = error instanceof DamagedDataError || !(error instanceof StorageError)
+    if (damaged) {
+      // Older y-websocket clients reconnect even after a final close: one line a minute per document.
+      const suppressed = damagedDocumentLog.shouldLog(this.id, performance.now())
+      if (suppressed !== null) {
+        this.logger.error('document data is damaged; refusing to serve it', { error: (error as Error).message, suppressed })
+      }
+      const notice = encodeNotice(DOCUMENT_UNAVAILABLE_NOTICE)
+      for (const connection of this.connections) {
+        if (connection.wantsExtensions) connection.send(notice)
+        connection.close(CloseCode.DocumentUnavailable, 'document data is damaged; ask the administrator to repair it')
+      }
+    } else {
+      this.logger.warn('document failed to load; its clients will retry', { error: (error as Error).message })
+      for (const connection of this.connections) connection.close(CloseCode.InternalError, 'document could not be loaded')
+    }
+    this.finishUnload()
+  }
+
   // ---------------------------------------------------------------------------------------------
   // 2. Serve
 
@@ -176,8 +231,24 @@ export class SharedDocument {
       connection.close(CloseCode.InternalError, 'document is reloading, try again')
       return
     }
+    if (this.state === 'unloaded') {
+      // A failed load unloaded this instance after the registry handed it out.
+      connection.close(CloseCode.InternalError, 'document could not be loaded')
+      return
+    }
     this.connections.add(connection)
+    if (connection.wantsExtensions && !connection.readOnly && this.store.health === 'failing') {
+      connection.send(encodeNotice(STORAGE_FAILING_NOTICE))
+    }
     if (this.state === 'ready') this.greet(connection)
+  }
+
+  /** Tells editors that storage fails, or withdraws that once it works again. */
+  storageHealthChanged(health: StorageHealth): void {
+    const notice = encodeNotice(health === 'failing' ? STORAGE_FAILING_NOTICE : { ...STORAGE_FAILING_NOTICE, message: '' })
+    for (const connection of this.connections) {
+      if (connection.wantsExtensions && !connection.readOnly) connection.send(notice)
+    }
   }
 
   /** Approximate stored size: what is on disk plus what is on its way there, written or not. */
@@ -190,6 +261,8 @@ export class SharedDocument {
     this.backlog.delete(connection)
     this.unsavedFrom.delete(connection)
     this.awaitingSavedState.delete(connection)
+    this.durableAwaitingRetry.delete(connection)
+    this.waitingForMissing.delete(connection)
     const removal = this.awareness.removeOwnedBy(connection)
     if (removal) this.broadcast(encodeAwarenessFrame(removal), null)
     this.maybeUnload()
@@ -315,13 +388,22 @@ export class SharedDocument {
     // A reconnecting client resends what we already have: a batch that changes nothing is
     // neither relayed nor stored.
     const kept = this.lastTransactionChanged || pending ? applied : 0
+    // This batch may have completed updates that waited for it: their senders hear "saved"
+    // with this record too, since the state vector they were told lacked those updates.
+    if (kept > 0 && this.lastTransactionChanged) {
+      for (const connection of this.waitingForMissing) this.unsavedFrom.add(connection)
+      if (!pending) this.waitingForMissing.clear()
+    }
     for (let i = 0; i < kept; i++) {
       const { from, update, frame } = batch[i]
       // A step 2 is relayed as a plain update: forwarding a step 2 would mark other clients as
       // synced.
       this.broadcast(frame ?? encodeSyncUpdate(update), from)
       this.unsaved.push(update)
-      if (from.wantsExtensions) this.unsavedFrom.add(from)
+      if (from.wantsExtensions) {
+        this.unsavedFrom.add(from)
+        if (pending) this.waitingForMissing.add(from)
+      }
     }
     for (let i = kept; i < batch.length; i++) this.unsavedBytes -= batch[i].update.byteLength
     if (kept > 0) this.schedulePersist()
@@ -437,25 +519,36 @@ export class SharedDocument {
     const seq = this.nextSeq++
     // Everything applied so far is in this record or an earlier one, so once it is on disk this
     // state vector is durable. Only worth encoding when someone will be told.
-    const stateVector = contributors.size > 0 ? Y.encodeStateVector(this.ydoc) : null
+    // After a failure, this record may be the one that confirms earlier durable records too.
+    const confirmsOthers = this.unconfirmedBeforeSeq >= 0 || this.durableAwaitingRetry.size > 0
+    const stateVector = contributors.size > 0 || confirmsOthers ? Y.encodeStateVector(this.ydoc) : null
     let bytes = 0
     for (const update of updates) bytes += update.byteLength
     this.writesInFlight++
     this.writingBytes += bytes
+    this.updatesInFlight += updates.length
     this.store.appendRecord(this.id, seq, updates).then(
       () => {
         this.writesInFlight--
         this.writingBytes -= bytes
+        this.updatesInFlight -= updates.length
         this.logRecords++
         this.logBytes += bytes
         this.lastDurableSeq = seq
         if (seq >= this.unconfirmedBeforeSeq) {
           this.unconfirmedBeforeSeq = -1
           this.retryDelayMs = this.options.retryDelayMs
-          if (stateVector) this.confirmSaved(contributors, stateVector)
+          // Everything applied before this record was cut is stored now, including the records
+          // that succeeded while an earlier one had failed.
+          if (stateVector) {
+            for (const connection of this.durableAwaitingRetry) contributors.add(connection)
+            this.durableAwaitingRetry.clear()
+            this.confirmSaved(contributors, stateVector)
+          }
         } else {
-          // Durable, but an earlier record failed: they hear "saved" once the retry lands.
-          for (const connection of contributors) this.unsavedFrom.add(connection)
+          // Durable, but an earlier record failed: they hear "saved" once the retry lands. Not
+          // through unsavedFrom: the retry may already be on its way with its own contributors.
+          for (const connection of contributors) this.durableAwaitingRetry.add(connection)
         }
         this.maybeCompact()
         this.maybeUnload()
@@ -463,8 +556,10 @@ export class SharedDocument {
       (error: unknown) => {
         this.writesInFlight--
         this.writingBytes -= bytes
-        this.logger.error('FAILED TO STORE UPDATES; keeping them in memory and retrying', {
-          error,
+        this.updatesInFlight -= updates.length
+        // The store logs the failure once per episode; a line per record would flood the log.
+        this.logger.debug('failed to store updates; keeping them in memory and retrying', {
+          error: (error as Error).message,
           updates: updates.length,
           retryInMs: this.retryDelayMs,
         })
@@ -557,7 +652,9 @@ export class SharedDocument {
     } catch (error) {
       // The log is intact (the write is atomic), so nothing is lost; the next growth retries.
       this.compactionFailed = true
-      this.logger.error('log compaction failed', { error })
+      // While storage fails the store has said so once; one line per document would repeat it.
+      const log = this.store.health === 'failing' ? this.logger.debug : this.logger.warn
+      log.call(this.logger, 'log compaction failed; the log is intact', { error: (error as Error).message })
     }
     this.compaction = null
     this.maybeUnload()
@@ -565,6 +662,11 @@ export class SharedDocument {
 
   // ---------------------------------------------------------------------------------------------
   // 5. Unload
+
+  /** Updates applied but not yet durably stored (for the report of a stop that timed out). */
+  get unstoredUpdates(): number {
+    return this.incoming.length + this.unsaved.length + this.updatesInFlight
+  }
 
   /** True when nothing of this document is waiting for the disk. */
   private get isStored(): boolean {
@@ -589,7 +691,9 @@ export class SharedDocument {
     if (this.state === 'loading' || this.state === 'unloaded') return
     if (!this.isStored) return
     for (const resolve of this.idleWaiters.splice(0)) resolve()
-    if (this.awaitingSavedState.size > 0) {
+    if (this.awaitingSavedState.size > 0 || this.durableAwaitingRetry.size > 0) {
+      for (const connection of this.durableAwaitingRetry) this.awaitingSavedState.add(connection)
+      this.durableAwaitingRetry.clear()
       this.confirmSaved(this.awaitingSavedState, Y.encodeStateVector(this.ydoc))
       this.awaitingSavedState.clear()
     }

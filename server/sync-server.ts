@@ -102,6 +102,7 @@ export class SyncServer {
       },
       logger,
     )
+    store.onHealthChange((health) => this.documents.storageHealthChanged(health))
     this.viewLinks = new ViewLinks(store, (docId, oldViewId) => this.disconnectViewers(docId, oldViewId))
     this.addressCounter = new AddressConnectionCounter(options.maxConnectionsPerAddressPerMinute, performance.now())
     this.wss = new WebSocketServer({

@@ -7,6 +7,7 @@ import {
   CloseCode,
   MessageType,
   decodeNoticePayload,
+  encodeSyncStep1,
 } from '../../lib/protocol'
 import { BrowserCopy } from './browser-copy'
 import { ConnectionMonitor } from './connection-monitor'
@@ -14,6 +15,7 @@ import { loadAuthorId, type Identity } from './identity'
 import { MyPresence } from './my-presence'
 import { NoticeCenter } from './notice-center'
 import { sendOnlyOwnPresence } from './own-presence-only'
+import { SaveReminder } from './save-reminder'
 import { SaveTracker } from './save-tracker'
 import { SessionEndWatch, type SessionEnd } from './session-end'
 import { modeId, type SessionMode } from './session-mode'
@@ -106,11 +108,20 @@ export function openDocumentSession(mode: SessionMode, identity: Identity): Docu
   // When my connection dropped, the others removed my presence but kept its clock, and y-protocols
   // ignores a state whose clock it has seen. Re-announcing under a new clock brings me back at
   // once, not at the next 15-second renewal (a viewer, who never moves a caret, would wait).
+  const connected = new Store(false)
   const onStatus = ({ status }: { status: string }) => {
+    connected.set(status === 'connected')
     const state = provider.awareness.getLocalState()
     if (status === 'connected' && state) provider.awareness.setLocalState(state)
   }
   provider.on('status', onStatus)
+  // Should a SavedState ever go missing, "Saving…" would stay for good: after 10 s of it, ask the
+  // server again with a sync step 1, which it answers with what it has stored.
+  const reminder = save
+    ? new SaveReminder(save.pending, connected, () => {
+        if (provider.ws?.readyState === WebSocket.OPEN) provider.ws.send(encodeSyncStep1(Y.encodeStateVector(ydoc)))
+      })
+    : null
 
   const presence = new MyPresence(provider.awareness, identity, viewing, loadAuthorId())
   // Connect once the synchronous mount is over: React's development double-mount destroys the
@@ -141,6 +152,7 @@ export function openDocumentSession(mode: SessionMode, identity: Identity): Docu
       sessionEnd.destroy()
       presence.destroy()
       connection.destroy()
+      reminder?.destroy()
       save?.destroy()
       // Destroying the provider announces that I left, so my caret disappears for others now
       // rather than after the awareness timeout.

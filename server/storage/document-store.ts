@@ -28,11 +28,28 @@ export interface DocumentStore {
   replaceLogWithSnapshot(docId: string, snapshot: Uint8Array, fromSeq: number, toSeq: number): Promise<void>
   /** Completes pending writes and closes the store. */
   close(): Promise<void>
+  /**
+   * 'failing' from the first failed write until the store has been reopened and verified; writes
+   * made meanwhile wait (none is confirmed before the store is sound again).
+   */
+  readonly health: StorageHealth
+  /** Called on every change of `health`. */
+  onHealthChange(listener: (health: StorageHealth) => void): void
 }
+
+export type StorageHealth = 'ok' | 'failing'
 
 /** A write the disk refused (full disk, I/O error, closed store). */
 export class StorageError extends Error {
   override name = 'StorageError'
+}
+
+/**
+ * Stored data that cannot be read back (LevelDB reports corruption, or writes that were synced
+ * are missing). Retrying cannot help: the data must be repaired, never served as if empty.
+ */
+export class DamagedDataError extends StorageError {
+  override name = 'DamagedDataError'
 }
 
 /**

@@ -25,4 +25,11 @@ describe('loadConfig', () => {
     assert.throws(() => loadConfig({ LOG_LEVEL: 'loud' }), /LOG_LEVEL/)
     assert.throws(() => loadConfig({ PING_INTERVAL_MS: '5' }), /PING_INTERVAL_MS/)
   })
+
+  it('reads STOP_TIMEOUT_MS, default 10 s, and refuses values too short to store anything', () => {
+    assert.equal(DEFAULT_CONFIG.stopTimeoutMs, 10_000)
+    assert.equal(loadConfig({ STOP_TIMEOUT_MS: '2500' }).stopTimeoutMs, 2500)
+    assert.throws(() => loadConfig({ STOP_TIMEOUT_MS: '50' }), /STOP_TIMEOUT_MS must be an integer >= 100/)
+    assert.throws(() => loadConfig({ STOP_TIMEOUT_MS: '1.5s' }), /STOP_TIMEOUT_MS/)
+  })
 })
