@@ -15,6 +15,11 @@ const SECURITY_HEADERS = {
   'Permissions-Policy': 'camera=(), microphone=(), geolocation=(), payment=()',
 }
 
+// A self-hosted server sends no usage data to Vercel, and no first-run notice about it. Here, because
+// every Next command (`next build`, the dev and production servers) loads this file before its
+// telemetry starts; setting NEXT_TELEMETRY_DISABLED yourself still wins.
+process.env.NEXT_TELEMETRY_DISABLED ??= '1'
+
 /** @type {import('next').NextConfig} */
 const nextConfig = {
   // The sync server (same process, see server/main.ts) imports yjs itself; keeping it external

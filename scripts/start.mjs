@@ -26,10 +26,6 @@ import { serverNodeArgs } from './server-command.mjs'
 const FORWARDED_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP']
 const PARENT_CHECK_MS = 1000
 
-// Next.js sends anonymous usage data and announces it on the first run; a self-hosted server
-// should not phone home. Inherited by `next build` and the server.
-process.env.NEXT_TELEMETRY_DISABLED ??= '1'
-
 const args = process.argv.slice(2)
 const standalone = args.includes('--standalone')
 const dev = args.includes('--dev')

@@ -7,8 +7,6 @@ const dev = process.argv.includes('--dev')
 // React and Next pick their production or development builds from NODE_ENV; set it before they load.
 const env = process.env as Record<string, string | undefined>
 env.NODE_ENV ??= dev ? 'development' : 'production'
-// No usage data to Vercel from a self-hosted server (scripts/start.mjs sets it too, for `next build`).
-env.NEXT_TELEMETRY_DISABLED ??= '1'
 
 const { runServerProcess } = await import('./process.ts')
 await runServerProcess({ dev })
