@@ -139,6 +139,24 @@ describe('npm run server and signals', () => {
   }
 })
 
+describe('the start script under a parent that dies', () => {
+  // Root cause: a shell or supervisor between npm (or systemd) and the start script could die and
+  // leave the script and its server running, unseen; the script now goes down with its parent.
+  it('stops the server when its parent is killed outright', { timeout: 30_000 }, async () => {
+    // `; true` keeps any shell from exec'ing the script: the shell stays its parent.
+    const shell = launch('sh', ['-c', 'node scripts/start.mjs --standalone; true'], { DATA_DIR: join(scratch, 'parent-dies') })
+    const { pid, port } = await whenReady(shell)
+    const wrapper = parentOf(pid)
+    assert.equal(parentOf(wrapper), shell.child.pid)
+
+    process.kill(shell.child.pid!, 'SIGKILL')
+    await waitFor(() => processGone(pid), `server ${pid} gone after its start script lost its parent`, 10_000)
+    await waitFor(() => processGone(wrapper), `start script ${wrapper} gone`, 5_000)
+    assert.match(shell.output(), /stopped; everything stored/)
+    assert.ok(await portFree(port), 'the port is free')
+  })
+})
+
 describe('closed stdout and stderr', () => {
   // Root cause: a write to a pipe whose reader had gone raised EPIPE with no listener: fatal for
   // the sync server, and an endless loop at 100 % CPU once Next's uncaughtException handler
