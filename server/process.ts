@@ -6,7 +6,7 @@
 import { ConfigError, loadConfig } from './config.ts'
 import { startServer, type RunningServer, type StartOptions } from './http-server.ts'
 import { createLogger, ignoreClosedOutput } from './logger.ts'
-import { describeStartupFailure, EXIT_CONFIG, prepareDataDir, showPath, type StartupFailure } from './startup-failure.ts'
+import { describeStartupFailure, EXIT_CONFIG, EXIT_FAILED, prepareDataDir, showPath, type StartupFailure } from './startup-failure.ts'
 
 /**
  * A signal sent to a process group reaches us directly and again through the start script (and
@@ -31,7 +31,10 @@ export async function runServerProcess(next: StartOptions['next']): Promise<void
     if (created) logger.info('no store in DATA_DIR yet; creating a new, empty one', { dataDir: showPath(config.dataDir) })
     server = await startServer({ config, logger, next })
   } catch (error) {
-    exitWith(describeStartupFailure(error, config))
+    const failure = describeStartupFailure(error, config)
+    // The one line names the problem; a developer chasing an unforeseen one gets the stack too.
+    if (failure.exitCode === EXIT_FAILED) logger.debug('startup failed', { error })
+    exitWith(failure)
   }
   // Tests and scripts wait for this exact line; keep its shape.
   process.stdout.write(`Chorus listening on ${server.url}\n`)
