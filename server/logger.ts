@@ -64,12 +64,31 @@ class LineLogger implements Logger {
   }
 }
 
-export function createLogger(
-  level: LogLevel,
-  write: (line: string) => void = (line) => process.stderr.write(line + '\n'),
-  context: LogFields = {},
-): Logger {
+export function createLogger(level: LogLevel, write: (line: string) => void = writeToStderr, context: LogFields = {}): Logger {
   return new LineLogger(LEVEL_RANK[level], write, context)
+}
+
+function writeToStderr(line: string): void {
+  // Once the reader of our stderr is gone (a closed pipe, `| head`, a closed terminal), every
+  // line would only fail again.
+  if (!closedOutput.has(process.stderr)) process.stderr.write(line + '\n')
+}
+
+const closedOutput = new WeakSet<NodeJS.WritableStream>()
+
+/**
+ * Makes a closed stdout or stderr harmless. Without a listener, a write to a pipe whose reader has
+ * gone (EPIPE; EIO for a closed terminal) is an uncaught exception: fatal for the sync server
+ * alone, and with Next loaded, whose `uncaughtException` handler logs it to the same stderr, an
+ * endless loop of failing writes at 100 % CPU. Node never really destroys these two streams, so
+ * each later write would fail again; the logger stops writing to one that failed. The server goes
+ * on serving and still stores everything on a signal.
+ */
+export function ignoreClosedOutput(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    // Always our own listener: one found here may be temporary (stream.pipe() removes its own).
+    stream.on('error', () => closedOutput.add(stream))
+  }
 }
 
 export const silentLogger: Logger = createLogger('silent')
