@@ -13,7 +13,7 @@ import { makeTempDir, startTestServer, type TestServer } from '../support/sync-h
 import { waitFor } from '../support/wait-for.ts'
 
 /** Well under the 15 s after which a client renews its state anyway, which used to be the wait. */
-const BACK_WITHIN_MS = 3000
+const BACK_WITHIN_MS = 5000
 
 interface StockClient {
   readonly doc: Y.Doc
