@@ -11,61 +11,17 @@ import * as decoding from 'lib0/decoding'
 import {
   CloseCode,
   MessageType,
-  decodeNoticePayload,
   encodeSyncStep1,
   encodeSyncStep2,
   encodeSyncUpdate,
 } from '../../lib/protocol.ts'
-import type { ServerConfig } from '../../server/config.ts'
-import {
-  connectClient,
-  makeTempDir,
-  startTestServer,
-  whenSynced,
-  type TestClient,
-  type TestServer,
-} from '../support/sync-harness.ts'
+import { TestScope, makeTempDir, startTestServer, whenSynced, type TestServer } from '../support/sync-harness.ts'
 import { waitFor } from '../support/wait-for.ts'
 import { createLogger } from '../../server/logger.ts'
 
-const cleanups: (() => unknown)[] = []
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
-})
-
-async function serverWith(overrides: Partial<ServerConfig> = {}): Promise<TestServer> {
-  const temp = await makeTempDir()
-  const server = await startTestServer(temp.dir, overrides)
-  cleanups.push(() => temp.remove(), () => server.close())
-  return server
-}
-
-function client(server: TestServer, docId: string, options?: Parameters<typeof connectClient>[2]): TestClient {
-  const c = connectClient(server.wsUrl, docId, options)
-  cleanups.push(() => c.destroy())
-  return c
-}
-
-interface RawSocket {
-  ws: WebSocket
-  frames: Buffer[]
-  closed: Promise<{ code: number; reason: string }>
-}
-
-async function rawSocket(url: string, options: WebSocket.ClientOptions = {}): Promise<RawSocket> {
-  const ws = new WebSocket(url, options)
-  const frames: Buffer[] = []
-  ws.on('message', (data: Buffer) => frames.push(data))
-  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
-    ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })),
-  )
-  cleanups.push(() => ws.terminate())
-  await new Promise<void>((resolve, reject) => {
-    ws.once('open', () => resolve())
-    ws.once('error', reject)
-  })
-  return { ws, frames, closed }
-}
+const scope = new TestScope()
+afterEach(() => scope.cleanup())
+const { serverWith, client, rawSocket } = scope
 
 /** The HTTP status an upgrade gets (101 when it is accepted), and the reason in the body. */
 function upgradeResult(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
@@ -324,7 +280,7 @@ describe('limits', () => {
     const lines: string[] = []
     const temp = await makeTempDir()
     const server = await startTestServer(temp.dir, { rateLimitMessagesPerSecond: 20, rateLimitGraceMs: 1000 }, createLogger('info', (line) => lines.push(line)))
-    cleanups.push(() => temp.remove(), () => server.close())
+    scope.defer(() => temp.remove(), () => server.close())
     const honest = client(server, 'flood')
     await whenSynced(honest)
     const flooder = await rawSocket(`${server.wsUrl}/flood`)
@@ -334,7 +290,7 @@ describe('limits', () => {
     const timer = setInterval(() => {
       for (let i = 0; i < 50 && flooder.ws.readyState === WebSocket.OPEN; i++, sent++) flooder.ws.send(awarenessQuery)
     }, 5)
-    cleanups.push(() => clearInterval(timer))
+    scope.defer(() => clearInterval(timer))
     const { code } = await flooder.closed
     const closedAfterMs = performance.now() - started
     clearInterval(timer)

@@ -9,41 +9,12 @@ import WebSocket from 'ws'
 import * as Y from 'yjs'
 import * as decoding from 'lib0/decoding'
 import { CloseCode, MessageType, decodeNoticePayload, encodeSyncStep1, encodeSyncUpdate } from '../../lib/protocol.ts'
-import type { ServerConfig } from '../../server/config.ts'
-import { connectClient, makeTempDir, startTestServer, whenSynced, type TestClient, type TestServer } from '../support/sync-harness.ts'
+import { TestScope, connectClient, makeTempDir, startTestServer, whenSynced, type TestServer } from '../support/sync-harness.ts'
 import { waitFor } from '../support/wait-for.ts'
 
-const cleanups: (() => unknown)[] = []
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
-})
-
-async function serverWith(overrides: Partial<ServerConfig> = {}): Promise<TestServer> {
-  const temp = await makeTempDir()
-  const server = await startTestServer(temp.dir, overrides)
-  cleanups.push(() => temp.remove(), () => server.close())
-  return server
-}
-
-function client(server: TestServer, docId: string, options?: Parameters<typeof connectClient>[2]): TestClient {
-  const c = connectClient(server.wsUrl, docId, options)
-  cleanups.push(() => c.destroy())
-  return c
-}
-
-/** A socket that records how it was closed. */
-async function rawSocket(url: string): Promise<{ ws: WebSocket; closed: Promise<{ code: number; reason: string }> }> {
-  const ws = new WebSocket(url)
-  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
-    ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })),
-  )
-  cleanups.push(() => ws.terminate())
-  await new Promise<void>((resolve, reject) => {
-    ws.once('open', () => resolve())
-    ws.once('error', reject)
-  })
-  return { ws, closed }
-}
+const scope = new TestScope()
+afterEach(() => scope.cleanup())
+const { serverWith, client, rawSocket } = scope
 
 /** Text that compresses badly, as pasted prose would not: Yjs stores it as it is. */
 function prose(bytes: number): string {
@@ -64,7 +35,7 @@ describe('document names', () => {
     // Root cause: only [A-Za-z0-9_-]{1,64} was accepted; others got HTTP 400, retried forever.
     const names = ['notes.md', 'team:42', 'Über uns ✍️', 'a/log', 'a', '../../etc', 'x'.repeat(255), '%41', 'view']
     const temp = await makeTempDir()
-    cleanups.push(() => temp.remove())
+    scope.defer(() => temp.remove())
     let server = await startTestServer(temp.dir)
     for (const name of names) {
       // y-websocket puts the room name into the URL as it is: the app encodes what needs it.
@@ -76,7 +47,7 @@ describe('document names', () => {
     }
     await server.close()
     server = await startTestServer(temp.dir)
-    cleanups.push(() => server.close())
+    scope.defer(() => server.close())
     for (const name of names) {
       const reader = client(server, encodeURIComponent(name))
       await whenSynced(reader)

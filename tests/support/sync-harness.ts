@@ -84,3 +84,60 @@ export function connectClient(
 export function whenSynced(client: TestClient, timeoutMs = 10_000): Promise<void> {
   return waitFor(() => client.provider.synced, `provider of ${client.doc.clientID} synced`, timeoutMs)
 }
+
+export interface RawSocket {
+  ws: WebSocket
+  /** Every frame received, in order. */
+  frames: Buffer[]
+  closed: Promise<{ code: number; reason: string }>
+}
+
+/**
+ * What one test starts (servers, clients, raw sockets), stopped after it in reverse order:
+ *
+ *   const scope = new TestScope()
+ *   afterEach(() => scope.cleanup())
+ *   const server = await scope.serverWith({ maxDocumentBytes: 4096 })
+ */
+export class TestScope {
+  private readonly cleanups: (() => unknown)[] = []
+
+  /** Runs `cleanup` after the test, before whatever was deferred earlier. */
+  readonly defer = (...cleanups: (() => unknown)[]): void => {
+    this.cleanups.push(...cleanups)
+  }
+
+  readonly cleanup = async (): Promise<void> => {
+    for (const cleanup of this.cleanups.splice(0).reverse()) await cleanup()
+  }
+
+  /** A server in this process, on a free port and a fresh LevelDB, with these settings. */
+  readonly serverWith = async (overrides: Partial<ServerConfig> = {}, logger?: Logger): Promise<TestServer> => {
+    const temp = await makeTempDir()
+    const server = await startTestServer(temp.dir, overrides, logger)
+    this.defer(() => temp.remove(), () => server.close())
+    return server
+  }
+
+  readonly client = (server: TestServer, docId: string, options?: Parameters<typeof connectClient>[2]): TestClient => {
+    const client = connectClient(server.wsUrl, docId, options)
+    this.defer(() => client.destroy())
+    return client
+  }
+
+  /** A bare WebSocket, open, that records what it receives and how it was closed. */
+  readonly rawSocket = async (url: string, options: WebSocket.ClientOptions = {}): Promise<RawSocket> => {
+    const ws = new WebSocket(url, options)
+    const frames: Buffer[] = []
+    ws.on('message', (data: Buffer) => frames.push(data))
+    const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+      ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })),
+    )
+    this.defer(() => ws.terminate())
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve())
+      ws.once('error', reject)
+    })
+    return { ws, frames, closed }
+  }
+}
