@@ -107,14 +107,14 @@ export const largeDocument: Scenario = {
     const metrics: Metrics = {}
     for (const app of apps) {
       log(`  ${app.prefix ? `baseline (${app.cwd})` : 'this checkout'}`)
-      const measured = await measureApp(chromiumInfo, app.cwd, settings.largeDocument.keys, log)
+      const measured = await measureApp(chromiumInfo, app.cwd, settings.largeDocument.keys, log, app.prefix ? 'baseline' : 'this')
       for (const [key, value] of Object.entries(measured)) metrics[app.prefix + key] = value
     }
     return metrics
   },
 }
 
-async function measureApp(chromiumInfo: { executablePath: string; args: readonly string[] }, cwd: string | undefined, keys: number, log: (line: string) => void): Promise<Metrics> {
+async function measureApp(chromiumInfo: { executablePath: string; args: readonly string[] }, cwd: string | undefined, keys: number, log: (line: string) => void, name: string): Promise<Metrics> {
   // A 2 MB paste is one Yjs update of about 2 MB, over the server's default MAX_MESSAGE_BYTES
   // (1 MiB): with the default the server closes the socket and page B never gets the text.
   const server = await ServerProcess.launch('chorus-app', { cwd, env: { MAX_MESSAGE_BYTES: String(MAX_MESSAGE_BYTES) } })
@@ -131,12 +131,13 @@ async function measureApp(chromiumInfo: { executablePath: string; args: readonly
     for (const { key, bytes, label } of PASTE_SIZES) {
       const pair = await openPair(instance, server.httpUrl, `paste-${key}-${run}`)
       const text = pasteText(bytes)
-      // For diagnosis: BENCH_BROWSER_PROFILE=<dir> saves CPU profiles of both pages during each paste.
+      // For diagnosis: BENCH_BROWSER_PROFILE=<dir> saves CPU profiles of both pages during each
+      // paste and each typing run.
       const profileDir = process.env.BENCH_BROWSER_PROFILE
       const profilers = profileDir ? await Promise.all([pair.a, pair.b].map((page) => startPageProfile(page))) : []
       const result = await measurePaste(pair.a, pair.b, text)
       for (const [i, stop] of profilers.entries()) {
-        writeFileSync(join(profileDir!, `paste-${key}-${i ? 'B' : 'A'}-${Date.now()}.cpuprofile`), JSON.stringify(await stop()))
+        writeFileSync(join(profileDir!, `paste-${name}-${key}-${i ? 'B' : 'A'}-${Date.now()}.cpuprofile`), JSON.stringify(await stop()))
       }
       log(
         `  paste ${label}: next frame ${result.frame.toFixed(0)} ms, A's long tasks ${result.busy.toFixed(0)} ms (longest ${result.longest.toFixed(0)}), ` +
@@ -158,7 +159,22 @@ async function measureApp(chromiumInfo: { executablePath: string; args: readonly
       }
       await waitForSameLastParagraph(pair.a, pair.b)
       for (const mode of ['isolated', 'pace'] as const) {
+        const profileDir = process.env.BENCH_BROWSER_PROFILE
+        const profilers = profileDir ? await Promise.all([pair.a, pair.b].map((page) => startPageProfile(page))) : []
+        // For diagnosis: BENCH_BROWSER_TRACE=<dir> saves a Chromium trace of both pages while typing
+        // (open it in chrome://tracing or Perfetto; the page's own marks show each key).
+        const traceDir = process.env.BENCH_BROWSER_TRACE
+        if (traceDir) {
+          await instance.startTracing(undefined, {
+            path: join(traceDir, `type-${name}-${doc}-${mode}-${Date.now()}.json`),
+            categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'blink.user_timing', 'toplevel', 'v8.execute', 'input', 'benchmark', 'latencyInfo', 'disabled-by-default-devtools.timeline.frame', 'cc', 'viz', 'gpu'],
+          })
+        }
         const timings = await typeKeys(pair.a, pair.b, keys, mode)
+        if (traceDir) await instance.stopTracing()
+        for (const [i, stop] of profilers.entries()) {
+          writeFileSync(join(profileDir!, `type-${name}-${doc}-${mode}-${i ? 'B' : 'A'}-${Date.now()}.cpuprofile`), JSON.stringify(await stop()))
+        }
         const p = (values: number[], q: 'p50' | 'p90' = 'p50') => percentile(sorted(values.filter(Number.isFinite)), q === 'p50' ? 50 : 90)
         const k = `${doc}.${mode}`
         Object.assign(metrics, {
@@ -220,6 +236,7 @@ const PAGE_WATCHER = `
   const now = () => performance.timeOrigin + performance.now()
   addEventListener('keydown', (event) => {
     bench.keys.push({ key: event.key, input: performance.timeOrigin + event.timeStamp, handler: now() })
+    performance.mark('bench:keydown')
   }, true)
   try {
     new PerformanceObserver((list) => {
@@ -247,7 +264,9 @@ const PAGE_WATCHER = `
   function painted() {
     const frame = now()
     for (const entry of unpainted) entry.frame = frame
+    performance.mark('bench:frame')
     afterFrame(() => {
+      performance.mark('bench:screen')
       const t = now()
       for (const entry of unpainted) entry.screen = t
       unpainted = []
@@ -273,6 +292,7 @@ const PAGE_WATCHER = `
     if (length === lastLength) return
     lastLength = length
     const entry = { length, dom: now(), frame: 0, screen: 0 }
+    performance.mark('bench:dom')
     bench.lengths.push(entry)
     if (unpainted.push(entry) === 1) requestAnimationFrame(painted)
   }
