@@ -7,7 +7,6 @@ import type { DocumentSession } from '../lib/document-session'
 import { renderCaret, renderSelection } from './render-caret'
 import { NoAutolinkOnRemoteChanges } from './no-autolink-on-remote-changes'
 import { NoAutolinkOnPaste } from './no-autolink-on-paste'
-import { InsertTypedText } from './insert-typed-text'
 import { ReuseUnchangedNodes } from './reuse-unchanged-nodes'
 
 /**
@@ -37,7 +36,6 @@ export function useCollaborativeEditor(session: DocumentSession): Editor | null 
         ReuseUnchangedNodes,
         NoAutolinkOnRemoteChanges,
         NoAutolinkOnPaste,
-        InsertTypedText,
         CollaborationCaret.configure({
           provider: session.provider,
           // The extension writes this into awareness when the view mounts, so it must be the

@@ -36,29 +36,3 @@ test("an edit's copy in this browser is written after the edit's own task", asyn
   // That the deferred write holds every edit (a reload offline shows them) is persistence.spec.ts's
   // 'edits made offline survive a reload and reach the server later'.
 })
-
-// Root cause: ProseMirror left a typed character to Chromium's own editing, which lays out the
-// whole editable and canonicalizes the selection inside the keystroke's task (~4.5 ms at 1,173
-// paragraphs), and only then read the change back from the DOM.
-test('a typed character goes in through ProseMirror, over a selection too, and reaches the others', async ({ writers }) => {
-  const ada = await writers.open({ name: 'Ada' })
-  const grace = await writers.open({ name: 'Grace' })
-  await ada.typeAtEnd('Hello wonderful world')
-  await expect.poll(grace.text).toBe('Hello wonderful world')
-
-  // The browser announces each edit it is about to make itself with a beforeinput event.
-  await ada.page.evaluate(() => {
-    const w = window as unknown as { nativeEdits: string[] }
-    w.nativeEdits = []
-    document.querySelector('.ProseMirror')!.addEventListener('beforeinput', (event) => w.nativeEdits.push((event as InputEvent).inputType))
-    // Select "wonderful" (positions count from the paragraph's start at 1).
-    const dom = document.querySelector('.ProseMirror') as unknown as { editor: any }
-    dom.editor.commands.setTextSelection({ from: 7, to: 16 })
-  })
-  await ada.page.keyboard.type('big')
-  await ada.page.keyboard.press('End')
-  await ada.page.keyboard.type('!')
-  expect(await ada.page.evaluate(() => (window as unknown as { nativeEdits: string[] }).nativeEdits)).toEqual([])
-  await expect.poll(ada.text).toBe('Hello big world!')
-  await expect.poll(grace.text).toBe('Hello big world!')
-})
