@@ -23,7 +23,6 @@ export class BrowserCopy {
   #queue: Uint8Array[] = []
   #inFlight = false
   #retryTimer: ReturnType<typeof setTimeout> | undefined
-  #writeTimer: ReturnType<typeof setTimeout> | undefined
   #trimTimer: ReturnType<typeof setTimeout> | undefined
 
   constructor(name: string, ydoc: Y.Doc) {
@@ -37,13 +36,6 @@ export class BrowserCopy {
   destroy(): Promise<void> {
     clearTimeout(this.#retryTimer)
     clearTimeout(this.#trimTimer)
-    // An update still waiting for its write goes into a transaction now: closing the database
-    // lets transactions already open finish.
-    if (this.#writeTimer !== undefined) {
-      clearTimeout(this.#writeTimer)
-      this.#writeTimer = undefined
-      this.#write()
-    }
     return this.persistence.destroy()
   }
 
@@ -53,15 +45,7 @@ export class BrowserCopy {
     if (origin === this.persistence || !this.persistence.db) return
     this.#queue.push(update)
     this.writing.set(true)
-    // Opening an IndexedDB transaction is a call into the browser that the keystroke's own task
-    // (which the character waits for before it is drawn) need not make; in a task of its own it
-    // runs after, and updates made meanwhile join the same transaction.
-    if (this.#writeTimer === undefined) {
-      this.#writeTimer = setTimeout(() => {
-        this.#writeTimer = undefined
-        this.#write()
-      }, 0)
-    }
+    this.#write()
   }
 
   #write(): void {
