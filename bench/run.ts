@@ -21,6 +21,7 @@ import { FULL, QUICK, SCENARIO_IDS, type Measurement, type RunContext, type Scen
 import { browser } from './scenarios/browser.ts'
 import { fanOut } from './scenarios/fan-out.ts'
 import { idle } from './scenarios/idle.ts'
+import { largeDocument } from './scenarios/large-document.ts'
 import { manyDocuments } from './scenarios/many-documents.ts'
 import { persistence } from './scenarios/persistence.ts'
 import { saturation } from './scenarios/saturation.ts'
@@ -35,6 +36,7 @@ const SCENARIOS: Record<ScenarioId, Scenario> = {
   persistence,
   trace,
   browser,
+  'large-document': largeDocument,
 }
 
 const USAGE =

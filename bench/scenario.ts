@@ -4,7 +4,7 @@
 import type { LoadPool } from './load-pool.ts'
 import type { ServerKind } from './servers.ts'
 
-export const SCENARIO_IDS = ['fan-out', 'many-documents', 'idle', 'saturation', 'persistence', 'trace', 'browser'] as const
+export const SCENARIO_IDS = ['fan-out', 'many-documents', 'idle', 'saturation', 'persistence', 'trace', 'browser', 'large-document'] as const
 export type ScenarioId = (typeof SCENARIO_IDS)[number]
 
 export interface MetricInfo {
@@ -73,6 +73,8 @@ export interface Settings {
   persistence: { updates: number; killRate: number; killAfterMs: number; quietMs: number }
   trace: { keystrokes: number | null; observers: number; quietMs: number }
   browser: { keystrokes: number; warmup: boolean }
+  /** keys: how many keys each typing run times (isolated, and at typing pace). */
+  largeDocument: { keys: number }
 }
 
 export const FULL: Settings = {
@@ -84,6 +86,7 @@ export const FULL: Settings = {
   persistence: { updates: 50_000, killRate: 2000, killAfterMs: 1500, quietMs: 1000 },
   trace: { keystrokes: null, observers: 1, quietMs: 1000 },
   browser: { keystrokes: 30, warmup: true },
+  largeDocument: { keys: 30 },
 }
 
 /** A smoke run: every scenario and server, with loads and windows small enough for about a minute. */
@@ -96,4 +99,5 @@ export const QUICK: Settings = {
   persistence: { updates: 5000, killRate: 2000, killAfterMs: 300, quietMs: 300 },
   trace: { keystrokes: 5000, observers: 1, quietMs: 300 },
   browser: { keystrokes: 5, warmup: false },
+  largeDocument: { keys: 8 },
 }

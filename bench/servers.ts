@@ -145,6 +145,8 @@ export interface LaunchOptions {
   /** Reuse this data dir (never deleted by cleanup); default: a fresh temp dir. */
   dataDir?: string
   env?: Record<string, string>
+  /** Run the server from this checkout instead of this one (a baseline build to compare with). */
+  cwd?: string
 }
 
 export class ServerProcess {
@@ -161,12 +163,13 @@ export class ServerProcess {
     readonly dataDir: string,
     private readonly ownsDataDir: boolean,
     private readonly extraEnv: Record<string, string>,
+    private readonly cwd: string = REPO_ROOT,
   ) {}
 
   static async launch(kind: LaunchKind, options: LaunchOptions = {}): Promise<ServerProcess> {
     const ownsDataDir = options.dataDir === undefined
     const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), `chorus-bench-${kind}-`))
-    const server = new ServerProcess(kind, dataDir, ownsDataDir, options.env ?? {})
+    const server = new ServerProcess(kind, dataDir, ownsDataDir, options.env ?? {}, options.cwd)
     live.add(server)
     try {
       await server.start(0)
@@ -214,7 +217,7 @@ export class ServerProcess {
       ...(this.kind.startsWith('chorus') ? (process.env.BENCH_CHORUS_NODE_ARGS?.split(' ').filter(Boolean) ?? []) : []),
     ]
     const child = spawn(process.execPath, [...diagnosis, ...r.args], {
-      cwd: REPO_ROOT,
+      cwd: this.cwd,
       env: { ...process.env, ...r.env, ...this.extraEnv },
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],

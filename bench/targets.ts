@@ -172,4 +172,6 @@ export const TARGETS: Target[] = [
   always('trace', 'recovered', 1, '', 'Trace replay: every update durably stored (1 = recovered after restart)', '1 (yes)'),
   absolute('browser', 'openCold', 1500, 'ms', 0, 'Browser: 105k-character document editable and synced'),
   absolute('browser', 'keyP50', 15, 'ms', 1, 'Browser: keystroke visible in the other page, p50'),
+  absolute('large-document', 'big.pace.localScreen', 30, 'ms', 1, 'Browser: keystroke to screen in a 200 KB document, p50'),
+  absolute('large-document', 'small.pace.remoteScreen', 15, 'ms', 1, "Browser: keystroke to the other page's screen at typing pace, p50"),
 ]

@@ -26,7 +26,7 @@ import { distribution } from '../stats.ts'
 
 const DOC_ID = 'automerge-paper'
 /** Chromium settles a page's timers and frames like a foreground one: both pages are "on screen". */
-const EXTRA_ARGS = ['--disable-renderer-backgrounding', '--disable-background-timer-throttling', '--disable-backgrounding-occluded-windows']
+export const EXTRA_ARGS = ['--disable-renderer-backgrounding', '--disable-background-timer-throttling', '--disable-backgrounding-occluded-windows']
 
 let prepared: { keystrokes: Keystrokes; updates: Uint8Array[]; stateVector: Map<number, number>; chars: number; paragraphs: number; chromium: { executablePath: string; args: readonly string[] } } | null = null
 
@@ -124,7 +124,7 @@ export const browser: Scenario = {
   },
 }
 
-async function findChromium(): Promise<{ executablePath: string; args: readonly string[] } | string> {
+export async function findChromium(): Promise<{ executablePath: string; args: readonly string[] } | string> {
   try {
     const { resolveChromium } = await import('../../tests/support/chromium.ts')
     const found = resolveChromium()
@@ -135,7 +135,7 @@ async function findChromium(): Promise<{ executablePath: string; args: readonly 
 }
 
 /** Runs the project's build-if-stale script; returns an error text, or nothing when the build is there. */
-function runBuild(): Promise<string | void> {
+export function runBuild(): Promise<string | void> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['scripts/build-if-stale.mjs'], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
     let output = ''
@@ -274,7 +274,7 @@ async function placeCaretAtEnd(page: Page): Promise<void> {
   throw new Error("could not put page A's caret at the end of the document")
 }
 
-async function startPageProfile(page: Page): Promise<() => Promise<unknown>> {
+export async function startPageProfile(page: Page): Promise<() => Promise<unknown>> {
   const session = await page.context().newCDPSession(page)
   await session.send('Profiler.enable')
   await session.send('Profiler.setSamplingInterval', { interval: 100 })
