@@ -38,6 +38,8 @@ export type SyncServerOptions = Pick<
 >
 
 const VIEW_SEGMENT = 'view'
+/** Pings go out in this many slices per interval (see SyncServer.pingSome). */
+const PING_SLICES = 20
 /** A sync frame's bytes around its update: message type, sync type, the update's length. */
 const SYNC_FRAME_OVERHEAD = 16
 
@@ -80,6 +82,8 @@ export class SyncServer {
   private readonly wss: WebSocketServer
   private readonly connections = new Set<Connection>()
   private readonly pingTimer: NodeJS.Timeout
+  /** Where the last round of pings stopped (see pingSome). */
+  private pingCursor: Iterator<Connection> | null = null
   private readonly addressCounter: AddressConnectionCounter
   private readonly refusalLog = new LogThrottle(60_000)
   /** Messages let pass without effect since the server started, by kind (see Connection.ignore). */
@@ -114,7 +118,7 @@ export class SyncServer {
       // memory per socket for little gain.
       perMessageDeflate: false,
     })
-    this.pingTimer = setInterval(() => this.pingAll(), options.pingIntervalMs)
+    this.pingTimer = setInterval(() => this.pingSome(), options.pingIntervalMs / PING_SLICES)
     this.pingTimer.unref()
   }
 
@@ -238,8 +242,22 @@ export class SyncServer {
     this.logger.warn('refused connection', { remoteAddress, status: refusal.status, reason: refusal.reason, suppressed })
   }
 
-  private pingAll(): void {
-    for (const connection of this.connections) {
+  /**
+   * Pings a slice of the connections each tick, so that each is pinged once per interval: pinging
+   * thousands at once writes to every socket in one turn, and every edit arriving meanwhile waits
+   * (the many-documents benchmark's p99 doubled with 5 s pings sent all at once).
+   */
+  private pingSome(): void {
+    let count = Math.ceil(this.connections.size / PING_SLICES)
+    while (count-- > 0) {
+      let next = this.pingCursor?.next()
+      if (!next || next.done) {
+        // A Set's iterator skips what was deleted and visits what was added since it started.
+        this.pingCursor = this.connections.values()
+        next = this.pingCursor.next()
+        if (next.done) return
+      }
+      const connection = next.value
       if (!connection.alive) {
         this.logger.info('dropping unresponsive connection', { doc: connection.docId, conn: connection.id })
         connection.terminate()
