@@ -45,9 +45,12 @@ const BURST_SECONDS = 10
  * A frame this soon after reading resumed was already waiting: the sender had more queued than
  * its rate allows. A sender that is always found so is flooding; an honest one empties its queue.
  */
-const QUEUED_FRAME_MS = 10
-/** How long a closing handshake may take before the socket is dropped (ws waits 30 s). */
-const CLOSE_TIMEOUT_MS = 2000
+const QUEUED_FRAME_MS = 50
+/**
+ * How long a closing handshake may take before the socket is dropped (ws waits 30 s). A flooder's
+ * answer comes after everything it had queued, which the server then reads and discards.
+ */
+const CLOSE_TIMEOUT_MS = 5000
 
 /** Messages the server lets pass without effect instead of closing the connection. */
 export type IgnoredKind = 'text-frame' | 'unknown-message-type' | 'empty-update'
@@ -101,6 +104,11 @@ export class Connection {
     const { rateLimitMessagesPerSecond: messages, rateLimitBytesPerSecond: bytes } = limits
     this.messageBucket = messages > 0 ? new TokenBucket(messages, messages * BURST_SECONDS, now) : null
     this.byteBucket = bytes > 0 ? new TokenBucket(bytes, bytes * BURST_SECONDS, now) : null
+  }
+
+  /** Not being read, to hold it to its rate: it cannot answer pings either, through no fault of its own. */
+  get isThrottled(): boolean {
+    return this.resumeTimer !== null
   }
 
   get isOpen(): boolean {

@@ -258,6 +258,8 @@ export class SyncServer {
         if (next.done) return
       }
       const connection = next.value
+      // Its pongs wait unread behind what it sent too fast (a large paste takes a while to pay).
+      if (connection.isThrottled) continue
       if (!connection.alive) {
         this.logger.info('dropping unresponsive connection', { doc: connection.docId, conn: connection.id })
         connection.terminate()
