@@ -5,8 +5,7 @@ import Collaboration from '@tiptap/extension-collaboration'
 import CollaborationCaret from '@tiptap/extension-collaboration-caret'
 import type { DocumentSession } from '../lib/document-session'
 import { renderCaret, renderSelection } from './render-caret'
-import { NoAutolinkOnRemoteChanges } from './no-autolink-on-remote-changes'
-import { NoAutolinkOnPaste } from './no-autolink-on-paste'
+import { AutolinkOnlyWhileTyping } from './autolink-only-while-typing'
 import { ReuseUnchangedNodes } from './reuse-unchanged-nodes'
 import { PasteTablesAndImages } from './paste-tables-and-images'
 import { LinkEditing } from './link-editing'
@@ -38,7 +37,7 @@ export function useCollaborativeEditor(session: DocumentSession): Editor | null 
         Placeholder.configure({ placeholder: editable ? 'Start writing…' : 'Nothing written yet.' }),
         Collaboration.configure({ document: session.ydoc }),
         ReuseUnchangedNodes,
-        NoAutolinkOnRemoteChanges,
+        AutolinkOnlyWhileTyping,
         LinkEditing,
         PasteTablesAndImages.configure({
           onImagesDropped: () =>
@@ -48,7 +47,6 @@ export function useCollaborativeEditor(session: DocumentSession): Editor | null 
               message: "Images aren't supported yet and were not pasted.",
             }),
         }),
-        NoAutolinkOnPaste,
         CollaborationCaret.configure({
           provider: session.provider,
           // The extension writes this into awareness when the view mounts, so it must be the
