@@ -4,7 +4,7 @@
  * result down. Each setting is listed in the README's configuration table.
  */
 import path from 'node:path'
-import { isLogLevel, type LogLevel } from './logger.ts'
+import { isLogLevel, type LogLevel } from './ops/logger.ts'
 
 export interface ServerConfig {
   /** TCP port for the app and the sync endpoint. 0 picks a free port. */

@@ -4,9 +4,9 @@
  * A failed start prints one line `chorus: …` and exits with the code startup-failure.ts documents.
  */
 import { ConfigError, loadConfig } from './config.ts'
-import { startServer, type RunningServer, type StartOptions } from './http-server.ts'
-import { createLogger, ignoreClosedOutput } from './logger.ts'
-import { describeStartupFailure, EXIT_CONFIG, EXIT_FAILED, prepareDataDir, showPath, type StartupFailure } from './startup-failure.ts'
+import { startServer, type RunningServer, type StartOptions } from './compose.ts'
+import { createLogger, ignoreClosedOutput } from './ops/logger.ts'
+import { describeStartupFailure, EXIT_CONFIG, EXIT_FAILED, prepareDataDir, showPath, type StartupFailure } from './ops/startup-failure.ts'
 
 /**
  * A signal sent to a process group reaches us directly and again through the start script (and

@@ -1,7 +1,7 @@
 import { isValidDocId } from '../../lib/doc-id'
 
 /**
- * The server's view-link API (server/http-api.ts). Knowing the edit id is the permission, so only
+ * The server's view-link API (server/transport/view-link-api.ts). Knowing the edit id is the permission, so only
  * an editor's page can call it. Resolves to the view id; rejects with a sentence to show.
  *
  *   POST /api/documents/<docId>/view-link         the document's view link, created once

@@ -35,6 +35,8 @@ export interface DocumentStore {
   readonly health: StorageHealth
   /** Called on every change of `health`. */
   onHealthChange(listener: (health: StorageHealth) => void): void
+  /** Whether a synced write succeeds now (a real probe; the store may cache the answer briefly). */
+  acceptsWrites(): Promise<boolean>
 }
 
 export type StorageHealth = 'ok' | 'failing'

@@ -44,7 +44,7 @@ import {
   type StoredDocument,
   type ViewLinkStore,
 } from './document-store.ts'
-import { silentLogger, type Logger } from '../logger.ts'
+import { silentLogger, type Logger } from '../ops/logger.ts'
 
 const SEQ_DIGITS = 12
 

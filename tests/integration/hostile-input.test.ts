@@ -17,7 +17,7 @@ import {
 } from '../../lib/protocol.ts'
 import { TestScope, makeTempDir, startTestServer, whenSynced, type TestServer } from '../support/sync-harness.ts'
 import { waitFor } from '../support/wait-for.ts'
-import { createLogger } from '../../server/logger.ts'
+import { createLogger } from '../../server/ops/logger.ts'
 
 const scope = new TestScope()
 afterEach(() => scope.cleanup())

@@ -1,5 +1,5 @@
 /**
- * A document's lifecycle around storage failures, with a real SyncServer, real sockets and real
+ * A document's lifecycle around storage failures, with a real SyncEndpoint, real sockets and real
  * y-websocket clients over an in-memory store whose writes and loads a test fails on purpose.
  */
 import assert from 'node:assert/strict'

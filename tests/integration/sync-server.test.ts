@@ -11,7 +11,7 @@ import { CloseCode, MessageType, encodeSyncUpdate } from '../../lib/protocol.ts'
 import { connectClient, makeTempDir, startTestServer, whenSynced, type TestClient, type TestServer } from '../support/sync-harness.ts'
 import { waitFor } from '../support/wait-for.ts'
 import { LevelDbStore } from '../../server/storage/leveldb-store.ts'
-import { decodeAwarenessUpdate } from '../../server/awareness-registry.ts'
+import { decodeAwarenessUpdate } from '../../server/document/awareness-registry.ts'
 import { sendOnlyOwnPresence } from '../../components/lib/own-presence-only.ts'
 
 let temp: Awaited<ReturnType<typeof makeTempDir>>

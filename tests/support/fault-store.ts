@@ -1,12 +1,10 @@
 /**
- * An in-memory DocumentStore whose failures a test controls, served by a real SyncServer on a free
+ * An in-memory DocumentStore whose failures a test controls, served by a real SyncEndpoint on a free
  * port (real sockets, real y-websocket clients). For the document lifecycle around storage
  * failures; the real LevelDB behaviour is tested on a real small disk (full-disk.test.ts).
  */
-import http from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { DEFAULT_CONFIG } from '../../server/config.ts'
-import { silentLogger } from '../../server/logger.ts'
+import { silentLogger } from '../../server/ops/logger.ts'
 import {
   StorageError,
   type DocumentStore,
@@ -14,7 +12,8 @@ import {
   type StoredDocument,
   type ViewLinkStore,
 } from '../../server/storage/document-store.ts'
-import { SyncServer } from '../../server/sync-server.ts'
+import type { SyncEndpoint } from '../../server/transport/sync-endpoint.ts'
+import { startServer, type RunningServer } from '../../server/compose.ts'
 
 interface HeldWrite {
   docId: string
@@ -41,6 +40,10 @@ export class FaultStore implements DocumentStore, ViewLinkStore {
 
   onHealthChange(listener: (health: StorageHealth) => void): void {
     this.listeners.push(listener)
+  }
+
+  async acceptsWrites(): Promise<boolean> {
+    return this.health === 'ok' && !this.failWrites
   }
 
   setHealth(health: StorageHealth): void {
@@ -111,25 +114,21 @@ export class FaultStore implements DocumentStore, ViewLinkStore {
 }
 
 export interface FaultServer {
-  readonly sync: SyncServer
+  readonly sync: SyncEndpoint
+  readonly server: RunningServer
   readonly wsUrl: string
   close(): Promise<void>
 }
 
-/** A real SyncServer over `store` on a free loopback port. */
+/** A real Chorus server (the composition root, without the app) over `store` on a free loopback port. */
 export async function serveStore(store: FaultStore): Promise<FaultServer> {
-  const sync = new SyncServer({ ...DEFAULT_CONFIG, rateLimitMessagesPerSecond: 0, rateLimitBytesPerSecond: 0 }, store, silentLogger)
-  const server = http.createServer((_request, response) => response.writeHead(404).end())
-  server.on('upgrade', (request, socket, head) => sync.handleUpgrade(request, socket, head))
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
+  const config = { ...DEFAULT_CONFIG, port: 0, host: '127.0.0.1', rateLimitMessagesPerSecond: 0, rateLimitBytesPerSecond: 0, stopTimeoutMs: 1000 }
+  const server = await startServer({ config, logger: silentLogger, store })
   return {
-    sync,
-    wsUrl: `ws://127.0.0.1:${port}/sync`,
-    async close() {
-      await Promise.race([sync.close(), new Promise((resolve) => setTimeout(resolve, 1000))])
-      server.closeAllConnections()
-      await new Promise((resolve) => server.close(resolve))
-    },
+    sync: server.sync,
+    server,
+    wsUrl: `ws://127.0.0.1:${server.port}/sync`,
+    // A store made to fail can hold a graceful stop until its timeout; that is not this test's subject.
+    close: () => server.close().catch(() => {}),
   }
 }

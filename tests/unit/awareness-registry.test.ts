@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import * as Y from 'yjs'
 import { Awareness, applyAwarenessUpdate, encodeAwarenessUpdate as encodeWithYProtocols } from 'y-protocols/awareness'
-import { AwarenessRegistry, decodeAwarenessUpdate, encodeAwarenessUpdate } from '../../server/awareness-registry.ts'
+import { AwarenessRegistry, decodeAwarenessUpdate, encodeAwarenessUpdate } from '../../server/document/awareness-registry.ts'
 
 function clientAwareness(name: string) {
   const awareness = new Awareness(new Y.Doc())

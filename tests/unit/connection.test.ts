@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { createRequire } from 'node:module'
-import { Connection, SharedMessage, type SocketLike } from '../../server/connection.ts'
-import { silentLogger } from '../../server/logger.ts'
+import { Connection, SharedMessage, type SocketLike } from '../../server/transport/connection.ts'
+import { silentLogger } from '../../server/ops/logger.ts'
 
 interface FrameParser {
   on(event: 'message', listener: (payload: Buffer, isBinary: boolean) => void): void

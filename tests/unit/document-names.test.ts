@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { documentNameProblem, encodeDocumentName, isValidDocId, newDocId } from '../../lib/doc-id.ts'
-import { parseSyncPath } from '../../server/sync-server.ts'
+import { parseSyncPath } from '../../server/transport/sync-endpoint.ts'
 
 describe('document names', () => {
   it('takes what a URL path segment can carry, up to 255 bytes percent-encoded', () => {

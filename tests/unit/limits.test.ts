@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { AddressConnectionCounter, LogThrottle, TokenBucket, isOriginAllowed } from '../../server/limits.ts'
+import { AddressConnectionCounter, LogThrottle, TokenBucket, isOriginAllowed } from '../../server/transport/limits.ts'
 
 describe('TokenBucket', () => {
   it('allows a burst, then asks to wait exactly as long as the debt takes to repay', () => {

@@ -3,8 +3,8 @@
  * to its edit id. Whoever holds the edit id may create or reset it; a reset makes the old link
  * stop working and disconnects whoever is viewing through it.
  */
-import { newDocId } from '../lib/doc-id.ts'
-import type { ViewLinkStore } from './storage/document-store.ts'
+import { newDocId } from '../../lib/doc-id.ts'
+import type { ViewLinkStore } from '../storage/document-store.ts'
 
 export class ViewLinks {
   /** Serializes changes per document, so two first clicks on "Share" create one link, not two. */

@@ -3,11 +3,28 @@
  * to it, however early, joins the same SharedDocument, whose messages wait until the load is done.
  */
 import { SharedDocument, type DocumentOptions } from './shared-document.ts'
-import type { DocumentStore, StorageHealth } from './storage/document-store.ts'
-import type { Logger } from './logger.ts'
+import type { DocumentStore, StorageHealth } from '../storage/document-store.ts'
+import { DocumentEvents } from './document-events.ts'
+import type { ServerConfig } from '../config.ts'
+import type { Logger } from '../ops/logger.ts'
+
+/** The documents' settings, from the server's config. */
+export function documentOptionsFrom(
+  config: Pick<ServerConfig, 'compactAfterRecords' | 'compactMinLogBytes' | 'maxDocumentBytes'>,
+): DocumentOptions {
+  return {
+    compactAfterRecords: config.compactAfterRecords,
+    compactMinLogBytes: config.compactMinLogBytes,
+    maxQueuedMessages: 1000,
+    retryDelayMs: 500,
+    maxDocumentBytes: config.maxDocumentBytes,
+  }
+}
 
 export class DocumentRegistry {
   private readonly documents = new Map<string, SharedDocument>()
+  /** What happens to every document of this registry (see document-events.ts). */
+  readonly events = new DocumentEvents()
 
   constructor(
     private readonly store: DocumentStore,
@@ -23,7 +40,7 @@ export class DocumentRegistry {
   open(docId: string): SharedDocument {
     const existing = this.documents.get(docId)
     if (existing) return existing
-    const document = new SharedDocument(docId, this.store, this.options, this.logger.child({ doc: docId }), (unloaded) => {
+    const document = new SharedDocument(docId, this.store, this.options, this.logger.child({ doc: docId }), this.events, (unloaded) => {
       // A later instance may already have replaced a failed one; only remove ourselves.
       if (this.documents.get(docId) === unloaded) this.documents.delete(docId)
     })

@@ -6,27 +6,24 @@
  *   /sync/view/<viewId>    view: read and be present, never write; never learns the doc id
  *
  * Every refusal is an HTTP status with a readable reason, logged once per address and reason.
- * It is attached to an http.Server by http-server.ts.
+ * It is attached to the HTTP listener by compose.ts (see http-server.ts).
  */
 import type { IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { WebSocketServer, type WebSocket } from 'ws'
-import { decodePathSegment, documentNameProblem, isValidDocId } from '../lib/doc-id.ts'
-import { CHORUS_PROTOCOL_PARAM, CloseCode, MessageType, SYNC_PATH_PREFIX } from '../lib/protocol.ts'
-import type { ServerConfig } from './config.ts'
+import { decodePathSegment, documentNameProblem, isValidDocId } from '../../lib/doc-id.ts'
+import { CHORUS_PROTOCOL_PARAM, CloseCode, MessageType, SYNC_PATH_PREFIX } from '../../lib/protocol.ts'
+import type { ServerConfig } from '../config.ts'
 import { Connection, IgnoredMessageCounts, type ConnectionInfo } from './connection.ts'
-import { DocumentRegistry } from './document-registry.ts'
+import type { DocumentRegistry } from '../document/document-registry.ts'
 import { AddressConnectionCounter, isOriginAllowed, LogThrottle } from './limits.ts'
-import type { Logger } from './logger.ts'
-import type { DocumentStore, ViewLinkStore } from './storage/document-store.ts'
-import { ViewLinks } from './view-links.ts'
+import type { Logger } from '../ops/logger.ts'
+import type { ViewLinks } from '../document/view-links.ts'
 
-export type SyncServerOptions = Pick<
+export type SyncEndpointOptions = Pick<
   ServerConfig,
   | 'pingIntervalMs'
   | 'maxMessageBytes'
-  | 'compactAfterRecords'
-  | 'compactMinLogBytes'
   | 'maxDocumentBytes'
   | 'maxConnectionsPerDocument'
   | 'maxConnectionsPerAddressPerMinute'
@@ -38,7 +35,7 @@ export type SyncServerOptions = Pick<
 >
 
 const VIEW_SEGMENT = 'view'
-/** Pings go out in this many slices per interval (see SyncServer.pingSome). */
+/** Pings go out in this many slices per interval (see SyncEndpoint.pingSome). */
 const PING_SLICES = 20
 /** A sync frame's bytes around its update: message type, sync type, the update's length. */
 const SYNC_FRAME_OVERHEAD = 16
@@ -76,9 +73,7 @@ class Refusal {
   ) {}
 }
 
-export class SyncServer {
-  readonly documents: DocumentRegistry
-  readonly viewLinks: ViewLinks
+export class SyncEndpoint {
   private readonly wss: WebSocketServer
   private readonly connections = new Set<Connection>()
   private readonly pingTimer: NodeJS.Timeout
@@ -91,23 +86,11 @@ export class SyncServer {
   private closing = false
 
   constructor(
-    private readonly options: SyncServerOptions,
-    private readonly store: DocumentStore & ViewLinkStore,
+    private readonly options: SyncEndpointOptions,
+    readonly documents: DocumentRegistry,
+    readonly viewLinks: ViewLinks,
     private readonly logger: Logger,
   ) {
-    this.documents = new DocumentRegistry(
-      store,
-      {
-        compactAfterRecords: options.compactAfterRecords,
-        compactMinLogBytes: options.compactMinLogBytes,
-        maxQueuedMessages: 1000,
-        retryDelayMs: 500,
-        maxDocumentBytes: options.maxDocumentBytes,
-      },
-      logger,
-    )
-    store.onHealthChange((health) => this.documents.storageHealthChanged(health))
-    this.viewLinks = new ViewLinks(store, (docId, oldViewId) => this.disconnectViewers(docId, oldViewId))
     this.addressCounter = new AddressConnectionCounter(options.maxConnectionsPerAddressPerMinute, performance.now())
     this.wss = new WebSocketServer({
       noServer: true,
@@ -226,7 +209,8 @@ export class SyncServer {
     })
   }
 
-  private disconnectViewers(docId: string, viewId: string): void {
+  /** Closes the viewers that came in through `viewId`, which was just reset. */
+  disconnectViewers(docId: string, viewId: string): void {
     const document = this.documents.get(docId)
     if (!document) return
     for (const connection of document.connections) {
@@ -271,8 +255,8 @@ export class SyncServer {
   }
 
   /**
-   * Graceful stop: refuse new connections, close every socket with a code clients reconnect on,
-   * then store everything pending.
+   * Graceful stop: refuse new connections and close every socket with a code clients reconnect
+   * on. Storing what the documents hold is the caller's next step (compose.ts).
    */
   async close(): Promise<void> {
     if (this.closing) return
@@ -281,8 +265,6 @@ export class SyncServer {
     for (const connection of this.connections) {
       connection.close(CloseCode.ServiceRestart, 'server restarting')
     }
-    await this.documents.storeAll()
-    await this.store.close()
   }
 }
 

@@ -10,8 +10,8 @@
 import { access, mkdir, stat } from 'node:fs/promises'
 import { constants } from 'node:fs'
 import path from 'node:path'
-import type { ServerConfig } from './config.ts'
-import { StorageError } from './storage/document-store.ts'
+import type { ServerConfig } from '../config.ts'
+import { StorageError } from '../storage/document-store.ts'
 
 export const EXIT_FAILED = 1
 export const EXIT_CONFIG = 2

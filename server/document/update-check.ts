@@ -18,7 +18,7 @@
  * Yjs would overflow its stack at some depth of its own.
  */
 import { isUtf8 } from 'node:buffer'
-import { ProtocolError } from '../lib/protocol.ts'
+import { ProtocolError } from '../../lib/protocol.ts'
 
 const MAX_ANY_DEPTH = 1000
 

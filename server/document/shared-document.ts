@@ -36,13 +36,14 @@ import {
   encodeSyncStep2,
   encodeSyncUpdate,
   ProtocolError,
-} from '../lib/protocol.ts'
+} from '../../lib/protocol.ts'
 import { AwarenessRegistry, decodeAwarenessUpdate, encodeAwarenessUpdate, markViewing } from './awareness-registry.ts'
-import { SharedMessage, type Connection } from './connection.ts'
-import { DamagedDataError, StorageError, type DocumentStore, type StorageHealth } from './storage/document-store.ts'
-import { LogThrottle } from './limits.ts'
-import type { Logger } from './logger.ts'
-import { assertWellFormedUpdate } from './update-format.ts'
+import { SharedMessage, type Connection } from '../transport/connection.ts'
+import { DamagedDataError, StorageError, type DocumentStore, type StorageHealth } from '../storage/document-store.ts'
+import { LogThrottle } from '../transport/limits.ts'
+import type { DocumentEventMap, DocumentEventName, DocumentEvents } from './document-events.ts'
+import type { Logger } from '../ops/logger.ts'
+import { assertWellFormedUpdate } from './update-check.ts'
 
 export interface DocumentOptions {
   compactAfterRecords: number
@@ -140,6 +141,7 @@ export class SharedDocument {
     private readonly store: DocumentStore,
     private readonly options: DocumentOptions,
     private readonly logger: Logger,
+    private readonly events: DocumentEvents,
     private readonly onUnload: (document: SharedDocument) => void,
   ) {
     // A guid of our own: Yjs would otherwise make a random UUID, which costs ~0.1 ms of
@@ -151,6 +153,10 @@ export class SharedDocument {
       // cleanup transaction, which must not hide the change before it.
       if (transaction.deleteSet.clients.size > 0 || stateAdvanced(transaction)) this.lastTransactionChanged = true
     })
+  }
+
+  private emit<K extends DocumentEventName>(name: K, event: DocumentEventMap[K]): void {
+    this.events.emit(name, { ...event, docId: this.id })
   }
 
   get isReady(): boolean {
@@ -174,11 +180,13 @@ export class SharedDocument {
       this.logRecords = stored.logRecords
       this.logBytes = stored.logBytes
       this.snapshotBytes = stored.snapshotBytes
-      this.logger.debug('document loaded', {
-        ms: Math.round(performance.now() - started),
+      const loaded = {
+        ms: performance.now() - started,
         records: stored.logRecords,
         bytes: stored.logBytes + stored.snapshotBytes,
-      })
+      }
+      this.logger.debug('document loaded', { ...loaded, ms: Math.round(loaded.ms) })
+      this.emit('loaded', loaded)
     } catch (error) {
       this.failLoad(error)
       return
@@ -205,6 +213,7 @@ export class SharedDocument {
   private failLoad(error: unknown): void {
     // Stored updates that Yjs cannot apply are damaged data too.
     const damaged = error instanceof DamagedDataError || !(error instanceof StorageError)
+    this.emit('load-failed', { damaged })
     if (damaged) {
       // Older y-websocket clients reconnect even after a final close: one line a minute per document.
       const suppressed = damagedDocumentLog.shouldLog(this.id, performance.now())
@@ -406,6 +415,11 @@ export class SharedDocument {
       }
     }
     for (let i = kept; i < batch.length; i++) this.unsavedBytes -= batch[i].update.byteLength
+    if (kept > 0) {
+      let bytes = 0
+      for (let i = 0; i < kept; i++) bytes += batch[i].update.byteLength
+      this.emit('applied', { origin: 'client', updates: kept, bytes })
+    }
     if (kept > 0) this.schedulePersist()
     if (failure) this.quarantine(batch[applied].from, failure.error)
   }
@@ -477,6 +491,7 @@ export class SharedDocument {
    */
   private quarantine(culprit: Connection, error: unknown): void {
     this.logger.error('update failed to apply; reloading the document from disk', { conn: culprit.id, error })
+    this.emit('quarantined', {})
     this.state = 'quarantined'
     culprit.close(CloseCode.MalformedMessage, 'update could not be applied')
     for (const connection of this.connections) {
@@ -527,8 +542,10 @@ export class SharedDocument {
     this.writesInFlight++
     this.writingBytes += bytes
     this.updatesInFlight += updates.length
+    const started = performance.now()
     this.store.appendRecord(this.id, seq, updates).then(
       () => {
+        this.emit('stored', { ms: performance.now() - started, updates: updates.length, bytes })
         this.writesInFlight--
         this.writingBytes -= bytes
         this.updatesInFlight -= updates.length
@@ -554,6 +571,7 @@ export class SharedDocument {
         this.maybeUnload()
       },
       (error: unknown) => {
+        this.emit('store-failed', { error: error as Error })
         this.writesInFlight--
         this.writingBytes -= bytes
         this.updatesInFlight -= updates.length
@@ -649,9 +667,11 @@ export class SharedDocument {
       this.logBytes -= bytes
       this.snapshotBytes = snapshot.byteLength
       this.logger.debug('log compacted', { records, snapshotBytes: snapshot.byteLength, encodeMs: Math.round(encodeMs) })
+      this.emit('compacted', { ms: performance.now() - started, records, snapshotBytes: snapshot.byteLength })
     } catch (error) {
       // The log is intact (the write is atomic), so nothing is lost; the next growth retries.
       this.compactionFailed = true
+      this.emit('compaction-failed', { error: error as Error })
       // While storage fails the store has said so once; one line per document would repeat it.
       const log = this.store.health === 'failing' ? this.logger.debug : this.logger.warn
       log.call(this.logger, 'log compaction failed; the log is intact', { error: (error as Error).message })
@@ -715,6 +735,7 @@ export class SharedDocument {
     this.ydoc.destroy()
     this.onUnload(this)
     this.logger.debug('document unloaded')
+    this.emit('unloaded', {})
   }
 }
 

@@ -5,9 +5,9 @@
  *
  * Written against a minimal socket interface so it can be driven without a network in tests.
  */
-import { CloseCode } from '../lib/protocol.ts'
+import { CloseCode } from '../../lib/protocol.ts'
 import { TokenBucket } from './limits.ts'
-import type { Logger } from './logger.ts'
+import type { Logger } from '../ops/logger.ts'
 
 export interface SocketLike {
   readonly readyState: number

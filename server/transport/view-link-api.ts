@@ -8,11 +8,11 @@
  * refused by the same origin rule as WebSockets.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { decodePathSegment, isValidDocumentName } from '../lib/doc-id.ts'
-import type { ServerConfig } from './config.ts'
+import { decodePathSegment, isValidDocumentName } from '../../lib/doc-id.ts'
+import type { ServerConfig } from '../config.ts'
 import { isOriginAllowed } from './limits.ts'
-import type { Logger } from './logger.ts'
-import type { ViewLinks } from './view-links.ts'
+import type { Logger } from '../ops/logger.ts'
+import type { ViewLinks } from '../document/view-links.ts'
 
 const VIEW_LINK_PATH = /^\/api\/documents\/([^/]+)\/view-link(\/reset)?$/
 

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test'
 import * as encoding from 'lib0/encoding'
 import * as Y from 'yjs'
 import { loadKeystrokes } from '../../bench/trace.ts'
-import { assertWellFormedUpdate } from '../../server/update-format.ts'
+import { assertWellFormedUpdate } from '../../server/document/update-check.ts'
 
 /** The reference: what Yjs itself accepts. */
 function yjsAccepts(update: Uint8Array): boolean {

@@ -1,0 +1,120 @@
+/**
+ * The composition root: builds the server's parts from the config, wires them together, and
+ * takes them apart again in order on a graceful stop. Nothing else constructs these parts.
+ *
+ *   storage     the store (LevelDB unless one is passed in, e.g. a test's in-memory store)
+ *   document    the registry of open documents, the view links
+ *   transport   the sync endpoint (WebSocket upgrades → connections), the HTTP server
+ *   ops         health and readiness
+ */
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { ServerConfig } from './config.ts'
+import { DocumentRegistry, documentOptionsFrom } from './document/document-registry.ts'
+import { ViewLinks } from './document/view-links.ts'
+import { Health } from './ops/health.ts'
+import type { Logger } from './ops/logger.ts'
+import type { DocumentStore, ViewLinkStore } from './storage/document-store.ts'
+import { LevelDbStore } from './storage/leveldb-store.ts'
+import { listen, type AppHandler } from './transport/http-server.ts'
+import { SyncEndpoint } from './transport/sync-endpoint.ts'
+import type http from 'node:http'
+
+export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+
+export interface StartOptions {
+  config: ServerConfig
+  logger: Logger
+  /** Serve the Next.js app too; `dev` runs it with hot reload. */
+  next?: { dev: boolean }
+  /** The store to serve from; by default a LevelDB store in `config.dataDir`. */
+  store?: DocumentStore & ViewLinkStore
+}
+
+export interface RunningServer {
+  readonly http: http.Server
+  readonly sync: SyncEndpoint
+  readonly documents: DocumentRegistry
+  readonly health: Health
+  readonly port: number
+  /** http://host:port */
+  readonly url: string
+  /**
+   * Graceful stop: no new connections, everything stored, sockets closed with 1012. Waits for
+   * storage at most `stopTimeoutMs`, then rejects with StopTimeoutError.
+   */
+  close(): Promise<void>
+}
+
+/** A graceful stop that gave up waiting for storage (STOP_TIMEOUT_MS). */
+export class StopTimeoutError extends Error {
+  override name = 'StopTimeoutError'
+  constructor(message: string) {
+    super(message)
+    // The log line says what was not stored; where in our code the timer fired says nothing.
+    this.stack = `${this.name}: ${message}`
+  }
+}
+
+export async function startServer({ config, logger, next, store: givenStore }: StartOptions): Promise<RunningServer> {
+  const store =
+    givenStore ?? (await LevelDbStore.open(config.dataDir, { commitDelayMs: config.commitDelayMs, logger }))
+  const documents = new DocumentRegistry(store, documentOptionsFrom(config), logger)
+  store.onHealthChange((health) => documents.storageHealthChanged(health))
+  const viewLinks = new ViewLinks(store, (docId, viewId) => sync.disconnectViewers(docId, viewId))
+  const sync = new SyncEndpoint(config, documents, viewLinks, logger)
+  const health = new Health(store, documents, sync)
+  const app = next ? await startNextApp(config, next.dev) : null
+  const server = await listen(config, { health, sync, viewLinks, logger, app })
+  const url = `http://${config.host && config.host !== '0.0.0.0' && config.host !== '::' ? config.host : 'localhost'}:${server.port}`
+
+  let closing: Promise<void> | null = null
+  return {
+    http: server.http,
+    sync,
+    documents,
+    health,
+    port: server.port,
+    url,
+    close() {
+      closing ??= (async () => {
+        health.markStopping()
+        const stopped = new Promise<void>((resolve) => server.http.close(() => resolve()))
+        let timer: NodeJS.Timeout | undefined
+        const stored = await Promise.race([
+          sync.close().then(() => documents.storeAll()).then(() => true),
+          new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), config.stopTimeoutMs))),
+        ])
+        clearTimeout(timer)
+        const unstored = stored ? null : documents.unstored()
+        if (unstored) {
+          logger.error('STOP TIMED OUT: could not store everything; the editors still hold it and resend it on reconnect', {
+            timeoutMs: config.stopTimeoutMs,
+            storage: store.health,
+            documents: unstored.documents,
+            updates: unstored.updates,
+          })
+        } else {
+          await store.close()
+        }
+        server.http.closeIdleConnections()
+        await app?.close()
+        server.http.closeAllConnections()
+        await stopped
+        if (unstored) {
+          throw new StopTimeoutError(
+            `stopped after ${config.stopTimeoutMs} ms without storing ${unstored.updates} updates of ${unstored.documents} documents`,
+          )
+        }
+      })()
+      return closing
+    },
+  }
+}
+
+async function startNextApp(config: ServerConfig, dev: boolean): Promise<AppHandler> {
+  const { default: createNextApp } = await import('next')
+  const app = createNextApp({ dev, dir: PROJECT_ROOT, hostname: config.host, port: config.port })
+  await app.prepare()
+  return { dev, handle: app.getRequestHandler(), close: () => app.close() }
+}

@@ -1,0 +1,53 @@
+/**
+ * What happens to documents, as typed events: metrics (and later history) subscribe to these
+ * instead of the document calling them inline. Every event names its document; a subscriber that
+ * must keep its labels bounded (metrics) simply ignores the id.
+ */
+
+/** Where an update came from (see update-origin.ts for what each one implies). */
+export type UpdateOriginKind = 'client'
+
+export interface DocumentEventMap {
+  /** The stored document was read and applied. */
+  loaded: { ms: number; records: number; bytes: number }
+  /** The stored document could not be read; `damaged` data is never served. */
+  'load-failed': { damaged: boolean }
+  /** Updates were applied (each changed the document), in one transaction. */
+  applied: { origin: UpdateOriginKind; updates: number; bytes: number }
+  /** A record is durably stored; `ms` from handing it to the store until it was synced. */
+  stored: { ms: number; updates: number; bytes: number }
+  /** A record could not be stored; it is kept and retried. */
+  'store-failed': { error: Error }
+  /** The log was merged into a new snapshot. */
+  compacted: { ms: number; records: number; snapshotBytes: number }
+  /** A compaction failed; the log is intact. */
+  'compaction-failed': { error: Error }
+  /** An update failed to apply; the document is reloaded from disk. */
+  quarantined: Record<string, never>
+  /** The document left memory. */
+  unloaded: Record<string, never>
+}
+
+export type DocumentEventName = keyof DocumentEventMap
+export type DocumentEvent<K extends DocumentEventName> = DocumentEventMap[K] & { docId: string }
+type Listener<K extends DocumentEventName> = (event: DocumentEvent<K>) => void
+
+/** One bus for all documents of a server. Listeners are added, never replaced. */
+export class DocumentEvents {
+  private readonly listeners: { [K in DocumentEventName]?: Listener<K>[] } = {}
+
+  on<K extends DocumentEventName>(name: K, listener: Listener<K>): () => void {
+    const list = (this.listeners[name] ??= []) as Listener<K>[]
+    list.push(listener)
+    return () => {
+      const index = list.indexOf(listener)
+      if (index >= 0) list.splice(index, 1)
+    }
+  }
+
+  emit<K extends DocumentEventName>(name: K, event: DocumentEvent<K>): void {
+    const list = this.listeners[name] as Listener<K>[] | undefined
+    if (!list) return
+    for (const listener of list) listener(event)
+  }
+}

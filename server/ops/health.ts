@@ -1,0 +1,52 @@
+/**
+ * Liveness and readiness, for load balancers and orchestrators.
+ *
+ *   /healthz  200 while the process serves (liveness), with a few counts for a human.
+ *   /readyz   200 only while storage accepts a synced write (a real probe, cached briefly by the
+ *             store); 503 with a JSON reason while the server is stopping or storage fails.
+ */
+import type { DocumentRegistry } from '../document/document-registry.ts'
+import type { DocumentStore } from '../storage/document-store.ts'
+import type { SyncEndpoint } from '../transport/sync-endpoint.ts'
+
+export interface HealthAnswer {
+  status: number
+  body: object
+}
+
+export class Health {
+  private stoppingSince: number | null = null
+
+  constructor(
+    private readonly store: DocumentStore,
+    private readonly documents: DocumentRegistry,
+    private readonly sync: SyncEndpoint,
+  ) {}
+
+  /** From now on readiness answers 503 'stopping': load balancers send no new connections. */
+  markStopping(): void {
+    this.stoppingSince ??= performance.now()
+  }
+
+  liveness(): HealthAnswer {
+    // Storage trouble is reported, and is readiness's business: a restart would not fix a disk.
+    return {
+      status: 200,
+      body: {
+        status: 'ok',
+        storage: this.store.health,
+        documents: this.documents.size,
+        connections: this.sync.connectionCount,
+        ignoredMessages: this.sync.ignoredMessages.byKind,
+      },
+    }
+  }
+
+  async readiness(): Promise<HealthAnswer> {
+    if (this.stoppingSince !== null) return { status: 503, body: { status: 'unavailable', reason: 'stopping' } }
+    const writable = await this.store.acceptsWrites().catch(() => false)
+    return writable
+      ? { status: 200, body: { status: 'ready' } }
+      : { status: 503, body: { status: 'unavailable', reason: 'storage-failing' } }
+  }
+}

@@ -1,0 +1,79 @@
+/**
+ * The one HTTP listener: the sync endpoint's WebSocket upgrades on `/sync/…`, health on
+ * `/healthz` and `/readyz`, the view-link API on `/api/…`, and the Next.js app for everything
+ * else, all on one port.
+ */
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
+import type { ServerConfig } from '../config.ts'
+import type { ViewLinks } from '../document/view-links.ts'
+import type { Health, HealthAnswer } from '../ops/health.ts'
+import type { Logger } from '../ops/logger.ts'
+import { SyncEndpoint } from './sync-endpoint.ts'
+import { handleApiRequest, isApiPath } from './view-link-api.ts'
+
+type RequestHandler = (request: http.IncomingMessage, response: http.ServerResponse) => Promise<void> | void
+
+/** The Next.js app, when this process serves it. */
+export interface AppHandler {
+  dev: boolean
+  handle: RequestHandler
+  close(): Promise<void>
+}
+
+export interface Routes {
+  health: Health
+  sync: SyncEndpoint
+  viewLinks: ViewLinks
+  logger: Logger
+  app: AppHandler | null
+}
+
+function sendJson(response: http.ServerResponse, { status, body }: HealthAnswer): void {
+  response.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' })
+  response.end(JSON.stringify(body))
+}
+
+export async function listen(config: ServerConfig, routes: Routes): Promise<{ http: http.Server; port: number }> {
+  const { health, sync, viewLinks, logger, app } = routes
+  const server = http.createServer((request, response) => {
+    if (request.url === '/healthz') return sendJson(response, health.liveness())
+    if (request.url === '/readyz') {
+      void health.readiness().then((answer) => sendJson(response, answer))
+      return
+    }
+    if (isApiPath(request.url)) {
+      void handleApiRequest(request, response, viewLinks, config, logger)
+      return
+    }
+    if (app) {
+      void Promise.resolve(app.handle(request, response)).catch((error: unknown) => {
+        logger.error('request failed', { url: request.url, error })
+        if (!response.headersSent) response.writeHead(500)
+        response.end()
+      })
+      return
+    }
+    response.writeHead(404, { 'content-type': 'text/plain' })
+    response.end('Not found: this is the Chorus sync server; connect a WebSocket to /sync/<docId>\n')
+  })
+
+  server.on('upgrade', (request, socket, head) => {
+    if (SyncEndpoint.isSyncPath(request.url)) {
+      sync.handleUpgrade(request, socket, head)
+    } else if (!app?.dev) {
+      // In dev, Next's own upgrade listener serves hot reload (/_next/webpack-hmr); otherwise no
+      // one else wants the socket.
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')
+    }
+  })
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(config.port, config.host, () => {
+      server.off('error', reject)
+      resolve()
+    })
+  })
+  return { http: server, port: (server.address() as AddressInfo).port }
+}
