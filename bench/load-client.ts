@@ -24,6 +24,7 @@ import * as Y from 'yjs'
 import * as decoding from 'lib0/decoding'
 import { encodeSyncUpdate } from '../lib/protocol.ts'
 import { appendUpdate, randomClientId } from './append-update.ts'
+import { decodeSavedStateFrame } from '../lib/state-vector.ts'
 
 export interface SocketSpec {
   doc: string
@@ -204,9 +205,7 @@ function onFrame(sock: Sock, data: Buffer): void {
     if (sock.observer) applyToObserver(sock.observer, data)
     else if (syncType === 2) scanMarkers(sock, data, receivedAt)
   } else if (type === MESSAGE_SAVED_STATE && sock.savedState) {
-    const decoder = decoding.createDecoder(data)
-    decoding.readVarUint(decoder)
-    sock.savedState = Y.decodeStateVector(decoding.readVarUint8Array(decoder))
+    sock.savedState = decodeSavedStateFrame(data)
   }
 }
 

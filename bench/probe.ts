@@ -69,8 +69,3 @@ export function probeDocument(wsBase: string, docId: string, options: ProbeOptio
     })
   })
 }
-
-/** The clock of `clientId` in the document (0 when it holds nothing of that client). */
-export function clockOf(ydoc: Y.Doc, clientId: number): number {
-  return Y.decodeStateVector(Y.encodeStateVector(ydoc)).get(clientId) ?? 0
-}

@@ -14,6 +14,7 @@ import { gunzipSync } from 'node:zlib'
 import * as Y from 'yjs'
 import { encodeSyncUpdate } from '../lib/protocol.ts'
 import { tracesDir } from './paths.ts'
+import { clockOf } from '../lib/state-vector.ts'
 
 /** [position, deleted count, inserted text], positions in UTF-16 units (see the traces' README). */
 export type Patch = [number, number, string]
@@ -173,7 +174,7 @@ export function writeTraceFrames(keystrokes: Keystrokes, file: string): TraceFra
     offset += 4 + frame.byteLength
   }
   writeFileSync(file, out)
-  const clock = Y.decodeStateVector(Y.encodeStateVector(ydoc)).get(ydoc.clientID) ?? 0
+  const clock = clockOf(ydoc)
   const result = { file, frames: frames.length, clientId: ydoc.clientID, clock, bytes }
   ydoc.destroy()
   return result

@@ -40,9 +40,6 @@ export const SyncMessageType = {
 export const CHORUS_PROTOCOL_VERSION = 1
 export const CHORUS_PROTOCOL_PARAM = 'chorus'
 
-/** Path prefix of the WebSocket endpoint: `/sync/<docId>`. */
-export const SYNC_PATH_PREFIX = '/sync/'
-
 /**
  * WebSocket close codes. 4400-4499 mean "reconnecting cannot help" (RFC 6455 private range,
  * mirroring HTTP 4xx), and y-websocket 3.1 stops on them; y-websocket 1.x, 2.x and 4.x reconnect

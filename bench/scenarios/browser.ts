@@ -23,6 +23,7 @@ import type { Scenario } from '../scenario.ts'
 import { ServerProcess } from '../servers.ts'
 import { buildEditorDocument, loadKeystrokes, type Keystrokes } from '../trace.ts'
 import { distribution } from '../stats.ts'
+import { covers, decodeSavedStateFrame, stateVectorOf } from '../../lib/state-vector.ts'
 
 const DOC_ID = 'automerge-paper'
 /** Chromium settles a page's timers and frames like a foreground one: both pages are "on screen". */
@@ -58,7 +59,7 @@ export const browser: Scenario = {
     const keystrokes = loadKeystrokes(settings.trace.keystrokes, log)
     const started = performance.now()
     const { updates, paragraphs, ydoc } = buildEditorDocument(keystrokes)
-    const stateVector = Y.decodeStateVector(Y.encodeStateVector(ydoc))
+    const stateVector = stateVectorOf(ydoc)
     ydoc.destroy()
     const chars = keystrokes.endContent.length
     log(`  editor document: ${chars.toLocaleString('en')} characters, ${paragraphs} paragraphs, ${updates.length} updates, built in ${((performance.now() - started) / 1000).toFixed(1)} s`)
@@ -171,11 +172,8 @@ function seedDocument(wsBase: string, docId: string, updates: Uint8Array[], stat
     ws.on('error', (error) => reject(error))
     ws.on('message', (data: Buffer) => {
       if (data[0] === 0 && data[1] === 0) ws.send(Uint8Array.of(0, 1, 2, 0, 0))
-      if (data[0] !== 100) return
-      const decoder = decoding.createDecoder(data)
-      decoding.readVarUint(decoder)
-      const saved = Y.decodeStateVector(decoding.readVarUint8Array(decoder))
-      for (const [client, clock] of stateVector) if ((saved.get(client) ?? 0) < clock) return
+      const saved = decodeSavedStateFrame(data)
+      if (!saved || !covers(saved, stateVector)) return
       clearTimeout(timer)
       ws.once('close', () => resolve())
       ws.close()

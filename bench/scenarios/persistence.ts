@@ -9,7 +9,8 @@
  *      (Chorus SavedState) or written to the socket, but are missing after the restart.
  */
 import type { LoadReport } from '../load-client.ts'
-import { clockOf, probeDocument } from '../probe.ts'
+import { clockOf } from '../../lib/state-vector.ts'
+import { probeDocument } from '../probe.ts'
 import type { Scenario } from '../scenario.ts'
 import { isPersistent, ServerProcess } from '../servers.ts'
 import { now, sleep, waitCpuIdle } from '../traffic.ts'

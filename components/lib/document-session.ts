@@ -1,6 +1,5 @@
 import * as Y from 'yjs'
 import { WebsocketProvider } from 'y-websocket'
-import * as decoding from 'lib0/decoding'
 import {
   CHORUS_PROTOCOL_PARAM,
   CHORUS_PROTOCOL_VERSION,
@@ -9,6 +8,8 @@ import {
   decodeNoticePayload,
   encodeSyncStep1,
 } from '../../lib/protocol'
+import { VIEW_SYNC_SEGMENT } from '../../lib/routes'
+import { decodeSavedStatePayload } from '../../lib/state-vector'
 import { BrowserCopy } from './browser-copy'
 import { ConnectionMonitor } from './connection-monitor'
 import { loadAuthorId, type Identity } from './identity'
@@ -56,7 +57,7 @@ export function openDocumentSession(mode: SessionMode, identity: Identity): Docu
   const ydoc = new Y.Doc()
   const viewing = mode.kind === 'view'
   const baseUrl = syncServerUrl(window.location)
-  const provider = new WebsocketProvider(viewing ? `${baseUrl}/view` : baseUrl, modeId(mode), ydoc, {
+  const provider = new WebsocketProvider(viewing ? `${baseUrl}/${VIEW_SYNC_SEGMENT}` : baseUrl, modeId(mode), ydoc, {
     connect: false,
     params: { [CHORUS_PROTOCOL_PARAM]: String(CHORUS_PROTOCOL_VERSION) },
     // Tabs of one browser exchange updates over a BroadcastChannel. A viewer has nothing of its
@@ -82,7 +83,7 @@ export function openDocumentSession(mode: SessionMode, identity: Identity): Docu
   // states to editors only.
   if (save) {
     provider.messageHandlers[MessageType.SavedState] = (_encoder, decoder) => {
-      save.savedStateReceived(Y.decodeStateVector(decoding.readVarUint8Array(decoder)))
+      save.savedStateReceived(decodeSavedStatePayload(decoder))
     }
   }
   provider.messageHandlers[MessageType.Notice] = (_encoder, decoder) => {

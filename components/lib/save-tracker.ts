@@ -8,6 +8,7 @@ import {
   type StateVector,
 } from './save-state'
 import { Store } from './store'
+import { stateVectorOf } from '../../lib/state-vector'
 
 /**
  * Knows whether this browser's edits to one document are on the server's disk, from the
@@ -97,7 +98,7 @@ export class SaveTracker {
   }
 
   #localState(): StateVector {
-    return Y.decodeStateVector(Y.encodeStateVector(this.#ydoc))
+    return stateVectorOf(this.#ydoc)
   }
 
   #setRemembered(ids: number[]): void {

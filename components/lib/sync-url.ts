@@ -1,4 +1,4 @@
-import { SYNC_PATH_PREFIX } from '../../lib/protocol'
+import { SYNC_PATH_PREFIX } from '../../lib/routes'
 
 /**
  * The sync endpoint's base URL, from the page's own location at run time: one build then serves

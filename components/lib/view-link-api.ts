@@ -1,4 +1,5 @@
 import { isValidDocId } from '../../lib/doc-id'
+import { viewLinkApiPath, viewPagePath } from '../../lib/routes'
 
 /**
  * The server's view-link API (server/transport/view-link-api.ts). Knowing the edit id is the permission, so only
@@ -8,10 +9,9 @@ import { isValidDocId } from '../../lib/doc-id'
  *   POST /api/documents/<docId>/view-link/reset   a new one; the old stops working
  */
 export async function requestViewLink(docId: string, { reset = false } = {}): Promise<string> {
-  const path = `/api/documents/${encodeURIComponent(docId)}/view-link${reset ? '/reset' : ''}`
   let response: Response
   try {
-    response = await fetch(path, { method: 'POST', cache: 'no-store' })
+    response = await fetch(viewLinkApiPath(docId, { reset }), { method: 'POST', cache: 'no-store' })
   } catch {
     throw new Error('The server could not be reached.')
   }
@@ -26,5 +26,5 @@ export async function requestViewLink(docId: string, { reset = false } = {}): Pr
 
 /** The address a viewer opens; the view id is its only key. */
 export function viewLinkUrl(origin: string, viewId: string): string {
-  return `${origin}/v/${viewId}`
+  return `${origin}${viewPagePath(viewId)}`
 }

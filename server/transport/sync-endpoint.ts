@@ -12,7 +12,8 @@ import type { IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { WebSocketServer, type WebSocket } from 'ws'
 import { decodePathSegment, documentNameProblem, isValidDocId } from '../../lib/doc-id.ts'
-import { CHORUS_PROTOCOL_PARAM, CloseCode, MessageType, SYNC_PATH_PREFIX } from '../../lib/protocol.ts'
+import { CHORUS_PROTOCOL_PARAM, CloseCode, MessageType } from '../../lib/protocol.ts'
+import { SYNC_PATH_PREFIX, VIEW_SYNC_SEGMENT } from '../../lib/routes.ts'
 import type { ServerConfig } from '../config.ts'
 import { Connection, IgnoredMessageCounts, type ConnectionInfo } from './connection.ts'
 import type { DocumentRegistry } from '../document/document-registry.ts'
@@ -34,7 +35,6 @@ export type SyncEndpointOptions = Pick<
   | 'allowedOrigins'
 >
 
-const VIEW_SEGMENT = 'view'
 /** Pings go out in this many slices per interval (see SyncEndpoint.pingSome). */
 const PING_SLICES = 20
 /** A sync frame's bytes around its update: message type, sync type, the update's length. */
@@ -51,7 +51,7 @@ export function parseSyncPath(rawUrl: string): Route | null {
   const path = rawUrl.split('?', 1)[0]
   if (!path.startsWith(SYNC_PATH_PREFIX)) return null
   const segments = path.slice(SYNC_PATH_PREFIX.length).split('/')
-  if (segments.length === 2 && segments[0] === VIEW_SEGMENT) {
+  if (segments.length === 2 && segments[0] === VIEW_SYNC_SEGMENT) {
     const viewId = decodePathSegment(segments[1])
     return { kind: 'view', viewId: viewId !== null && isValidDocId(viewId) ? viewId : '' }
   }

@@ -9,15 +9,14 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { decodePathSegment, isValidDocumentName } from '../../lib/doc-id.ts'
+import { API_PATH_PREFIX, VIEW_LINK_API_PATH } from '../../lib/routes.ts'
 import type { ServerConfig } from '../config.ts'
 import { isOriginAllowed } from './limits.ts'
 import type { Logger } from '../ops/logger.ts'
 import type { ViewLinks } from '../document/view-links.ts'
 
-const VIEW_LINK_PATH = /^\/api\/documents\/([^/]+)\/view-link(\/reset)?$/
-
 export function isApiPath(url: string | undefined): boolean {
-  return url !== undefined && url.startsWith('/api/')
+  return url !== undefined && url.startsWith(API_PATH_PREFIX)
 }
 
 function sendJson(response: ServerResponse, status: number, body: unknown): void {
@@ -37,7 +36,7 @@ export async function handleApiRequest(
   logger: Logger,
 ): Promise<void> {
   // The raw path: URL parsing would fold dot segments and lose which slashes were encoded.
-  const match = VIEW_LINK_PATH.exec((request.url ?? '/').split('?', 1)[0])
+  const match = VIEW_LINK_API_PATH.exec((request.url ?? '/').split('?', 1)[0])
   if (!match) return sendJson(response, 404, { error: 'not found' })
   if (request.method !== 'POST') {
     response.setHeader('allow', 'POST')

@@ -8,8 +8,8 @@ import * as Y from 'yjs'
 import { startChorus } from '../support/chorus-process.ts'
 import { connectClient, whenSynced, type TestClient } from '../support/sync-harness.ts'
 import { waitFor } from '../support/wait-for.ts'
+import { clockOf } from '../../lib/state-vector.ts'
 
-const clockOf = (doc: Y.Doc, client: number) => Y.decodeStateVector(Y.encodeStateVector(doc)).get(client) ?? 0
 
 describe('crash safety', () => {
   it('keeps every confirmed update through kill -9 while edits are still in flight', async () => {

@@ -15,8 +15,8 @@ import { startChorus, type ChorusServer } from '../support/chorus-process.ts'
 import { mountSmallDisk, type SmallDisk } from '../support/small-disk.ts'
 import { connectClient, whenSynced, type TestClient } from '../support/sync-harness.ts'
 import { waitFor } from '../support/wait-for.ts'
+import { clockOf } from '../../lib/state-vector.ts'
 
-const clockOf = (doc: Y.Doc, client: number) => Y.decodeStateVector(Y.encodeStateVector(doc)).get(client) ?? 0
 
 interface Editor extends TestClient {
   notices: Notice[]

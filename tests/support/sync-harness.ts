@@ -7,12 +7,12 @@ import os from 'node:os'
 import path from 'node:path'
 import WebSocket from 'ws'
 import * as Y from 'yjs'
-import * as decoding from 'lib0/decoding'
 import { WebsocketProvider } from 'y-websocket'
 import { DEFAULT_CONFIG, type ServerConfig } from '../../server/config.ts'
 import { startServer, type RunningServer } from '../../server/compose.ts'
 import { silentLogger, type Logger } from '../../server/ops/logger.ts'
 import { CHORUS_PROTOCOL_PARAM, CHORUS_PROTOCOL_VERSION, MessageType } from '../../lib/protocol.ts'
+import { clockOf, decodeSavedStatePayload } from '../../lib/state-vector.ts'
 import { waitFor } from './wait-for.ts'
 
 export async function makeTempDir(prefix = 'chorus-test-'): Promise<{ dir: string; remove: () => Promise<void> }> {
@@ -62,8 +62,7 @@ export function connectClient(
     whenSaved: (timeoutMs = 10_000) =>
       waitFor(
         () => {
-          const mine = Y.decodeStateVector(Y.encodeStateVector(doc)).get(doc.clientID) ?? 0
-          return client.savedStateVector !== null && (client.savedStateVector.get(doc.clientID) ?? 0) >= mine
+          return client.savedStateVector !== null && (client.savedStateVector.get(doc.clientID) ?? 0) >= clockOf(doc)
         },
         `client ${doc.clientID} saved`,
         timeoutMs,
@@ -74,8 +73,8 @@ export function connectClient(
     },
   }
   if (chorus) {
-    provider.messageHandlers[MessageType.SavedState] = (_encoder, decoder: decoding.Decoder) => {
-      client.savedStateVector = Y.decodeStateVector(decoding.readVarUint8Array(decoder))
+    provider.messageHandlers[MessageType.SavedState] = (_encoder, decoder) => {
+      client.savedStateVector = decodeSavedStatePayload(decoder)
     }
   }
   return client
