@@ -7,6 +7,7 @@
  *   transport   the sync endpoint (WebSocket upgrades → connections), the HTTP server
  *   ops         health and readiness
  */
+import https from 'node:https'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { ServerConfig } from './config.ts'
@@ -16,9 +17,10 @@ import { Health } from './ops/health.ts'
 import type { Logger } from './ops/logger.ts'
 import type { DocumentStore, ViewLinkStore } from './storage/document-store.ts'
 import { LevelDbStore } from './storage/leveldb-store.ts'
-import { listen, type AppHandler } from './transport/http-server.ts'
+import { listen, type AppHandler, type HttpServer } from './transport/http-server.ts'
 import { SyncEndpoint } from './transport/sync-endpoint.ts'
-import type http from 'node:http'
+import { logCertificate, readTlsCredentials, tlsReloader, TlsFileError } from './transport/tls.ts'
+import { EXIT_CONFIG, StartupFailure } from './ops/startup-failure.ts'
 
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 
@@ -32,13 +34,19 @@ export interface StartOptions {
 }
 
 export interface RunningServer {
-  readonly http: http.Server
+  readonly http: HttpServer
   readonly sync: SyncEndpoint
   readonly documents: DocumentRegistry
   readonly health: Health
   readonly port: number
-  /** http://host:port */
+  /** http://host:port, or https://host:port with TLS */
   readonly url: string
+  /**
+   * With TLS: reads the certificate and key files again and serves new connections with them;
+   * open ones are kept. Resolves false (and logs why) when the new files are refused, in which
+   * case the previous certificate is still served. Undefined without TLS.
+   */
+  readonly reloadTls: (() => Promise<boolean>) | undefined
   /**
    * Graceful stop: no new connections, everything stored, sockets closed with 1012. Waits for
    * storage at most `stopTimeoutMs`, then rejects with StopTimeoutError.
@@ -57,6 +65,8 @@ export class StopTimeoutError extends Error {
 }
 
 export async function startServer({ config, logger, next, store: givenStore }: StartOptions): Promise<RunningServer> {
+  // First, so that a bad certificate stops the start (before the store opens), not every handshake.
+  const tls = config.tls ? await readTlsCredentials(config.tls).catch(asStartupFailure) : undefined
   const store =
     givenStore ?? (await LevelDbStore.open(config.dataDir, { commitDelayMs: config.commitDelayMs, logger }))
   const documents = new DocumentRegistry(store, documentOptionsFrom(config), logger)
@@ -65,8 +75,9 @@ export async function startServer({ config, logger, next, store: givenStore }: S
   const sync = new SyncEndpoint(config, documents, viewLinks, logger)
   const health = new Health(store, documents, sync)
   const app = next ? await startNextApp(config, next.dev) : null
-  const server = await listen(config, { health, sync, viewLinks, logger, app })
-  const url = `http://${config.host && config.host !== '0.0.0.0' && config.host !== '::' ? config.host : 'localhost'}:${server.port}`
+  const server = await listen(config, { health, sync, viewLinks, logger, app }, tls)
+  if (tls) logCertificate(logger, 'serving https and wss', tls.certificate)
+  const url = `${tls ? 'https' : 'http'}://${config.host && config.host !== '0.0.0.0' && config.host !== '::' ? config.host : 'localhost'}:${server.port}`
 
   let closing: Promise<void> | null = null
   return {
@@ -76,6 +87,7 @@ export async function startServer({ config, logger, next, store: givenStore }: S
     health,
     port: server.port,
     url,
+    reloadTls: config.tls && server.http instanceof https.Server ? tlsReloader(server.http, config.tls, logger) : undefined,
     close() {
       closing ??= (async () => {
         health.markStopping()
@@ -117,4 +129,9 @@ async function startNextApp(config: ServerConfig, dev: boolean): Promise<AppHand
   const app = createNextApp({ dev, dir: PROJECT_ROOT, hostname: config.host, port: config.port })
   await app.prepare()
   return { dev, handle: app.getRequestHandler(), close: () => app.close() }
+}
+
+function asStartupFailure(error: unknown): never {
+  if (error instanceof TlsFileError) throw new StartupFailure(error.message, EXIT_CONFIG)
+  throw error
 }

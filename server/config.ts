@@ -52,6 +52,14 @@ export interface ServerConfig {
    * stop logs what it could not store and the process exits non-zero.
    */
   stopTimeoutMs: number
+  /** Serve https and wss directly with this certificate and key (PEM files); reloaded on SIGHUP. */
+  tls: TlsFiles | undefined
+}
+
+export interface TlsFiles {
+  /** The certificate, followed by its intermediates (a "fullchain" file). */
+  certFile: string
+  keyFile: string
 }
 
 export const DEFAULT_CONFIG: ServerConfig = {
@@ -73,6 +81,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   compactAfterRecords: 500,
   compactMinLogBytes: 256 * 1024,
   stopTimeoutMs: 10_000,
+  tls: undefined,
 }
 
 export class ConfigError extends Error {
@@ -123,5 +132,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     compactAfterRecords: integer(env, 'COMPACT_AFTER_RECORDS', DEFAULT_CONFIG.compactAfterRecords, 1),
     compactMinLogBytes: integer(env, 'COMPACT_MIN_LOG_BYTES', DEFAULT_CONFIG.compactMinLogBytes, 0),
     stopTimeoutMs: integer(env, 'STOP_TIMEOUT_MS', DEFAULT_CONFIG.stopTimeoutMs, 100),
+    tls: tlsFiles(env),
   }
+}
+
+function tlsFiles(env: Record<string, string | undefined>): TlsFiles | undefined {
+  const certFile = env.TLS_CERT_FILE?.trim()
+  const keyFile = env.TLS_KEY_FILE?.trim()
+  if (!certFile && !keyFile) return undefined
+  // Half a TLS setup must not quietly serve plain http.
+  if (!certFile) throw new ConfigError('TLS_KEY_FILE is set but TLS_CERT_FILE is not; set both (https) or neither (http)')
+  if (!keyFile) throw new ConfigError('TLS_CERT_FILE is set but TLS_KEY_FILE is not; set both (https) or neither (http)')
+  return { certFile: path.resolve(certFile), keyFile: path.resolve(keyFile) }
 }

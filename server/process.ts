@@ -1,6 +1,7 @@
 /**
  * What both entry points do as a process: read the config, check DATA_DIR, start, print the ready
- * line, and stop gracefully on SIGTERM/SIGINT/SIGHUP or when the start script that ran us dies.
+ * line, and stop gracefully on SIGTERM/SIGINT/SIGHUP (SIGHUP reloads the certificate instead with
+ * TLS) or when the start script that ran us dies.
  * A failed start prints one line `chorus: …` and exits with the code startup-failure.ts documents.
  */
 import { ConfigError, loadConfig } from './config.ts'
@@ -64,7 +65,15 @@ export async function runServerProcess(next: StartOptions['next']): Promise<void
       },
     )
   }
-  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, () => stop(signal))
+  // ── TLS reload (SIGHUP) ──
+  // With TLS, SIGHUP reloads the certificate and key, as it does for nginx, so that a renewed
+  // certificate is served without a restart; the outcome is logged by the reload itself.
+  // Without TLS it stops the server as it always has (a closed terminal).
+  const { reloadTls } = server
+  if (reloadTls) process.on('SIGHUP', () => void reloadTls())
+  const stopSignals = reloadTls ? (['SIGTERM', 'SIGINT'] as const) : (['SIGTERM', 'SIGINT', 'SIGHUP'] as const)
+  // ── end TLS reload ──
+  for (const signal of stopSignals) process.on(signal, () => stop(signal))
   // scripts/start.mjs gives us an IPC channel only to learn of its death: if it is killed
   // outright (SIGKILL, a crash), nobody would forward a signal to us any more, and we would hold
   // the port and the store's lock forever as an orphan.

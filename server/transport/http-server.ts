@@ -1,15 +1,18 @@
 /**
  * The one HTTP listener: the sync endpoint's WebSocket upgrades on `/sync/…`, health on
  * `/healthz` and `/readyz`, the view-link API on `/api/…`, and the Next.js app for everything
- * else, all on one port.
+ * else, all on one port. With TLS credentials it is an https server (and wss) with the same
+ * handlers.
  */
 import http from 'node:http'
+import https from 'node:https'
 import type { AddressInfo } from 'node:net'
 import type { ServerConfig } from '../config.ts'
 import type { ViewLinks } from '../document/view-links.ts'
 import type { Health, HealthAnswer } from '../ops/health.ts'
 import type { Logger } from '../ops/logger.ts'
 import { SyncEndpoint } from './sync-endpoint.ts'
+import type { TlsCredentials } from './tls.ts'
 import { handleApiRequest, isApiPath } from './view-link-api.ts'
 
 type RequestHandler = (request: http.IncomingMessage, response: http.ServerResponse) => Promise<void> | void
@@ -34,9 +37,15 @@ function sendJson(response: http.ServerResponse, { status, body }: HealthAnswer)
   response.end(JSON.stringify(body))
 }
 
-export async function listen(config: ServerConfig, routes: Routes): Promise<{ http: http.Server; port: number }> {
+export type HttpServer = http.Server | https.Server
+
+export async function listen(
+  config: ServerConfig,
+  routes: Routes,
+  tls?: TlsCredentials,
+): Promise<{ http: HttpServer; port: number }> {
   const { health, sync, viewLinks, logger, app } = routes
-  const server = http.createServer((request, response) => {
+  const handleRequest: RequestHandler = (request, response) => {
     if (request.url === '/healthz') return sendJson(response, health.liveness())
     if (request.url === '/readyz') {
       void health.readiness().then((answer) => sendJson(response, answer))
@@ -56,7 +65,10 @@ export async function listen(config: ServerConfig, routes: Routes): Promise<{ ht
     }
     response.writeHead(404, { 'content-type': 'text/plain' })
     response.end('Not found: this is the Chorus sync server; connect a WebSocket to /sync/<docId>\n')
-  })
+  }
+  const server: HttpServer = tls
+    ? https.createServer({ cert: tls.cert, key: tls.key }, handleRequest)
+    : http.createServer(handleRequest)
 
   server.on('upgrade', (request, socket, head) => {
     if (SyncEndpoint.isSyncPath(request.url)) {

@@ -39,9 +39,9 @@ export interface StartChorusOptions {
 export interface ChorusServer {
   readonly entry: ChorusEntry
   readonly port: number
-  /** http://127.0.0.1:<port> */
+  /** http://127.0.0.1:<port> (https:// when the server serves TLS, as its ready line says) */
   readonly url: string
-  /** ws://127.0.0.1:<port>/sync, the y-websocket server URL (the client appends /<doc id>). */
+  /** ws://127.0.0.1:<port>/sync (wss:// with TLS), the y-websocket server URL (the client appends /<doc id>). */
   readonly wsUrl: string
   readonly dataDir: string
   /** Pid of the current server process (changes on restart()); also its process group id. */
@@ -60,7 +60,7 @@ export interface ChorusServer {
 }
 
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url))
-const READY_LINE = /Chorus listening on https?:\/\/\S+?:(\d+)/
+const READY_LINE = /Chorus listening on (https?):\/\/\S+?:(\d+)/
 const STOP_TIMEOUT_MS = 10_000
 const GROUP_EXIT_TIMEOUT_MS = 2_000
 const MAX_OUTPUT_CHARS = 2_000_000
@@ -89,6 +89,7 @@ export async function startChorus(options: StartChorusOptions): Promise<ChorusSe
 class ChorusProcess implements ChorusServer {
   readonly entry: ChorusEntry
   port = 0
+  private scheme = 'http'
   private child: ChildProcess | undefined
   private exited: Promise<number> = Promise.resolve(0)
   private log = ''
@@ -103,11 +104,11 @@ class ChorusProcess implements ChorusServer {
   }
 
   get url(): string {
-    return `http://127.0.0.1:${this.port}`
+    return `${this.scheme}://127.0.0.1:${this.port}`
   }
 
   get wsUrl(): string {
-    return `ws://127.0.0.1:${this.port}/sync`
+    return `${this.scheme === 'https' ? 'wss' : 'ws'}://127.0.0.1:${this.port}/sync`
   }
 
   get pid(): number {
@@ -150,7 +151,8 @@ class ChorusProcess implements ChorusServer {
         const match = READY_LINE.exec(beforeReady.replace(/\x1b\[[0-9;]*m/g, ''))
         if (match) {
           beforeReady = undefined
-          resolve(Number(match[1]))
+          this.scheme = match[1]
+          resolve(Number(match[2]))
         }
       })
     })

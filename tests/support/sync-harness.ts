@@ -48,10 +48,10 @@ export interface TestClient {
 export function connectClient(
   wsUrl: string,
   docId: string,
-  { chorus = true, doc = new Y.Doc() }: { chorus?: boolean; doc?: Y.Doc } = {},
+  { chorus = true, doc = new Y.Doc(), ca }: { chorus?: boolean; doc?: Y.Doc; ca?: string[] } = {},
 ): TestClient {
   const provider = new WebsocketProvider(wsUrl, docId, doc, {
-    WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
+    WebSocketPolyfill: (ca ? trustingWebSocket(ca) : WebSocket) as unknown as typeof globalThis.WebSocket,
     disableBc: true,
     params: chorus ? { [CHORUS_PROTOCOL_PARAM]: String(CHORUS_PROTOCOL_VERSION) } : {},
   })
@@ -78,6 +78,15 @@ export function connectClient(
     }
   }
   return client
+}
+
+/** ws trusting these certificates, for wss to a server with a self-signed one. */
+export function trustingWebSocket(ca: string[]) {
+  return class extends WebSocket {
+    constructor(address: string | URL, protocols?: string | string[]) {
+      super(address, protocols, { ca })
+    }
+  }
 }
 
 export function whenSynced(client: TestClient, timeoutMs = 10_000): Promise<void> {
