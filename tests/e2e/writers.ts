@@ -35,6 +35,8 @@ export interface OpenOptions {
   permissions?: string[]
   /** The caret colour this browser has chosen (stored before the page loads); default: random. */
   color?: string
+  /** For a server with a self-signed certificate (the TLS tests). */
+  ignoreHTTPSErrors?: boolean
 }
 
 export interface Writers {
@@ -91,6 +93,7 @@ export async function openWriter(
   const context = await browser.newContext({
     baseURL,
     permissions: options.permissions,
+    ignoreHTTPSErrors: options.ignoreHTTPSErrors,
     viewport: { width: 900, height: 720 },
   })
   if (options.color) {
