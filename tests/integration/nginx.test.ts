@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict'
 import http from 'node:http'
 import https from 'node:https'
+import http2 from 'node:http2'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -71,6 +72,20 @@ describe('Chorus behind nginx (docs/deploy/nginx.conf)', { skip }, () => {
     const health = await get(`${proxy.httpsUrl}/healthz`)
     assert.equal(health.status, 200)
     assert.equal(JSON.parse(health.body).status, 'ok')
+
+    // Browsers load the page over HTTP/2 (and open their WebSockets over HTTP/1.1 beside it).
+    const session = http2.connect(proxy.httpsUrl, { ca: [certificate.pem] })
+    try {
+      const status = await new Promise<number>((resolve, reject) => {
+        const request = session.request({ ':path': '/healthz' })
+        request.once('response', (headers) => resolve(Number(headers[':status'])))
+        request.once('error', reject)
+        request.resume()
+      })
+      assert.equal(status, 200)
+    } finally {
+      session.close()
+    }
   })
 
   it('carries y-websocket clients over wss both ways', async () => {
