@@ -11,7 +11,7 @@
  * Other arguments are passed on to it.
  *
  * Signals: SIGINT, SIGTERM and SIGHUP are passed on to the server, which stores everything and
- * exits; this script then exits with its code. The server stays in our process group, so a
+ * exits (with TLS, SIGHUP reloads the certificate instead); this script then exits with its code. The server stays in our process group, so a
  * signal to the group reaches it as well (it takes the copies as one request), and it stops by
  * itself if this script dies without passing anything on (SIGKILL). Our exit means the server
  * is gone. package.json runs this script with `exec`, so that npm's own forwarding reaches us
