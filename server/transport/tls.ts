@@ -109,14 +109,18 @@ export function tlsReloader(
     logCertificate(logger, 'TLS certificate reloaded', credentials.certificate)
     return true
   }
+  const start = (): Promise<boolean> => {
+    const run = reload().finally(() => {
+      running = null
+    })
+    running = run
+    return run
+  }
   return () => {
-    if (!running) {
-      running = reload().finally(() => (running = null))
-      return running
-    }
+    if (!running) return start()
     again ??= running.then(() => {
       again = null
-      return (running = reload().finally(() => (running = null)))
+      return start()
     })
     return again
   }

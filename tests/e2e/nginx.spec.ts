@@ -14,8 +14,9 @@ import { NGINX, startNginx, type NginxProxy } from '../support/nginx.ts'
 import { makeCertificate, OPENSSL } from '../support/tls-certificates.ts'
 import { openWriter, type Writer } from './writers.ts'
 
-const test = base.extend<{}, { nginx: NginxProxy }>({
+const test = base.extend<Record<never, never>, { nginx: NginxProxy }>({
   nginx: [
+    // biome-ignore lint/correctness/noEmptyPattern: Playwright requires a destructured first argument
     async ({}, use) => {
       const dir = mkdtempSync(join(tmpdir(), 'chorus-nginx-e2e-'))
       const chorus = await startChorus({ entry: 'app' })

@@ -11,8 +11,9 @@ import { startChorus, type ChorusServer } from '../support/chorus-process.ts'
 import { makeCertificate, OPENSSL } from '../support/tls-certificates.ts'
 import { openWriter, type Writer } from './writers.ts'
 
-const test = base.extend<{}, { secureChorus: ChorusServer }>({
+const test = base.extend<Record<never, never>, { secureChorus: ChorusServer }>({
   secureChorus: [
+    // biome-ignore lint/correctness/noEmptyPattern: Playwright requires a destructured first argument
     async ({}, use) => {
       const dir = mkdtempSync(join(tmpdir(), 'chorus-tls-e2e-'))
       try {

@@ -36,14 +36,17 @@ describe('Chorus behind nginx (docs/deploy/nginx.conf)', { skip }, () => {
     return client
   }
 
-  function get(url: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+  function get(
+    url: string,
+    headers: Record<string, string> = {},
+  ): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
     const client = url.startsWith('https:') ? https : http
     return new Promise((resolve, reject) => {
       client
         .get(url, { ca: [certificate.pem], headers }, (response) => {
           let body = ''
           response.setEncoding('utf8').on('data', (chunk: string) => (body += chunk))
-          response.on('end', () => resolve({ status: response.statusCode!, headers: response.headers, body }))
+          response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body }))
         })
         .once('error', reject)
     })
@@ -109,7 +112,7 @@ describe('Chorus behind nginx (docs/deploy/nginx.conf)', { skip }, () => {
           resolve(101)
         })
         socket.once('unexpected-response', (_request, response) => {
-          resolve(response.statusCode!)
+          resolve(response.statusCode ?? 0)
           socket.terminate()
         })
         socket.once('error', reject)

@@ -69,7 +69,7 @@ describe('TLS served by Chorus itself', { skip }, () => {
         .get(`${chorus.url}/healthz`, { ca: [first.pem] }, (response) => {
           let body = ''
           response.setEncoding('utf8').on('data', (chunk: string) => (body += chunk))
-          response.on('end', () => resolve({ status: response.statusCode!, body }))
+          response.on('end', () => resolve({ status: response.statusCode ?? 0, body }))
         })
         .once('error', reject)
     })
@@ -84,7 +84,7 @@ describe('TLS served by Chorus itself', { skip }, () => {
     await ada.whenSaved()
 
     // Plain ws to a TLS port is no connection at all, not a silent downgrade.
-    const plain = new WebSocket(chorus.wsUrl.replace('wss:', 'ws:') + '/over-wss')
+    const plain = new WebSocket(`${chorus.wsUrl.replace('wss:', 'ws:')}/over-wss`)
     await new Promise<void>((resolve) => {
       plain.once('error', () => resolve())
       plain.once('open', () => assert.fail('plain ws opened on the TLS port'))
@@ -135,7 +135,12 @@ describe('TLS served by Chorus itself', { skip }, () => {
     replace(certFile, '-----BEGIN CERTIFICATE-----\ntruncated by a failed renewal\n')
     process.kill(chorus.pid, 'SIGHUP')
     await waitFor(() => refusals() === 1, 'the broken certificate refused')
-    assert.match(chorus.output(), new RegExp(`TLS reload refused; still serving the previous certificate reason="TLS_CERT_FILE ${certFile} holds no PEM certificate`))
+    assert.match(
+      chorus.output(),
+      new RegExp(
+        `TLS reload refused; still serving the previous certificate reason="TLS_CERT_FILE ${certFile} holds no PEM certificate`,
+      ),
+    )
 
     // The new certificate in place, but the key still the old one: refused too.
     replace(certFile, readFileSync(other.certFile))

@@ -77,8 +77,11 @@ export async function startNginx({ upstreamPort, certificate }: StartNginxOption
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let stderr = ''
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
+  for (const stream of [child.stdout, child.stderr]) {
+    stream?.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk
+    })
+  }
   const exited = new Promise<void>((resolve) => {
     child.once('exit', () => resolve())
     child.once('error', () => resolve())
@@ -159,8 +162,9 @@ function accepts(port: number): Promise<boolean> {
 }
 
 function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.pid === undefined) return // never started
   try {
-    process.kill(-child.pid!, signal)
+    process.kill(-child.pid, signal)
   } catch {
     // already gone
   }

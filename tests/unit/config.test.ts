@@ -43,6 +43,9 @@ describe('loadConfig', () => {
       () => loadConfig({ TLS_CERT_FILE: 'cert.pem' }),
       (error: Error) => error instanceof ConfigError && /TLS_CERT_FILE is set but TLS_KEY_FILE is not/.test(error.message),
     )
-    assert.throws(() => loadConfig({ TLS_KEY_FILE: 'key.pem', TLS_CERT_FILE: ' ' }), /TLS_KEY_FILE is set but TLS_CERT_FILE is not/)
+    assert.throws(
+      () => loadConfig({ TLS_KEY_FILE: 'key.pem', TLS_CERT_FILE: ' ' }),
+      /TLS_KEY_FILE is set but TLS_CERT_FILE is not/,
+    )
   })
 })

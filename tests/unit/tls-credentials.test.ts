@@ -60,7 +60,7 @@ describe('readTlsCredentials', { skip: OPENSSL ? false : 'openssl is not install
       `TLS_KEY_FILE ${second.keyFile} is not the key of the certificate in TLS_CERT_FILE ${first.certFile}`,
     )
     const encrypted = join(dir, 'encrypted.key')
-    execFileSync(OPENSSL!, ['pkey', '-in', first.keyFile, '-aes256', '-passout', 'pass:secret', '-out', encrypted])
+    execFileSync(OPENSSL ?? 'openssl', ['pkey', '-in', first.keyFile, '-aes256', '-passout', 'pass:secret', '-out', encrypted])
     assert.match(await refusal(first.certFile, encrypted), /^TLS_KEY_FILE .*encrypted\.key is encrypted with a passphrase/)
   })
 })

@@ -43,7 +43,11 @@ describe('tlsReloader', { skip: OPENSSL ? false : 'openssl is not installed (apt
 
   it('folds reloads asked for during one into a single further run, which reads the files anew', async () => {
     const lines: string[] = []
-    const reload = tlsReloader(server, files(), createLogger('info', (line) => lines.push(line)))
+    const reload = tlsReloader(
+      server,
+      files(),
+      createLogger('info', (line) => lines.push(line)),
+    )
     serve(second)
     const firstRun = reload()
     // Asked while the first run reads: both get the one run that follows it.
@@ -58,11 +62,18 @@ describe('tlsReloader', { skip: OPENSSL ? false : 'openssl is not installed (apt
 
   it('keeps the served certificate when the files are refused, and says why', async () => {
     const lines: string[] = []
-    const reload = tlsReloader(server, files(), createLogger('info', (line) => lines.push(line)))
+    const reload = tlsReloader(
+      server,
+      files(),
+      createLogger('info', (line) => lines.push(line)),
+    )
     const served = await servedFingerprint(port, [first.pem, second.pem])
     copyFileSync(second.keyFile, files().keyFile)
     assert.equal(await reload(), false)
-    assert.match(lines.join(''), /ERROR.*TLS reload refused; still serving the previous certificate.*is not the key of the certificate/)
+    assert.match(
+      lines.join(''),
+      /ERROR.*TLS reload refused; still serving the previous certificate.*is not the key of the certificate/,
+    )
     assert.equal(await servedFingerprint(port, [first.pem, second.pem]), served)
   })
 })
