@@ -180,6 +180,9 @@ describe('SIGHUP without TLS', () => {
     const chorus = await startChorus({ entry: 'standalone', env: { TLS_CERT_FILE: undefined, TLS_KEY_FILE: undefined } })
     try {
       assert.match(chorus.url, /^http:/)
+      // A request answered means the start has run to its end, signal handlers included: the ready
+      // line comes just before they are installed, and a signal in between would kill the server.
+      assert.equal((await fetch(`${chorus.url}/healthz`)).status, 200)
       assert.equal(await chorus.stop('SIGHUP'), 0)
     } finally {
       await chorus.cleanup()
