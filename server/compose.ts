@@ -17,8 +17,9 @@ import { Health } from './ops/health.ts'
 import type { Logger } from './ops/logger.ts'
 import type { DocumentStore, ViewLinkStore } from './storage/document-store.ts'
 import { LevelDbStore } from './storage/leveldb-store.ts'
-import { listen, type AppHandler, type HttpServer } from './transport/http-server.ts'
+import { listen, type AppHandler } from './transport/http-server.ts'
 import { SyncEndpoint } from './transport/sync-endpoint.ts'
+import type http from 'node:http'
 import { logCertificate, readTlsCredentials, tlsReloader, TlsFileError } from './transport/tls.ts'
 import { EXIT_CONFIG, StartupFailure } from './ops/startup-failure.ts'
 
@@ -34,7 +35,7 @@ export interface StartOptions {
 }
 
 export interface RunningServer {
-  readonly http: HttpServer
+  readonly http: http.Server
   readonly sync: SyncEndpoint
   readonly documents: DocumentRegistry
   readonly health: Health
@@ -77,7 +78,7 @@ export async function startServer({ config, logger, next, store: givenStore }: S
   const app = next ? await startNextApp(config, next.dev) : null
   const server = await listen(config, { health, sync, viewLinks, logger, app }, tls)
   if (tls) logCertificate(logger, 'serving https and wss', tls.certificate)
-  const url = `${tls ? 'https' : 'http'}://${config.host && config.host !== '0.0.0.0' && config.host !== '::' ? config.host : 'localhost'}:${server.port}`
+  const url = `http://${config.host && config.host !== '0.0.0.0' && config.host !== '::' ? config.host : 'localhost'}:${server.port}`
 
   let closing: Promise<void> | null = null
   return {
@@ -86,7 +87,7 @@ export async function startServer({ config, logger, next, store: givenStore }: S
     documents,
     health,
     port: server.port,
-    url,
+    url: tls ? url.replace(/^http:/, 'https:') : url,
     reloadTls: config.tls && server.http instanceof https.Server ? tlsReloader(server.http, config.tls, logger) : undefined,
     close() {
       closing ??= (async () => {

@@ -6,11 +6,20 @@
 import path from 'node:path'
 import { isLogLevel, type LogLevel } from './ops/logger.ts'
 
+/** TLS_CERT_FILE and TLS_KEY_FILE, resolved. */
+export interface TlsFiles {
+  /** The certificate, followed by its intermediates (a "fullchain" file). */
+  certFile: string
+  keyFile: string
+}
+
 export interface ServerConfig {
   /** TCP port for the app and the sync endpoint. 0 picks a free port. */
   port: number
   /** Interface to bind; undefined means all interfaces, like `next start`. */
   host: string | undefined
+  /** Serve https and wss on that port with this certificate and key (PEM files); reloaded on SIGHUP. */
+  tls: TlsFiles | undefined
   /** LevelDB folder. */
   dataDir: string
   logLevel: LogLevel
@@ -52,19 +61,12 @@ export interface ServerConfig {
    * stop logs what it could not store and the process exits non-zero.
    */
   stopTimeoutMs: number
-  /** Serve https and wss directly with this certificate and key (PEM files); reloaded on SIGHUP. */
-  tls: TlsFiles | undefined
-}
-
-export interface TlsFiles {
-  /** The certificate, followed by its intermediates (a "fullchain" file). */
-  certFile: string
-  keyFile: string
 }
 
 export const DEFAULT_CONFIG: ServerConfig = {
   port: 3000,
   host: undefined,
+  tls: undefined,
   dataDir: path.resolve('data'),
   logLevel: 'info',
   pingIntervalMs: 5_000,
@@ -81,7 +83,6 @@ export const DEFAULT_CONFIG: ServerConfig = {
   compactAfterRecords: 500,
   compactMinLogBytes: 256 * 1024,
   stopTimeoutMs: 10_000,
-  tls: undefined,
 }
 
 export class ConfigError extends Error {
@@ -98,6 +99,16 @@ function integer(env: Record<string, string | undefined>, name: string, fallback
   return value
 }
 
+function tlsFiles(env: Record<string, string | undefined>): TlsFiles | undefined {
+  const certFile = env.TLS_CERT_FILE?.trim()
+  const keyFile = env.TLS_KEY_FILE?.trim()
+  if (!certFile && !keyFile) return undefined
+  // Half a TLS setup must not quietly serve plain http.
+  if (!certFile) throw new ConfigError('TLS_KEY_FILE is set but TLS_CERT_FILE is not; set both (https) or neither (http)')
+  if (!keyFile) throw new ConfigError('TLS_CERT_FILE is set but TLS_KEY_FILE is not; set both (https) or neither (http)')
+  return { certFile: path.resolve(certFile), keyFile: path.resolve(keyFile) }
+}
+
 export function loadConfig(env: Record<string, string | undefined> = process.env): ServerConfig {
   const logLevel = env.LOG_LEVEL?.trim() || DEFAULT_CONFIG.logLevel
   if (!isLogLevel(logLevel)) {
@@ -108,6 +119,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   return {
     port,
     host: env.HOST?.trim() || undefined,
+    tls: tlsFiles(env),
     dataDir: path.resolve(env.DATA_DIR?.trim() || DEFAULT_CONFIG.dataDir),
     logLevel,
     pingIntervalMs: integer(env, 'PING_INTERVAL_MS', DEFAULT_CONFIG.pingIntervalMs, 100),
@@ -132,16 +144,5 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     compactAfterRecords: integer(env, 'COMPACT_AFTER_RECORDS', DEFAULT_CONFIG.compactAfterRecords, 1),
     compactMinLogBytes: integer(env, 'COMPACT_MIN_LOG_BYTES', DEFAULT_CONFIG.compactMinLogBytes, 0),
     stopTimeoutMs: integer(env, 'STOP_TIMEOUT_MS', DEFAULT_CONFIG.stopTimeoutMs, 100),
-    tls: tlsFiles(env),
   }
-}
-
-function tlsFiles(env: Record<string, string | undefined>): TlsFiles | undefined {
-  const certFile = env.TLS_CERT_FILE?.trim()
-  const keyFile = env.TLS_KEY_FILE?.trim()
-  if (!certFile && !keyFile) return undefined
-  // Half a TLS setup must not quietly serve plain http.
-  if (!certFile) throw new ConfigError('TLS_KEY_FILE is set but TLS_CERT_FILE is not; set both (https) or neither (http)')
-  if (!keyFile) throw new ConfigError('TLS_CERT_FILE is set but TLS_KEY_FILE is not; set both (https) or neither (http)')
-  return { certFile: path.resolve(certFile), keyFile: path.resolve(keyFile) }
 }

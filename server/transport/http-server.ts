@@ -37,13 +37,11 @@ function sendJson(response: http.ServerResponse, { status, body }: HealthAnswer)
   response.end(JSON.stringify(body))
 }
 
-export type HttpServer = http.Server | https.Server
-
 export async function listen(
   config: ServerConfig,
   routes: Routes,
   tls?: TlsCredentials,
-): Promise<{ http: HttpServer; port: number }> {
+): Promise<{ http: http.Server; port: number }> {
   const { health, sync, viewLinks, logger, app } = routes
   const handleRequest: RequestHandler = (request, response) => {
     if (request.url === '/healthz') return sendJson(response, health.liveness())
@@ -66,9 +64,7 @@ export async function listen(
     response.writeHead(404, { 'content-type': 'text/plain' })
     response.end('Not found: this is the Chorus sync server; connect a WebSocket to /sync/<docId>\n')
   }
-  const server: HttpServer = tls
-    ? https.createServer({ cert: tls.cert, key: tls.key }, handleRequest)
-    : http.createServer(handleRequest)
+  const server = tls ? https.createServer({ cert: tls.cert, key: tls.key }, handleRequest) : http.createServer(handleRequest)
 
   server.on('upgrade', (request, socket, head) => {
     if (SyncEndpoint.isSyncPath(request.url)) {

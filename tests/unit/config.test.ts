@@ -32,20 +32,4 @@ describe('loadConfig', () => {
     assert.throws(() => loadConfig({ STOP_TIMEOUT_MS: '50' }), /STOP_TIMEOUT_MS must be an integer >= 100/)
     assert.throws(() => loadConfig({ STOP_TIMEOUT_MS: '1.5s' }), /STOP_TIMEOUT_MS/)
   })
-
-  it('reads TLS_CERT_FILE and TLS_KEY_FILE together, and refuses one without the other', () => {
-    assert.equal(loadConfig({}).tls, undefined)
-    assert.deepEqual(loadConfig({ TLS_CERT_FILE: 'tls/cert.pem', TLS_KEY_FILE: '/etc/key.pem' }).tls, {
-      certFile: path.resolve('tls/cert.pem'),
-      keyFile: '/etc/key.pem',
-    })
-    assert.throws(
-      () => loadConfig({ TLS_CERT_FILE: 'cert.pem' }),
-      (error: Error) => error instanceof ConfigError && /TLS_CERT_FILE is set but TLS_KEY_FILE is not/.test(error.message),
-    )
-    assert.throws(
-      () => loadConfig({ TLS_KEY_FILE: 'key.pem', TLS_CERT_FILE: ' ' }),
-      /TLS_KEY_FILE is set but TLS_CERT_FILE is not/,
-    )
-  })
 })

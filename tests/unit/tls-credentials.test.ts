@@ -1,16 +1,35 @@
 /**
- * Reading TLS_CERT_FILE and TLS_KEY_FILE: every way a file can be unusable gets one line naming
- * the setting, the file and what is wrong, instead of OpenSSL's "PEM routines::no start line".
- * Real files, real certificates (openssl).
+ * TLS_CERT_FILE and TLS_KEY_FILE: both or neither; and every way a file can be unusable gets one
+ * line naming the setting, the file and what is wrong, instead of OpenSSL's "PEM routines::no
+ * start line". Real files, real certificates (openssl).
  */
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import path, { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
+import { ConfigError, loadConfig } from '../../server/config.ts'
 import { readTlsCredentials, TlsFileError } from '../../server/transport/tls.ts'
 import { makeCertificate, OPENSSL, type TestCertificate } from '../support/tls-certificates.ts'
+
+describe('TLS_CERT_FILE and TLS_KEY_FILE settings', () => {
+  it('are read together, resolved, and refused one without the other', () => {
+    assert.equal(loadConfig({}).tls, undefined)
+    assert.deepEqual(loadConfig({ TLS_CERT_FILE: 'tls/cert.pem', TLS_KEY_FILE: '/etc/key.pem' }).tls, {
+      certFile: path.resolve('tls/cert.pem'),
+      keyFile: '/etc/key.pem',
+    })
+    assert.throws(
+      () => loadConfig({ TLS_CERT_FILE: 'cert.pem' }),
+      (error: Error) => error instanceof ConfigError && /TLS_CERT_FILE is set but TLS_KEY_FILE is not/.test(error.message),
+    )
+    assert.throws(
+      () => loadConfig({ TLS_KEY_FILE: 'key.pem', TLS_CERT_FILE: ' ' }),
+      /TLS_KEY_FILE is set but TLS_CERT_FILE is not/,
+    )
+  })
+})
 
 describe('readTlsCredentials', { skip: OPENSSL ? false : 'openssl is not installed (apt-get install openssl)' }, () => {
   let dir: string
