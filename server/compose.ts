@@ -5,7 +5,7 @@
  *   storage     the store (LevelDB unless one is passed in, e.g. a test's in-memory store)
  *   document    the registry of open documents, the view links
  *   transport   the sync endpoint (WebSocket upgrades → connections), the HTTP server
- *   ops         health and readiness
+ *   ops         health and readiness, metrics (on the main port or METRICS_PORT)
  */
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -13,6 +13,7 @@ import type { ServerConfig } from './config.ts'
 import { DocumentRegistry, documentOptionsFrom } from './document/document-registry.ts'
 import { ViewLinks } from './document/view-links.ts'
 import { Health } from './ops/health.ts'
+import { listenMetrics, Metrics } from './ops/metrics.ts'
 import type { Logger } from './ops/logger.ts'
 import type { DocumentStore, ViewLinkStore } from './storage/document-store.ts'
 import { LevelDbStore } from './storage/leveldb-store.ts'
@@ -36,6 +37,9 @@ export interface RunningServer {
   readonly sync: SyncEndpoint
   readonly documents: DocumentRegistry
   readonly health: Health
+  readonly metrics: Metrics
+  /** Where /metrics is served: METRICS_PORT's actual port, or `port`. */
+  readonly metricsPort: number
   readonly port: number
   /** http://host:port */
   readonly url: string
@@ -64,8 +68,16 @@ export async function startServer({ config, logger, next, store: givenStore }: S
   const viewLinks = new ViewLinks(store, (docId, viewId) => sync.disconnectViewers(docId, viewId))
   const sync = new SyncEndpoint(config, documents, viewLinks, logger)
   const health = new Health(store, documents, sync)
+  const metrics = new Metrics({ documents, sync, store, health }, config.metricsToken)
+  const ownPort = config.metricsPort !== 0
   const app = next ? await startNextApp(config, next.dev) : null
-  const server = await listen(config, { health, sync, viewLinks, logger, app })
+  const server = await listen(config, { health, sync, viewLinks, logger, app, metrics: ownPort ? null : metrics })
+  const metricsServer = ownPort
+    ? await listenMetrics(metrics, config.metricsPort, config.host).catch(async (error: unknown) => {
+        await new Promise((resolve) => server.http.close(resolve))
+        throw error
+      })
+    : null
   const url = `http://${config.host && config.host !== '0.0.0.0' && config.host !== '::' ? config.host : 'localhost'}:${server.port}`
 
   let closing: Promise<void> | null = null
@@ -74,6 +86,8 @@ export async function startServer({ config, logger, next, store: givenStore }: S
     sync,
     documents,
     health,
+    metrics,
+    metricsPort: metricsServer?.port ?? server.port,
     port: server.port,
     url,
     close() {
@@ -101,6 +115,11 @@ export async function startServer({ config, logger, next, store: givenStore }: S
         await app?.close()
         server.http.closeAllConnections()
         await stopped
+        metrics.close()
+        if (metricsServer) {
+          metricsServer.http.closeAllConnections()
+          await new Promise((resolve) => metricsServer.http.close(resolve))
+        }
         if (unstored) {
           throw new StopTimeoutError(
             `stopped after ${config.stopTimeoutMs} ms without storing ${unstored.updates} updates of ${unstored.documents} documents`,

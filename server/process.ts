@@ -1,19 +1,14 @@
 /**
  * What both entry points do as a process: read the config, check DATA_DIR, start, print the ready
- * line, and stop gracefully on SIGTERM/SIGINT/SIGHUP or when the start script that ran us dies.
+ * line, and stop gracefully (draining first, see ops/graceful-stop.ts) on SIGTERM/SIGINT/SIGHUP or
+ * when the start script that ran us dies.
  * A failed start prints one line `chorus: …` and exits with the code startup-failure.ts documents.
  */
 import { ConfigError, loadConfig } from './config.ts'
 import { startServer, type RunningServer, type StartOptions } from './compose.ts'
+import { GracefulStop } from './ops/graceful-stop.ts'
 import { createLogger, ignoreClosedOutput } from './ops/logger.ts'
 import { describeStartupFailure, EXIT_CONFIG, EXIT_FAILED, prepareDataDir, showPath, type StartupFailure } from './ops/startup-failure.ts'
-
-/**
- * A signal sent to a process group reaches us directly and again through the start script (and
- * npm, which forwards it too): copies this close together are one request to stop, not the
- * impatient second one that means "exit now".
- */
-const SAME_REQUEST_MS = 1000
 
 export async function runServerProcess(next: StartOptions['next']): Promise<void> {
   ignoreClosedOutput()
@@ -24,7 +19,7 @@ export async function runServerProcess(next: StartOptions['next']): Promise<void
     if (error instanceof ConfigError) exitWith({ message: error.message, exitCode: EXIT_CONFIG })
     throw error
   }
-  const logger = createLogger(config.logLevel)
+  const logger = createLogger(config.logLevel, undefined, {}, config.logFormat)
   let server: RunningServer
   try {
     const { created } = await prepareDataDir(config.dataDir)
@@ -42,35 +37,19 @@ export async function runServerProcess(next: StartOptions['next']): Promise<void
     dataDir: config.dataDir,
     mode: next ? (next.dev ? 'dev' : 'production') : 'sync-only',
     pid: process.pid,
+    metricsPort: server.metricsPort !== server.port ? server.metricsPort : undefined,
   })
 
-  let stoppingSince: number | undefined
-  const stop = (reason: string) => {
-    if (stoppingSince !== undefined) {
-      if (performance.now() - stoppingSince < SAME_REQUEST_MS) return
-      logger.warn('second signal, exiting now', { reason })
-      process.exit(1)
-    }
-    stoppingSince = performance.now()
-    logger.info('stopping', { reason })
-    server.close().then(
-      () => {
-        logger.info('stopped; everything stored', { ms: Math.round(performance.now() - stoppingSince!) })
-        process.exit(0)
-      },
-      (error: unknown) => {
-        logger.error('error while stopping', { error })
-        process.exit(1)
-      },
-    )
-  }
+  // Drain, then store everything and exit; a second signal skips the rest of the drain (graceful-stop.ts).
+  const graceful = new GracefulStop(server, config.drainSeconds * 1000, logger)
+  const stop = (reason: string, options?: { drain: boolean }) => graceful.request(reason, options)
   for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, () => stop(signal))
   // scripts/start.mjs gives us an IPC channel only to learn of its death: if it is killed
   // outright (SIGKILL, a crash), nobody would forward a signal to us any more, and we would hold
   // the port and the store's lock forever as an orphan.
   if (process.channel) {
-    if (process.connected) process.on('disconnect', () => stop('start script exited'))
-    else stop('start script exited')
+    if (process.connected) process.on('disconnect', () => stop('start script exited', { drain: false }))
+    else stop('start script exited', { drain: false })
   }
 }
 

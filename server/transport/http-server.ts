@@ -9,6 +9,7 @@ import type { ServerConfig } from '../config.ts'
 import type { ViewLinks } from '../document/view-links.ts'
 import type { Health, HealthAnswer } from '../ops/health.ts'
 import type { Logger } from '../ops/logger.ts'
+import { METRICS_PATH, type Metrics } from '../ops/metrics.ts'
 import { SyncEndpoint } from './sync-endpoint.ts'
 import { handleApiRequest, isApiPath } from './view-link-api.ts'
 
@@ -27,6 +28,8 @@ export interface Routes {
   viewLinks: ViewLinks
   logger: Logger
   app: AppHandler | null
+  /** Serves /metrics here; null when it has a port of its own (METRICS_PORT). */
+  metrics: Metrics | null
 }
 
 function sendJson(response: http.ServerResponse, { status, body }: HealthAnswer): void {
@@ -35,9 +38,10 @@ function sendJson(response: http.ServerResponse, { status, body }: HealthAnswer)
 }
 
 export async function listen(config: ServerConfig, routes: Routes): Promise<{ http: http.Server; port: number }> {
-  const { health, sync, viewLinks, logger, app } = routes
+  const { health, sync, viewLinks, logger, app, metrics } = routes
   const server = http.createServer((request, response) => {
     if (request.url === '/healthz') return sendJson(response, health.liveness())
+    if (metrics && request.url?.split('?', 1)[0] === METRICS_PATH) return metrics.handle(request, response)
     if (request.url === '/readyz') {
       void health.readiness().then((answer) => sendJson(response, answer))
       return

@@ -1,0 +1,114 @@
+/**
+ * What the transport sees, as plain counters: messages and bytes in and out by kind, refused
+ * upgrades by reason, closed sockets by code. Plain numbers because they are bumped on every
+ * frame (a relay to a thousand readers bumps them a thousand times); /metrics reads them when it
+ * is scraped (ops/metrics.ts). Every key is from a fixed set: never a document id or an address.
+ */
+import { CloseCode, MessageType, SyncMessageType } from '../../lib/protocol.ts'
+
+export const MESSAGE_KINDS = [
+  'sync-step1',
+  'sync-step2',
+  'sync-update',
+  'awareness',
+  'query-awareness',
+  'saved-state',
+  'notice',
+  'other',
+] as const
+export type MessageKind = (typeof MESSAGE_KINDS)[number]
+
+/** The kind of a y-websocket frame, from its first two bytes (both are one-byte varints here). */
+export function messageKind(frame: Uint8Array): MessageKind {
+  switch (frame[0]) {
+    case MessageType.Sync:
+      switch (frame[1]) {
+        case SyncMessageType.Step1:
+          return 'sync-step1'
+        case SyncMessageType.Step2:
+          return 'sync-step2'
+        case SyncMessageType.Update:
+          return 'sync-update'
+      }
+      return 'other'
+    case MessageType.Awareness:
+      return 'awareness'
+    case MessageType.QueryAwareness:
+      return 'query-awareness'
+    case MessageType.SavedState:
+      return 'saved-state'
+    case MessageType.Notice:
+      return 'notice'
+  }
+  return 'other'
+}
+
+export class MessageCounts {
+  readonly messages: Record<MessageKind, number> = zeroes(MESSAGE_KINDS)
+  readonly bytes: Record<MessageKind, number> = zeroes(MESSAGE_KINDS)
+
+  /** Text frames are 'other', whatever their first bytes. */
+  count(frame: Uint8Array, binary = true): void {
+    const kind = binary ? messageKind(frame) : 'other'
+    this.messages[kind]++
+    this.bytes[kind] += frame.byteLength
+  }
+}
+
+/**
+ * Short codes for the sync endpoint's refusals (sync-endpoint.ts), matched on the start of their
+ * reason. A refusal not listed counts as 'other' (a unit test keeps this list complete).
+ */
+export const REFUSAL_CODES: readonly (readonly [prefix: string, code: string])[] = [
+  ['server is shutting down', 'stopping'],
+  ['not a sync path', 'not-sync-path'],
+  ['origin not allowed', 'origin'],
+  ['too many new connections from this address', 'address-rate'],
+  ['invalid document name', 'invalid-name'],
+  ['this view link does not exist', 'unknown-view-link'],
+  ['too many people in this document', 'document-full'],
+  ['internal error', 'internal'],
+]
+
+export function refusalCode(reason: string): string {
+  for (const [prefix, code] of REFUSAL_CODES) if (reason.startsWith(prefix)) return code
+  return 'other'
+}
+
+/** Close codes counted by their number; any other (a client may send 3000–4999) is 'other'. */
+const KNOWN_CLOSE_CODES = new Set<number>([
+  1000, 1001, 1002, 1003, 1005, 1006, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014, 1015,
+  ...Object.values(CloseCode),
+])
+
+export function closeCodeLabel(code: number): string {
+  return KNOWN_CLOSE_CODES.has(code) ? String(code) : 'other'
+}
+
+export class Traffic {
+  /** Frames received from clients, by kind (before rate limits and checks). */
+  readonly received = new MessageCounts()
+  /** Frames sent to clients, by kind (a relayed update is one per receiver). */
+  readonly sent = new MessageCounts()
+  /** Refused upgrades by `${status} ${code}`. */
+  readonly refusals = new Map<string, { status: number; code: string; count: number }>()
+  /** Closed sockets by close code label. */
+  readonly closes = new Map<string, number>()
+
+  refused(status: number, reason: string): void {
+    const code = refusalCode(reason)
+    const key = `${status} ${code}`
+    const entry = this.refusals.get(key)
+    if (entry) entry.count++
+    else this.refusals.set(key, { status, code, count: 1 })
+  }
+
+  closed(code: number): void {
+    const label = closeCodeLabel(code)
+    this.closes.set(label, (this.closes.get(label) ?? 0) + 1)
+  }
+}
+
+function zeroes<K extends string>(keys: readonly K[]): Record<K, number> {
+  return Object.fromEntries(keys.map((key) => [key, 0])) as Record<K, number>
+}
