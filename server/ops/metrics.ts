@@ -123,6 +123,9 @@ export class Metrics {
       labelNames: ['origin'],
       registers,
     })
+    // Present from the start, so that rate() and increase() see the first update.
+    applied.inc({ origin: 'client' }, 0)
+    appliedBytes.inc({ origin: 'client' }, 0)
     events.on('applied', ({ origin, updates, bytes }) => {
       applied.inc({ origin }, updates)
       appliedBytes.inc({ origin }, bytes)

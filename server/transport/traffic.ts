@@ -57,21 +57,22 @@ export class MessageCounts {
 
 /**
  * Short codes for the sync endpoint's refusals (sync-endpoint.ts), matched on the start of their
- * reason. A refusal not listed counts as 'other' (a unit test keeps this list complete).
+ * reason, with the HTTP status each is refused with. A refusal not listed counts as 'other' (a unit
+ * test keeps this list complete).
  */
-export const REFUSAL_CODES: readonly (readonly [prefix: string, code: string])[] = [
-  ['server is shutting down', 'stopping'],
-  ['not a sync path', 'not-sync-path'],
-  ['origin not allowed', 'origin'],
-  ['too many new connections from this address', 'address-rate'],
-  ['invalid document name', 'invalid-name'],
-  ['this view link does not exist', 'unknown-view-link'],
-  ['too many people in this document', 'document-full'],
-  ['internal error', 'internal'],
+export const REFUSAL_CODES: readonly { prefix: string; code: string; status: number }[] = [
+  { prefix: 'server is shutting down', code: 'stopping', status: 503 },
+  { prefix: 'not a sync path', code: 'not-sync-path', status: 404 },
+  { prefix: 'origin not allowed', code: 'origin', status: 403 },
+  { prefix: 'too many new connections from this address', code: 'address-rate', status: 429 },
+  { prefix: 'invalid document name', code: 'invalid-name', status: 400 },
+  { prefix: 'this view link does not exist', code: 'unknown-view-link', status: 404 },
+  { prefix: 'too many people in this document', code: 'document-full', status: 503 },
+  { prefix: 'internal error', code: 'internal', status: 500 },
 ]
 
 export function refusalCode(reason: string): string {
-  for (const [prefix, code] of REFUSAL_CODES) if (reason.startsWith(prefix)) return code
+  for (const { prefix, code } of REFUSAL_CODES) if (reason.startsWith(prefix)) return code
   return 'other'
 }
 
@@ -80,6 +81,8 @@ const KNOWN_CLOSE_CODES = new Set<number>([
   1000, 1001, 1002, 1003, 1005, 1006, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014, 1015,
   ...Object.values(CloseCode),
 ])
+
+const CLOSE_CODE_LABELS = [...[...KNOWN_CLOSE_CODES].sort((a, b) => a - b).map(String), 'other']
 
 export function closeCodeLabel(code: number): string {
   return KNOWN_CLOSE_CODES.has(code) ? String(code) : 'other'
@@ -94,6 +97,12 @@ export class Traffic {
   readonly refusals = new Map<string, { status: number; code: string; count: number }>()
   /** Closed sockets by close code label. */
   readonly closes = new Map<string, number>()
+
+  constructor() {
+    // Every known series exists from the start, so that rate() and increase() see the first one.
+    for (const { code, status } of REFUSAL_CODES) this.refusals.set(`${status} ${code}`, { status, code, count: 0 })
+    for (const label of CLOSE_CODE_LABELS) this.closes.set(label, 0)
+  }
 
   refused(status: number, reason: string): void {
     const code = refusalCode(reason)
