@@ -168,4 +168,19 @@ describe('METRICS_PORT', () => {
       await chorus.cleanup()
     }
   })
+
+  it('in use: the start fails with one line naming METRICS_PORT, exit 3', { timeout: 30_000 }, async () => {
+    // Root cause: the listen error would have been described as PORT being in use (startup-failure.ts).
+    const holder = net.createServer()
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve))
+    const { port } = holder.address() as net.AddressInfo
+    try {
+      await assert.rejects(
+        startChorus({ entry: 'standalone', env: { METRICS_PORT: String(port) } }),
+        (error: Error) => error.message.includes(`chorus: METRICS_PORT ${port} is already in use`) && /exited with code 3/.test(error.message),
+      )
+    } finally {
+      await new Promise((resolve) => holder.close(resolve))
+    }
+  })
 })
