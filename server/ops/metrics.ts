@@ -313,7 +313,7 @@ function messageCounters(registers: Registry[], direction: 'received' | 'sent', 
     registers,
     collect() {
       this.reset()
-      for (const kind of MESSAGE_KINDS) this.inc({ kind }, counts.messages[kind])
+      for (const kind of MESSAGE_KINDS) this.inc({ kind }, counts.messages(kind))
     },
   })
   new Counter({
@@ -323,7 +323,7 @@ function messageCounters(registers: Registry[], direction: 'received' | 'sent', 
     registers,
     collect() {
       this.reset()
-      for (const kind of MESSAGE_KINDS) this.inc({ kind }, counts.bytes[kind])
+      for (const kind of MESSAGE_KINDS) this.inc({ kind }, counts.bytes(kind))
     },
   })
 }

@@ -20,38 +20,67 @@ export type MessageKind = (typeof MESSAGE_KINDS)[number]
 
 /** The kind of a y-websocket frame, from its first two bytes (both are one-byte varints here). */
 export function messageKind(frame: Uint8Array): MessageKind {
-  switch (frame[0]) {
-    case MessageType.Sync:
-      switch (frame[1]) {
-        case SyncMessageType.Step1:
-          return 'sync-step1'
-        case SyncMessageType.Step2:
-          return 'sync-step2'
-        case SyncMessageType.Update:
-          return 'sync-update'
-      }
-      return 'other'
-    case MessageType.Awareness:
-      return 'awareness'
-    case MessageType.QueryAwareness:
-      return 'query-awareness'
-    case MessageType.SavedState:
-      return 'saved-state'
-    case MessageType.Notice:
-      return 'notice'
-  }
-  return 'other'
+  return MESSAGE_KINDS[kindIndex(frame)]
 }
 
+// Copied into plain numbers: a switch over properties of imported objects evaluates them case by
+// case, which made counting a frame 4 times slower (~100 ns instead of ~25).
+const SYNC = MessageType.Sync
+const STEP1 = SyncMessageType.Step1
+const STEP2 = SyncMessageType.Step2
+const UPDATE = SyncMessageType.Update
+const AWARENESS = MessageType.Awareness
+const QUERY_AWARENESS = MessageType.QueryAwareness
+const SAVED_STATE = MessageType.SavedState
+const NOTICE = MessageType.Notice
+const OTHER = 7
+
+/** Index into MESSAGE_KINDS: a number, so that counting a frame costs two array increments. */
+function kindIndex(frame: Uint8Array): number {
+  switch (frame[0]) {
+    case SYNC:
+      switch (frame[1]) {
+        case STEP1:
+          return 0
+        case STEP2:
+          return 1
+        case UPDATE:
+          return 2
+      }
+      return OTHER
+    case AWARENESS:
+      return 3
+    case QUERY_AWARENESS:
+      return 4
+    case SAVED_STATE:
+      return 5
+    case NOTICE:
+      return 6
+  }
+  return OTHER
+}
+
+/**
+ * Counted on every frame in and out (a relay to a thousand readers counts a thousand times):
+ * typed arrays indexed by kind.
+ */
 export class MessageCounts {
-  readonly messages: Record<MessageKind, number> = zeroes(MESSAGE_KINDS)
-  readonly bytes: Record<MessageKind, number> = zeroes(MESSAGE_KINDS)
+  private readonly messageCounts = new Float64Array(MESSAGE_KINDS.length)
+  private readonly byteCounts = new Float64Array(MESSAGE_KINDS.length)
 
   /** Text frames are 'other', whatever their first bytes. */
   count(frame: Uint8Array, binary = true): void {
-    const kind = binary ? messageKind(frame) : 'other'
-    this.messages[kind]++
-    this.bytes[kind] += frame.byteLength
+    const index = binary ? kindIndex(frame) : OTHER
+    this.messageCounts[index]++
+    this.byteCounts[index] += frame.byteLength
+  }
+
+  messages(kind: MessageKind): number {
+    return this.messageCounts[MESSAGE_KINDS.indexOf(kind)]
+  }
+
+  bytes(kind: MessageKind): number {
+    return this.byteCounts[MESSAGE_KINDS.indexOf(kind)]
   }
 }
 
@@ -118,6 +147,3 @@ export class Traffic {
   }
 }
 
-function zeroes<K extends string>(keys: readonly K[]): Record<K, number> {
-  return Object.fromEntries(keys.map((key) => [key, 0])) as Record<K, number>
-}
