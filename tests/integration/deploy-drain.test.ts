@@ -45,7 +45,7 @@ describe('deploys without lost edits', () => {
   })
 
   it('SIGTERM: 503 at once, edits and new connections served and stored while draining, then 1012, and all of it on disk after a restart', { timeout: 40_000 }, async () => {
-    const chorus = await startChorus({ entry: 'standalone', env: { DRAIN_SECONDS: '3', LOG_LEVEL: 'info' } })
+    const chorus = await startChorus({ entry: 'standalone', env: { DRAIN_SECONDS: '5', LOG_LEVEL: 'info' } })
     cleanups.push(() => chorus.cleanup())
     const ada = connectClient(chorus.wsUrl, 'drain-doc')
     cleanups.push(() => ada.destroy())
@@ -71,13 +71,13 @@ describe('deploys without lost edits', () => {
     await whenSynced(bob)
     type(bob, 'bob joined while draining. ')
     await bob.whenSaved()
-    assert.ok(performance.now() - signalledAt < 3000, 'all of that happened during the drain (make DRAIN_SECONDS longer if this machine is slower)')
+    assert.ok(performance.now() - signalledAt < 5000, 'all of that happened during the drain (make DRAIN_SECONDS longer if this machine is slower)')
     assert.deepEqual(adaCloses, [], 'nobody was closed during the drain')
 
     await waitFor(() => adaCloses.length > 0 && bobCloses.length > 0, 'clients closed after the drain', 10_000)
     assert.deepEqual([adaCloses[0], bobCloses[0]], [1012, 1012])
     assert.equal(await exited, 0)
-    assert.ok(performance.now() - signalledAt >= 3000, 'the server served for the whole drain')
+    assert.ok(performance.now() - signalledAt >= 5000, 'the server served for the whole drain')
     assert.match(chorus.output(), /draining: readiness is 503/)
     // Nothing reaches the next server from the clients: what it has comes from the disk.
     ada.destroy()
