@@ -42,8 +42,24 @@ export interface MetricsSources {
 
 const SECONDS_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
 
+/**
+ * The Node process's own metrics (event loop, GC, heap, CPU), one set per process: each set
+ * installs observers that are never removed, and a test process starts many servers.
+ */
+let processRegistry: Registry | null = null
+function processMetrics(): Registry {
+  if (!processRegistry) {
+    processRegistry = new Registry()
+    collectDefaultMetrics({ register: processRegistry })
+  }
+  return processRegistry
+}
+
 export class Metrics {
-  readonly registry = new Registry()
+  /** This server's metrics. */
+  private readonly registry = new Registry()
+  /** What /metrics answers: the process's metrics and this server's. */
+  readonly exposed: Registry
   private readonly storeLag: StoreLag
 
   constructor(
@@ -51,7 +67,6 @@ export class Metrics {
     private readonly token: string | undefined,
   ) {
     const registers = [this.registry]
-    collectDefaultMetrics({ register: this.registry })
     this.storeLag = new StoreLag(documents.events)
 
     // --- Connections and documents, read when scraped.
@@ -248,6 +263,8 @@ export class Metrics {
         if (!ok) batchFailures.inc()
       })
     }
+    // Last: a merged registry holds the metrics registered by then.
+    this.exposed = Registry.merge([processMetrics(), this.registry])
   }
 
   /** Serves /metrics: 401 without the token when METRICS_TOKEN is set. */
@@ -262,9 +279,9 @@ export class Metrics {
       response.end('Unauthorized: send Authorization: Bearer <METRICS_TOKEN>\n')
       return
     }
-    this.registry.metrics().then(
+    this.exposed.metrics().then(
       (text) => {
-        response.writeHead(200, { 'content-type': this.registry.contentType, 'cache-control': 'no-store' })
+        response.writeHead(200, { 'content-type': this.exposed.contentType, 'cache-control': 'no-store' })
         response.end(request.method === 'HEAD' ? undefined : text)
       },
       (error: unknown) => {
