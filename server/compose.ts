@@ -5,7 +5,7 @@
  *   storage     the store (LevelDB unless one is passed in, e.g. a test's in-memory store)
  *   document    the registry of open documents, the view links
  *   transport   the sync endpoint (WebSocket upgrades → connections), the HTTP server
- *   ops         health and readiness
+ *   ops         health and readiness, metrics (on the main port or METRICS_PORT)
  */
 import https from 'node:https'
 import path from 'node:path'
@@ -14,6 +14,7 @@ import type { ServerConfig } from './config.ts'
 import { DocumentRegistry, documentOptionsFrom } from './document/document-registry.ts'
 import { ViewLinks } from './document/view-links.ts'
 import { Health } from './ops/health.ts'
+import { listenMetrics, Metrics } from './ops/metrics.ts'
 import type { Logger } from './ops/logger.ts'
 import type { DocumentStore, ViewLinkStore } from './storage/document-store.ts'
 import { LevelDbStore } from './storage/leveldb-store.ts'
@@ -39,6 +40,9 @@ export interface RunningServer {
   readonly sync: SyncEndpoint
   readonly documents: DocumentRegistry
   readonly health: Health
+  readonly metrics: Metrics
+  /** Where /metrics is served: METRICS_PORT's actual port, or `port`. */
+  readonly metricsPort: number
   readonly port: number
   /** http://host:port, or https://host:port with TLS */
   readonly url: string
@@ -75,9 +79,17 @@ export async function startServer({ config, logger, next, store: givenStore }: S
   const viewLinks = new ViewLinks(store, (docId, viewId) => sync.disconnectViewers(docId, viewId))
   const sync = new SyncEndpoint(config, documents, viewLinks, logger)
   const health = new Health(store, documents, sync)
+  const metrics = new Metrics({ documents, sync, store, health }, config.metricsToken)
+  const ownPort = config.metricsPort !== 0
   const app = next ? await startNextApp(config, next.dev) : null
-  const server = await listen(config, { health, sync, viewLinks, logger, app }, tls)
+  const server = await listen(config, { health, sync, viewLinks, logger, app, metrics: ownPort ? null : metrics }, tls)
   if (tls) logCertificate(logger, 'serving https and wss', tls.certificate)
+  const metricsServer = ownPort
+    ? await listenMetrics(metrics, config.metricsPort, config.host).catch(async (error: unknown) => {
+        await new Promise((resolve) => server.http.close(resolve))
+        throw error
+      })
+    : null
   const url = `http://${config.host && config.host !== '0.0.0.0' && config.host !== '::' ? config.host : 'localhost'}:${server.port}`
 
   let closing: Promise<void> | null = null
@@ -86,6 +98,8 @@ export async function startServer({ config, logger, next, store: givenStore }: S
     sync,
     documents,
     health,
+    metrics,
+    metricsPort: metricsServer?.port ?? server.port,
     port: server.port,
     url: tls ? url.replace(/^http:/, 'https:') : url,
     reloadTls: config.tls && server.http instanceof https.Server ? tlsReloader(server.http, config.tls, logger) : undefined,
@@ -114,6 +128,11 @@ export async function startServer({ config, logger, next, store: givenStore }: S
         await app?.close()
         server.http.closeAllConnections()
         await stopped
+        metrics.close()
+        if (metricsServer) {
+          metricsServer.http.closeAllConnections()
+          await new Promise((resolve) => metricsServer.http.close(resolve))
+        }
         if (unstored) {
           throw new StopTimeoutError(
             `stopped after ${config.stopTimeoutMs} ms without storing ${unstored.updates} updates of ${unstored.documents} documents`,

@@ -4,7 +4,7 @@
  * result down. Each setting is listed in the README's configuration table.
  */
 import path from 'node:path'
-import { isLogLevel, type LogLevel } from './ops/logger.ts'
+import { isLogFormat, isLogLevel, type LogFormat, type LogLevel } from './ops/logger.ts'
 
 /** TLS_CERT_FILE and TLS_KEY_FILE, resolved. */
 export interface TlsFiles {
@@ -61,6 +61,19 @@ export interface ServerConfig {
    * stop logs what it could not store and the process exits non-zero.
    */
   stopTimeoutMs: number
+  // --- Operations (metrics, logs, deploys) ---
+  /** 'pretty' (`time LEVEL message key=value…`) or 'json' (one object per line, for log shippers). */
+  logFormat: LogFormat
+  /** When set, /metrics answers only requests with `Authorization: Bearer <token>` (else 401). */
+  metricsToken: string | undefined
+  /** Serve /metrics on this port of its own instead of the main one; 0 = on the main port. */
+  metricsPort: number
+  /**
+   * After SIGTERM, how long the server goes on serving (readiness already 503) so that a load
+   * balancer stops sending it new connections, before it closes the sockets with 1012 and stores
+   * everything. A second signal ends the wait early; it never cuts the storing short.
+   */
+  drainSeconds: number
 }
 
 export const DEFAULT_CONFIG: ServerConfig = {
@@ -83,6 +96,12 @@ export const DEFAULT_CONFIG: ServerConfig = {
   compactAfterRecords: 500,
   compactMinLogBytes: 256 * 1024,
   stopTimeoutMs: 10_000,
+  logFormat: 'pretty',
+  metricsToken: undefined,
+  metricsPort: 0,
+  // One instance with nobody to take its clients over gains nothing from waiting: it would only
+  // be down for longer. Set it when a load balancer or orchestrator routes by readiness.
+  drainSeconds: 0,
 }
 
 export class ConfigError extends Error {
@@ -116,6 +135,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   const port = integer(env, 'PORT', DEFAULT_CONFIG.port, 0)
   if (port > 65535) throw new ConfigError(`PORT must be at most 65535, got ${port}`)
+  const logFormat = env.LOG_FORMAT?.trim() || DEFAULT_CONFIG.logFormat
+  if (!isLogFormat(logFormat)) throw new ConfigError(`LOG_FORMAT must be pretty or json; got "${logFormat}"`)
+  const metricsPort = integer(env, 'METRICS_PORT', DEFAULT_CONFIG.metricsPort, 0)
+  if (metricsPort > 65535) throw new ConfigError(`METRICS_PORT must be at most 65535, got ${metricsPort}`)
+  if (metricsPort !== 0 && metricsPort === port) {
+    throw new ConfigError(`METRICS_PORT must differ from PORT (${port}); leave it unset to serve /metrics on PORT`)
+  }
   return {
     port,
     host: env.HOST?.trim() || undefined,
@@ -144,5 +170,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     compactAfterRecords: integer(env, 'COMPACT_AFTER_RECORDS', DEFAULT_CONFIG.compactAfterRecords, 1),
     compactMinLogBytes: integer(env, 'COMPACT_MIN_LOG_BYTES', DEFAULT_CONFIG.compactMinLogBytes, 0),
     stopTimeoutMs: integer(env, 'STOP_TIMEOUT_MS', DEFAULT_CONFIG.stopTimeoutMs, 100),
+    logFormat,
+    metricsToken: env.METRICS_TOKEN?.trim() || undefined,
+    metricsPort,
+    drainSeconds: integer(env, 'DRAIN_SECONDS', DEFAULT_CONFIG.drainSeconds, 0),
   }
 }

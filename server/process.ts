@@ -1,20 +1,14 @@
 /**
  * What both entry points do as a process: read the config, check DATA_DIR, start, print the ready
- * line, and stop gracefully on SIGTERM/SIGINT/SIGHUP (SIGHUP reloads the certificate instead with
- * TLS) or when the start script that ran us dies.
+ * line, and stop gracefully (draining first, see ops/graceful-stop.ts) on SIGTERM/SIGINT/SIGHUP
+ * (SIGHUP reloads the certificate instead with TLS) or when the start script that ran us dies.
  * A failed start prints one line `chorus: …` and exits with the code startup-failure.ts documents.
  */
 import { ConfigError, loadConfig } from './config.ts'
 import { startServer, type RunningServer, type StartOptions } from './compose.ts'
+import { GracefulStop } from './ops/graceful-stop.ts'
 import { createLogger, ignoreClosedOutput } from './ops/logger.ts'
 import { describeStartupFailure, EXIT_CONFIG, EXIT_FAILED, prepareDataDir, showPath, type StartupFailure } from './ops/startup-failure.ts'
-
-/**
- * A signal sent to a process group reaches us directly and again through the start script (and
- * npm, which forwards it too): copies this close together are one request to stop, not the
- * impatient second one that means "exit now".
- */
-const SAME_REQUEST_MS = 1000
 
 export async function runServerProcess(next: StartOptions['next']): Promise<void> {
   ignoreClosedOutput()
@@ -25,7 +19,7 @@ export async function runServerProcess(next: StartOptions['next']): Promise<void
     if (error instanceof ConfigError) exitWith({ message: error.message, exitCode: EXIT_CONFIG })
     throw error
   }
-  const logger = createLogger(config.logLevel)
+  const logger = createLogger(config.logLevel, undefined, {}, config.logFormat)
   let server: RunningServer
   try {
     const { created } = await prepareDataDir(config.dataDir)
@@ -37,49 +31,33 @@ export async function runServerProcess(next: StartOptions['next']): Promise<void
     if (failure.exitCode === EXIT_FAILED) logger.debug('startup failed', { error })
     exitWith(failure)
   }
-  // Tests and scripts wait for this exact line; keep its shape.
-  process.stdout.write(`Chorus listening on ${server.url}\n`)
-  logger.info('ready', {
-    dataDir: config.dataDir,
-    mode: next ? (next.dev ? 'dev' : 'production') : 'sync-only',
-    pid: process.pid,
-  })
-
-  let stoppingSince: number | undefined
-  const stop = (reason: string) => {
-    if (stoppingSince !== undefined) {
-      if (performance.now() - stoppingSince < SAME_REQUEST_MS) return
-      logger.warn('second signal, exiting now', { reason })
-      process.exit(1)
-    }
-    stoppingSince = performance.now()
-    logger.info('stopping', { reason })
-    server.close().then(
-      () => {
-        logger.info('stopped; everything stored', { ms: Math.round(performance.now() - stoppingSince!) })
-        process.exit(0)
-      },
-      (error: unknown) => {
-        logger.error('error while stopping', { error })
-        process.exit(1)
-      },
-    )
-  }
-  // ── TLS reload (SIGHUP) ──
+  // Drain, then store everything and exit; a second signal skips the rest of the drain (graceful-stop.ts).
+  const graceful = new GracefulStop(server, config.drainSeconds * 1000, logger)
+  const stop = (reason: string, options?: { drain: boolean }) => graceful.request(reason, options)
   // With TLS, SIGHUP reloads the certificate and key, as it does for nginx, so that a renewed
   // certificate is served without a restart; the outcome is logged by the reload itself.
   // Without TLS it stops the server as it always has (a closed terminal).
   const { reloadTls } = server
   if (reloadTls) process.on('SIGHUP', () => void reloadTls())
   const stopSignals = reloadTls ? (['SIGTERM', 'SIGINT'] as const) : (['SIGTERM', 'SIGINT', 'SIGHUP'] as const)
-  // ── end TLS reload ──
   for (const signal of stopSignals) process.on(signal, () => stop(signal))
+  // Only now the ready line: whoever waits for it may signal us at once, and a signal that came
+  // before the handlers would kill the process without storing anything.
+  // Tests and scripts wait for this exact line; keep its shape.
+  process.stdout.write(`Chorus listening on ${server.url}\n`)
+  logger.info('ready', {
+    dataDir: config.dataDir,
+    mode: next ? (next.dev ? 'dev' : 'production') : 'sync-only',
+    pid: process.pid,
+    metricsPort: server.metricsPort !== server.port ? server.metricsPort : undefined,
+  })
+
   // scripts/start.mjs gives us an IPC channel only to learn of its death: if it is killed
   // outright (SIGKILL, a crash), nobody would forward a signal to us any more, and we would hold
   // the port and the store's lock forever as an orphan.
   if (process.channel) {
-    if (process.connected) process.on('disconnect', () => stop('start script exited'))
-    else stop('start script exited')
+    if (process.connected) process.on('disconnect', () => stop('start script exited', { drain: false }))
+    else stop('start script exited', { drain: false })
   }
 }
 

@@ -28,6 +28,11 @@ export class Health {
     this.stoppingSince ??= performance.now()
   }
 
+  /** Since SIGTERM (draining, then storing): readiness is 503. */
+  get isStopping(): boolean {
+    return this.stoppingSince !== null
+  }
+
   liveness(): HealthAnswer {
     // Storage trouble is reported, and is readiness's business: a restart would not fix a disk.
     return {

@@ -1,8 +1,15 @@
 /**
- * A small structured logger: one line per event on stderr, `time level message key=value…`.
+ * A small structured logger: one line per event on stderr, either `time LEVEL message key=value…`
+ * for people (pretty, the default) or one JSON object per line for log shippers (LOG_FORMAT=json).
  * Injected everywhere rather than imported as a global, so tests can silence or capture it.
+ *
+ * Why not pino: this is ~100 lines with no dependency, logging is off the hot path (per-message
+ * events are throttled or at debug level, which costs one comparison), and what it must do beyond
+ * writing lines (survive a closed stderr, see ignoreClosedOutput) we would have to add around
+ * pino's own stream anyway. The measurements are in docs/metrics.md ("Logs").
  */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent'
+export type LogFormat = 'pretty' | 'json'
 
 const LEVEL_RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 }
 
@@ -21,6 +28,18 @@ export function isLogLevel(value: string): value is LogLevel {
   return value in LEVEL_RANK
 }
 
+export function isLogFormat(value: string): value is LogFormat {
+  return value === 'pretty' || value === 'json'
+}
+
+/**
+ * In JSON, the context keys every component uses get the names log shippers index on; the
+ * pretty form keeps them short for people.
+ */
+const JSON_KEYS: Record<string, string> = { doc: 'document', conn: 'connection' }
+/** The line's own keys: a field of the same name is kept beside them as `<name>_`. */
+const RESERVED_KEYS = new Set(['time', 'level', 'message'])
+
 function formatValue(value: unknown): string {
   if (value instanceof Error) return JSON.stringify(value.stack ?? value.message)
   if (typeof value === 'string') return /^[\w./:@-]*$/.test(value) && value !== '' ? value : JSON.stringify(value)
@@ -36,6 +55,7 @@ class LineLogger implements Logger {
     private readonly threshold: number,
     private readonly write: (line: string) => void,
     private readonly context: LogFields,
+    private readonly format: LogFormat,
   ) {}
 
   debug(message: string, fields?: LogFields): void {
@@ -51,11 +71,12 @@ class LineLogger implements Logger {
     this.log('error', message, fields)
   }
   child(fields: LogFields): Logger {
-    return new LineLogger(this.threshold, this.write, { ...this.context, ...fields })
+    return new LineLogger(this.threshold, this.write, { ...this.context, ...fields }, this.format)
   }
 
   private log(level: Exclude<LogLevel, 'silent'>, message: string, fields?: LogFields): void {
     if (LEVEL_RANK[level] < this.threshold) return
+    if (this.format === 'json') return this.write(jsonLine(level, message, { ...this.context, ...fields }))
     let line = `${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} ${message}`
     for (const [key, value] of Object.entries({ ...this.context, ...fields })) {
       if (value !== undefined) line += ` ${key}=${formatValue(value)}`
@@ -64,8 +85,42 @@ class LineLogger implements Logger {
   }
 }
 
-export function createLogger(level: LogLevel, write: (line: string) => void = writeToStderr, context: LogFields = {}): Logger {
-  return new LineLogger(LEVEL_RANK[level], write, context)
+export function createLogger(
+  level: LogLevel,
+  write: (line: string) => void = writeToStderr,
+  context: LogFields = {},
+  format: LogFormat = 'pretty',
+): Logger {
+  return new LineLogger(LEVEL_RANK[level], write, context, format)
+}
+
+/** `{"time":…,"level":"info","message":…,"document":…,"connection":…,…fields}`; never throws. */
+function jsonLine(level: Exclude<LogLevel, 'silent'>, message: string, fields: LogFields): string {
+  const entry: Record<string, unknown> = { time: new Date().toISOString(), level, message }
+  for (const key in fields) {
+    const value = fields[key]
+    if (value === undefined) continue
+    const name = JSON_KEYS[key] ?? key
+    entry[RESERVED_KEYS.has(name) ? `${name}_` : name] = value instanceof Error ? errorFields(value) : value
+  }
+  try {
+    // Without a replacer first: it makes JSON.stringify several times slower, and top-level
+    // errors (the usual case) are converted above.
+    return JSON.stringify(entry)
+  } catch {
+    try {
+      return JSON.stringify(entry, (_key, value: unknown) =>
+        value instanceof Error ? errorFields(value) : typeof value === 'bigint' ? value.toString() : value,
+      )
+    } catch {
+      // A cycle: say so rather than lose the line.
+      return JSON.stringify({ time: entry.time, level, message, logError: 'fields could not be serialised' })
+    }
+  }
+}
+
+function errorFields(error: Error): { type: string; message: string; stack: string | undefined } {
+  return { type: error.name, message: error.message, stack: error.stack }
 }
 
 function writeToStderr(line: string): void {

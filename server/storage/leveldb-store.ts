@@ -158,6 +158,17 @@ export function damagedMessage(location: string, detail: string): string {
   )
 }
 
+/** One synced batch, as /metrics sees it (see LevelDbStore.onBatch). */
+export interface StoreBatch {
+  /** From handing the batch to LevelDB until it was synced (or failed). */
+  ms: number
+  /** Writes joined in this batch (records of any documents, compactions, view links, probes). */
+  writes: number
+  /** Bytes of the keys and values written. */
+  bytes: number
+  ok: boolean
+}
+
 export class LevelDbStore implements DocumentStore, ViewLinkStore {
   private queue: PendingWrite[] = []
   private writing: Promise<void> | null = null
@@ -177,6 +188,7 @@ export class LevelDbStore implements DocumentStore, ViewLinkStore {
   private sealedCommits: number
   private lastWriteOkAt = -Infinity
   private probing: Promise<boolean> | null = null
+  private readonly batchObservers: ((batch: StoreBatch) => void)[] = []
 
   private constructor(
     private db: LevelDown,
@@ -231,6 +243,11 @@ export class LevelDbStore implements DocumentStore, ViewLinkStore {
 
   onHealthChange(listener: (health: StorageHealth) => void): void {
     this.healthListeners.push(listener)
+  }
+
+  /** Called after every synced batch, with its duration and size (for /metrics). */
+  onBatch(observer: (batch: StoreBatch) => void): void {
+    this.batchObservers.push(observer)
   }
 
   /**
@@ -420,9 +437,11 @@ export class LevelDbStore implements DocumentStore, ViewLinkStore {
     const operations: AbstractBatch<string, Buffer>[] = []
     for (const write of batch) for (const operation of write.operations) operations.push(operation)
     operations.push({ type: 'put', key: COMMITS_KEY, value: Buffer.from(String(commit)) })
+    const started = performance.now()
     this.writing = new Promise<void>((done) => {
       this.db.batch(operations, { sync: true }, (error) => {
         this.writing = null
+        if (this.batchObservers.length > 0) this.observeBatch(started, batch.length, operations, !error)
         if (error) {
           // Stop writing before anyone hears of the failure: the next write must not reach this log.
           this.becomeUnsound(error, batch.length)
@@ -440,6 +459,16 @@ export class LevelDbStore implements DocumentStore, ViewLinkStore {
       })
     })
     return this.writing
+  }
+
+  private observeBatch(started: number, writes: number, operations: AbstractBatch<string, Buffer>[], ok: boolean): void {
+    let bytes = 0
+    for (const operation of operations) {
+      bytes += operation.key.length
+      if (operation.type === 'put') bytes += operation.value.byteLength
+    }
+    const batch: StoreBatch = { ms: performance.now() - started, writes, bytes, ok }
+    for (const observer of this.batchObservers) observer(batch)
   }
 
   private becomeUnsound(error: Error, writes: number): void {

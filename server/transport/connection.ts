@@ -8,6 +8,7 @@
 import { CloseCode } from '../../lib/protocol.ts'
 import { TokenBucket } from './limits.ts'
 import type { Logger } from '../ops/logger.ts'
+import type { MessageCounts } from './traffic.ts'
 
 export interface SocketLike {
   readonly readyState: number
@@ -93,6 +94,8 @@ export class Connection {
     private readonly limits: ConnectionLimits,
     logger: Logger,
     private readonly ignoredCounts: IgnoredMessageCounts = new IgnoredMessageCounts(),
+    /** Where sent frames are counted (for /metrics), if anywhere. */
+    private readonly sentCounts: MessageCounts | null = null,
   ) {
     this.log = logger.child({ doc: info.docId, conn: this.id })
     this.docId = info.docId
@@ -120,6 +123,7 @@ export class Connection {
     // No options: ws sends whatever is not a string as binary, and would copy an options object
     // into its own on every one of the hundreds of sends of a relayed update.
     this.socket.send(frame)
+    this.sentCounts?.count(frame)
     this.dropIfTooFarBehind()
   }
 
@@ -127,6 +131,7 @@ export class Connection {
   sendShared(message: SharedMessage): void {
     if (!this.isOpen) return
     if (!writeFramed(this.socket, message)) this.socket.send(message.payload)
+    this.sentCounts?.count(message.payload)
     this.dropIfTooFarBehind()
   }
 

@@ -11,6 +11,7 @@ import type { ServerConfig } from '../config.ts'
 import type { ViewLinks } from '../document/view-links.ts'
 import type { Health, HealthAnswer } from '../ops/health.ts'
 import type { Logger } from '../ops/logger.ts'
+import { METRICS_PATH, type Metrics } from '../ops/metrics.ts'
 import { SyncEndpoint } from './sync-endpoint.ts'
 import type { TlsCredentials } from './tls.ts'
 import { handleApiRequest, isApiPath } from './view-link-api.ts'
@@ -30,6 +31,8 @@ export interface Routes {
   viewLinks: ViewLinks
   logger: Logger
   app: AppHandler | null
+  /** Serves /metrics here; null when it has a port of its own (METRICS_PORT). */
+  metrics: Metrics | null
 }
 
 function sendJson(response: http.ServerResponse, { status, body }: HealthAnswer): void {
@@ -42,9 +45,10 @@ export async function listen(
   routes: Routes,
   tls?: TlsCredentials,
 ): Promise<{ http: http.Server; port: number }> {
-  const { health, sync, viewLinks, logger, app } = routes
+  const { health, sync, viewLinks, logger, app, metrics } = routes
   const handleRequest: RequestHandler = (request, response) => {
     if (request.url === '/healthz') return sendJson(response, health.liveness())
+    if (metrics && request.url?.split('?', 1)[0] === METRICS_PATH) return metrics.handle(request, response)
     if (request.url === '/readyz') {
       void health.readiness().then((answer) => sendJson(response, answer))
       return

@@ -20,6 +20,7 @@ import type { DocumentRegistry } from '../document/document-registry.ts'
 import { AddressConnectionCounter, isOriginAllowed, LogThrottle } from './limits.ts'
 import type { Logger } from '../ops/logger.ts'
 import type { ViewLinks } from '../document/view-links.ts'
+import { Traffic } from './traffic.ts'
 
 export type SyncEndpointOptions = Pick<
   ServerConfig,
@@ -83,6 +84,8 @@ export class SyncEndpoint {
   private readonly refusalLog = new LogThrottle(60_000)
   /** Messages let pass without effect since the server started, by kind (see Connection.ignore). */
   readonly ignoredMessages = new IgnoredMessageCounts()
+  /** Messages in and out, refusals and closes, for /metrics (see traffic.ts). */
+  readonly traffic = new Traffic()
   private closing = false
 
   constructor(
@@ -114,6 +117,13 @@ export class SyncEndpoint {
     return this.connections.size
   }
 
+  /** Open connections by role, for /metrics (counted when scraped, not on every open and close). */
+  connectionsByRole(): { editors: number; viewers: number } {
+    let viewers = 0
+    for (const connection of this.connections) if (connection.readOnly) viewers++
+    return { editors: this.connections.size - viewers, viewers }
+  }
+
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
     const remoteAddress = request.socket.remoteAddress ?? 'unknown'
     this.admit(request, remoteAddress).then(
@@ -125,6 +135,7 @@ export class SyncEndpoint {
         const refusal = error instanceof Refusal ? error : new Refusal(500, 'internal error')
         if (!(error instanceof Refusal)) this.logger.error('upgrade failed', { error })
         this.logRefusal(remoteAddress, refusal)
+        this.traffic.refused(refusal.status, refusal.reason)
         if (refusal.closeCode !== undefined && !socket.destroyed) {
           this.wss.handleUpgrade(request, socket, head, (ws) => ws.close(refusal.closeCode, refusal.reason))
         } else {
@@ -171,7 +182,7 @@ export class SyncEndpoint {
   }
 
   private accept(ws: WebSocket, info: ConnectionInfo): void {
-    const connection = new Connection(ws, info, this.options, this.logger, this.ignoredMessages)
+    const connection = new Connection(ws, info, this.options, this.logger, this.ignoredMessages, this.traffic.sent)
     const log = connection.log
     this.connections.add(connection)
     const document = this.documents.open(info.docId)
@@ -185,6 +196,7 @@ export class SyncEndpoint {
       if (this.closing) return
       // ws delivers a Buffer unless the frame was fragmented (then an array of them).
       const frame = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data)
+      this.traffic.received.count(frame, isBinary)
       if (!connection.admit(frame.byteLength)) return
       // Harmless, and y-websocket's own server ignores them too; closing would cost interop.
       if (!isBinary) return connection.ignore('text-frame')
@@ -202,6 +214,7 @@ export class SyncEndpoint {
       log.warn('socket error', { error: error.message })
     })
     ws.on('close', (code) => {
+      this.traffic.closed(code)
       connection.closed()
       this.connections.delete(connection)
       document.leave(connection)

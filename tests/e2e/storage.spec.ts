@@ -9,7 +9,7 @@ import { mountSmallDisk } from '../support/small-disk.ts'
 import { newDocId } from '../../lib/doc-id.ts'
 import { LevelDbStore } from '../../server/storage/leveldb-store.ts'
 
-test('on a full disk the editor is told and keeps "Saving…"; once it is freed the notice goes and "Saved" returns', async ({ browser }) => {
+test('on a full disk the editor is told and keeps "Saving…", readiness is 503; once it is freed the notice goes, "Saved" returns and readiness recovers by itself', async ({ browser }) => {
   const disk = mountSmallDisk()
   test.skip('skip' in disk, 'skip' in disk ? disk.skip : '')
   if ('skip' in disk) return
@@ -28,10 +28,17 @@ test('on a full disk the editor is told and keeps "Saving…"; once it is freed 
       await expect(notice).toBeVisible({ timeout: 500 })
     }).toPass({ timeout: 20_000 })
     await expect(ada.save).toHaveText('Saving…')
+    const readiness = async () => {
+      const response = await fetch(`${chorus.url}/readyz`)
+      return { status: response.status, body: await response.json() }
+    }
+    expect(await readiness()).toEqual({ status: 503, body: { status: 'unavailable', reason: 'storage-failing' } })
 
     disk.free()
     await expect(notice).toBeHidden({ timeout: 20_000 })
     await expect(ada.save).toHaveText('Saved')
+    // Nobody restarted anything: the store reopened itself once writes succeeded again.
+    await expect.poll(async () => (await readiness()).status, { timeout: 10_000 }).toBe(200)
     expect(ada.errors).toEqual([])
     await ada.context.close()
   } finally {

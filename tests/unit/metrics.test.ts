@@ -1,0 +1,83 @@
+import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
+import { describe, it } from 'node:test'
+import { DocumentEvents } from '../../server/document/document-events.ts'
+import { StoreLag } from '../../server/ops/metrics.ts'
+import { parseSyncPath } from '../../server/transport/sync-endpoint.ts'
+import { closeCodeLabel, messageKind, REFUSAL_CODES, refusalCode } from '../../server/transport/traffic.ts'
+import { encodeAwarenessFrame, encodeNotice, encodeSavedState, encodeSyncStep1, encodeSyncStep2, encodeSyncUpdate } from '../../lib/protocol.ts'
+
+describe('refusal codes', () => {
+  // Root cause this guards against: the reason label is matched on the refusal's wording, so a
+  // new or reworded refusal would silently count as 'other'.
+  it('name every refusal the sync endpoint makes, with its status', () => {
+    const source = readFileSync(new URL('../../server/transport/sync-endpoint.ts', import.meta.url), 'utf8')
+    const refusals = [...source.matchAll(/new Refusal\((\d+), '([^']+)'/g)].map(([, status, reason]) => ({ status: Number(status), reason }))
+    assert.ok(refusals.length >= 7, 'found the refusals in the source')
+    for (const { status, reason } of refusals) {
+      const code = refusalCode(reason)
+      assert.notEqual(code, 'other', `"${reason}" has a code`)
+      assert.equal(REFUSAL_CODES.find((entry) => entry.code === code)?.status, status, `"${reason}" is refused with ${status}`)
+    }
+    // The one refusal whose reason is not a literal: an invalid document name.
+    for (const path of ['/sync/a/b', '/sync/%ff', '/sync/']) {
+      const route = parseSyncPath(path)
+      assert.equal(route?.kind, 'invalid', path)
+      if (route?.kind === 'invalid') assert.equal(refusalCode(route.reason), 'invalid-name', route.reason)
+    }
+  })
+
+  it('keeps close codes bounded', () => {
+    assert.equal(closeCodeLabel(1012), '1012')
+    assert.equal(closeCodeLabel(4404), '4404')
+    assert.equal(closeCodeLabel(3999), 'other')
+    assert.equal(closeCodeLabel(4777), 'other')
+  })
+
+  it('tells message kinds apart from their first bytes', () => {
+    assert.equal(messageKind(encodeSyncStep1(new Uint8Array([0]))), 'sync-step1')
+    assert.equal(messageKind(encodeSyncStep2(new Uint8Array([0, 0]))), 'sync-step2')
+    assert.equal(messageKind(encodeSyncUpdate(new Uint8Array([0, 0]))), 'sync-update')
+    assert.equal(messageKind(encodeAwarenessFrame(new Uint8Array([0]))), 'awareness')
+    assert.equal(messageKind(encodeSavedState(new Uint8Array([0]))), 'saved-state')
+    assert.equal(messageKind(encodeNotice({ level: 'info', code: 'x', message: '' })), 'notice')
+    assert.equal(messageKind(new Uint8Array([9])), 'other')
+  })
+})
+
+describe('StoreLag', () => {
+  const at = (lag: StoreLag, now: number) => Math.round(lag.seconds(now) * 1000)
+
+  it('is the age of the oldest applied update not yet stored, per document, and 0 once all are', () => {
+    const events = new DocumentEvents()
+    const lag = new StoreLag(events)
+    const t0 = performance.now()
+    assert.equal(lag.seconds(t0), 0)
+    events.emit('applied', { docId: 'a', origin: 'client', updates: 2, bytes: 10 })
+    events.emit('applied', { docId: 'b', origin: 'client', updates: 1, bytes: 10 })
+    assert.ok(at(lag, t0 + 1000) >= 999, 'a second old')
+    // One of a's two updates stored: the other is as old as before.
+    events.emit('stored', { docId: 'a', ms: 1, updates: 1, bytes: 5 })
+    assert.ok(at(lag, t0 + 1000) >= 999)
+    events.emit('stored', { docId: 'a', ms: 1, updates: 1, bytes: 5 })
+    events.emit('stored', { docId: 'b', ms: 1, updates: 1, bytes: 10 })
+    assert.equal(lag.seconds(t0 + 1000), 0)
+    lag.close()
+  })
+
+  it('after a failed write, never reports less than the age of what waited then, until all is stored', async () => {
+    const events = new DocumentEvents()
+    const lag = new StoreLag(events)
+    events.emit('applied', { docId: 'a', origin: 'client', updates: 1, bytes: 1 })
+    const first = performance.now()
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    events.emit('applied', { docId: 'a', origin: 'client', updates: 1, bytes: 1 })
+    events.emit('store-failed', { docId: 'a', error: new Error('disk full') })
+    // A later record lands first; its count takes the oldest entry off, but the failure holds on.
+    events.emit('stored', { docId: 'a', ms: 1, updates: 1, bytes: 1 })
+    assert.ok(lag.seconds(first + 1000) >= 1, 'still counted from the first update')
+    events.emit('stored', { docId: 'a', ms: 1, updates: 1, bytes: 1 })
+    assert.equal(lag.seconds(first + 1000), 0)
+    lag.close()
+  })
+})
