@@ -1,15 +1,16 @@
 /**
- * One document while it is open on this server: its Y.Doc, its awareness and its connections.
- * The lifecycle reads top to bottom, in order:
+ * One document while it is open on this server: its Y.Doc and its connections. The lifecycle
+ * reads top to bottom, in order; each step's details live in a unit of their own:
  *
  *   1. load     the stored snapshot and log are read once; connections that arrive meanwhile
  *               have their messages queued, in order, until the document is ready. Stored data
  *               that cannot be read is never served (nor written over): a notice and a final
  *               close, DocumentUnavailable.
- *   2. serve    each update is checked, then applied once, and relayed, stored and confirmed as
- *               its origin's policy says (update-origin.ts): a client's goes to the others as the
- *               same bytes. The updates that arrive in one socket read are applied in one Yjs
- *               transaction, before anything else of that document happens.
+ *   2. serve    a connection's messages are answered (client-messages.ts). Each update is
+ *               checked, then applied once (update-intake.ts: one Yjs transaction per socket read),
+ *               and relayed, stored and confirmed as its origin's policy says (update-origin.ts):
+ *               a client's goes to the others as the same bytes. Updates from elsewhere (a
+ *               server-side edit, later a restore or another instance) come in by `applyUpdate`.
  *   3. store    the journal (journal.ts) cuts a record per event-loop turn, tells contributors
  *               "Saved" once it is durable, and retries a failed record; while the store fails,
  *               editors get a notice (withdrawn once it works again).
@@ -28,25 +29,16 @@
  * What happens is emitted as typed events (document-events.ts) for metrics and history.
  */
 import * as Y from 'yjs'
-import {
-  CloseCode,
-  decodeClientMessage,
-  encodeAwarenessFrame,
-  encodeNotice,
-  encodeSavedState,
-  encodeSyncStep1,
-  encodeSyncStep2,
-  ProtocolError,
-} from '../../lib/protocol.ts'
-import { AwarenessRegistry, decodeAwarenessUpdate, encodeAwarenessUpdate, markViewing } from './awareness-registry.ts'
+import { CloseCode, encodeNotice, encodeSavedState } from '../../lib/protocol.ts'
 import { SharedMessage } from '../transport/connection.ts'
 import { DamagedDataError, StorageError, type DocumentStore, type StorageHealth } from '../storage/document-store.ts'
 import { LogThrottle } from '../transport/limits.ts'
+import { ClientMessages } from './client-messages.ts'
 import { Compactor, type CompactionOptions } from './compactor.ts'
 import type { DocumentConnection } from './document-connection.ts'
 import type { DocumentEventMap, DocumentEventName, DocumentEvents } from './document-events.ts'
 import { DocumentJournal } from './journal.ts'
-import { DOCUMENT_UNAVAILABLE_NOTICE, documentTooLargeNotice, formatBytes, STORAGE_FAILING_NOTICE } from './notices.ts'
+import { DOCUMENT_UNAVAILABLE_NOTICE, formatBytes, STORAGE_FAILING_NOTICE } from './notices.ts'
 import type { Logger } from '../ops/logger.ts'
 import { assertWellFormedUpdate } from './update-check.ts'
 import { UpdateIntake } from './update-intake.ts'
@@ -73,7 +65,6 @@ const damagedDocumentLog = new LogThrottle(60_000)
 
 export class SharedDocument {
   readonly ydoc: Y.Doc
-  readonly awareness = new AwarenessRegistry<DocumentConnection>()
   readonly connections = new Set<DocumentConnection>()
   private state: State = 'loading'
   /** Messages that arrived while loading, per connection, in arrival order. */
@@ -82,16 +73,7 @@ export class SharedDocument {
   private readonly journal: DocumentJournal<DocumentConnection>
   private readonly compactor: Compactor
   private idleWaiters: (() => void)[] = []
-  /**
-   * Frames encoded once per state of the document rather than once per connection: the sync
-   * step 1 every connection is greeted with, and the whole document as a step 2 for a client that
-   * has nothing yet (every new browser tab; everyone at once after a restart). Dropped whenever
-   * anything is applied.
-   */
-  private greetingFrame: SharedMessage | null = null
-  private wholeDocumentFrame: SharedMessage | null = null
-  /** Writes dropped from read-only connections, over the document's time in memory. */
-  droppedWrites = 0
+  private readonly messages: ClientMessages
 
   constructor(
     readonly id: string,
@@ -125,14 +107,24 @@ export class SharedDocument {
     this.intake = new UpdateIntake(this.ydoc, this.journal, {
       canApply: () => this.state === 'ready',
       relay: (frame, except) => this.broadcast(frame, except),
-      afterApply: () => this.forgetEncodedFrames(),
+      afterApply: () => this.messages.forgetEncodedFrames(),
       applied: (origin, updates, bytes) => this.emit('applied', { origin, updates, bytes }),
       failed: (culprit, error) => this.quarantine(culprit, error),
+    })
+    this.messages = new ClientMessages(this.ydoc, this.intake, options.maxDocumentBytes, logger, {
+      approximateBytes: () => this.approximateBytes,
+      tellSavedState: (connection) => this.tellSavedState(connection),
+      broadcast: (frame, except) => this.broadcast(frame, except),
     })
   }
 
   private emit<K extends DocumentEventName>(name: K, event: DocumentEventMap[K]): void {
     this.events.emit(name, { ...event, docId: this.id })
+  }
+
+  /** Writes dropped from read-only connections, over the document's time in memory. */
+  get droppedWrites(): number {
+    return this.messages.droppedWrites
   }
 
   get isReady(): boolean {
@@ -149,7 +141,7 @@ export class SharedDocument {
       Y.transact(this.ydoc, () => {
         for (const update of stored.updates) Y.applyUpdate(this.ydoc, update)
       })
-      this.forgetEncodedFrames()
+      this.messages.forgetEncodedFrames()
       this.journal.restore(stored)
       const loaded = {
         ms: performance.now() - started,
@@ -164,11 +156,11 @@ export class SharedDocument {
     }
     if (this.state !== 'loading') return
     this.state = 'ready'
-    for (const connection of this.connections) this.greet(connection)
+    for (const connection of this.connections) this.messages.greet(connection)
     for (const [connection, frames] of this.backlog) {
       for (const frame of frames) {
         if (!this.connections.has(connection)) break
-        this.handleFrame(connection, frame)
+        this.messages.handle(connection, frame)
       }
     }
     this.backlog.clear()
@@ -220,7 +212,7 @@ export class SharedDocument {
     if (connection.wantsExtensions && !connection.readOnly && this.store.health === 'failing') {
       connection.send(encodeNotice(STORAGE_FAILING_NOTICE))
     }
-    if (this.state === 'ready') this.greet(connection)
+    if (this.state === 'ready') this.messages.greet(connection)
   }
 
   /** Tells editors that storage fails, or withdraws that once it works again. */
@@ -240,8 +232,7 @@ export class SharedDocument {
     if (!this.connections.delete(connection)) return
     this.backlog.delete(connection)
     this.journal.forget(connection)
-    const removal = this.awareness.removeOwnedBy(connection)
-    if (removal) this.broadcast(encodeAwarenessFrame(removal), null)
+    this.messages.leave(connection)
     this.maybeUnload()
   }
 
@@ -256,7 +247,7 @@ export class SharedDocument {
       queued.push(frame)
       return
     }
-    if (this.state === 'ready') this.handleFrame(connection, frame)
+    if (this.state === 'ready') this.messages.handle(connection, frame)
   }
 
   /**
@@ -276,115 +267,6 @@ export class SharedDocument {
     this.intake.enqueue(origin, update, null)
     this.intake.applyWaiting()
     return true
-  }
-
-  /** What a new connection gets: our state vector (so it sends what we lack) and who is here. */
-  private greet(connection: DocumentConnection): void {
-    this.intake.applyWaiting()
-    // A read-only connection has nothing we could accept, so we do not ask it for anything.
-    if (!connection.readOnly) {
-      connection.sendShared((this.greetingFrame ??= new SharedMessage(encodeSyncStep1(Y.encodeStateVector(this.ydoc)))))
-    }
-    const everyone = this.awareness.encodeAll()
-    if (everyone) connection.send(encodeAwarenessFrame(everyone))
-  }
-
-  private handleFrame(connection: DocumentConnection, frame: Uint8Array): void {
-    try {
-      const message = decodeClientMessage(frame)
-      // Whatever is not an update sees the document, and reaches the others, after the updates
-      // received before it (a caret must not arrive ahead of the text it points into).
-      if (message.type !== 'sync-update' && message.type !== 'sync-step2') this.intake.applyWaiting()
-      switch (message.type) {
-        case 'sync-step1':
-          if (isEmptyStateVector(message.stateVector)) {
-            connection.sendShared((this.wholeDocumentFrame ??= new SharedMessage(encodeSyncStep2(Y.encodeStateAsUpdate(this.ydoc)))))
-          } else {
-            connection.send(encodeSyncStep2(Y.encodeStateAsUpdate(this.ydoc, message.stateVector)))
-          }
-          if (connection.wantsExtensions && !connection.readOnly) this.tellSavedState(connection)
-          break
-        case 'sync-step2':
-        case 'sync-update':
-          if (connection.readOnly) {
-            this.dropWrite(connection)
-            break
-          }
-          this.receiveUpdate(connection, message.update, message.type === 'sync-update' ? frame : null)
-          break
-        case 'awareness': {
-          let entries = decodeAwarenessUpdate(message.update)
-          // A viewer is shown as viewing whatever its client says, so it cannot pass as an editor.
-          if (connection.readOnly) entries = entries.map(markViewing)
-          const removals = this.awareness.removalsToReannounce(entries, connection)
-          if (this.awareness.apply(entries, connection)) {
-            // Echoed to the sender too: a stock y-websocket client drops a connection on which
-            // nothing arrived for 30 s, and its own awareness renewals are what keep it alive.
-            this.broadcast(connection.readOnly ? encodeAwarenessFrame(encodeAwarenessUpdate(entries)) : frame, null)
-          }
-          if (removals.length > 0) connection.send(encodeAwarenessFrame(encodeAwarenessUpdate(removals)))
-          break
-        }
-        case 'query-awareness': {
-          const everyone = this.awareness.encodeAll()
-          if (everyone) connection.send(encodeAwarenessFrame(everyone))
-          break
-        }
-        case 'auth':
-          break
-        case 'unknown':
-          connection.ignore('unknown-message-type')
-          break
-      }
-    } catch (error) {
-      const reason = error instanceof ProtocolError ? error.message : `invalid message: ${(error as Error).message}`
-      this.logger.warn('closing connection after a bad message', { conn: connection.id, reason })
-      connection.close(CloseCode.MalformedMessage, reason)
-    }
-  }
-
-  /**
-   * Takes a client's update: checked now (a malformed one closes its connection and changes
-   * nothing), then applied, relayed and stored by the intake (update-intake.ts) once the current socket read
-   * has been handled. `frame`, when given, is the update message exactly as received; it is
-   * relayed as is, never re-encoded.
-   */
-  private receiveUpdate(from: DocumentConnection, update: Uint8Array, frame: Uint8Array | null): void {
-    // Some clients send an empty step 2 when they have nothing; y-websocket's server shrugs.
-    if (update.byteLength === 0) return from.ignore('empty-update')
-    // Checks every struct and the delete set without touching the document; a malformed update
-    // fails here, before it can change anything.
-    assertWellFormedUpdate(update)
-    if (this.approximateBytes + update.byteLength > this.options.maxDocumentBytes) {
-      this.refuseGrowth(from, update.byteLength)
-      return
-    }
-    this.intake.enqueue({ kind: 'client', connection: from }, update, frame)
-  }
-
-  private forgetEncodedFrames(): void {
-    this.greetingFrame = null
-    this.wholeDocumentFrame = null
-  }
-
-  private dropWrite(connection: DocumentConnection): void {
-    this.droppedWrites++
-    if (connection.droppedWrites++ === 0) {
-      this.logger.warn('dropping writes from a read-only connection', { conn: connection.id })
-    }
-  }
-
-  /**
-   * Refuses a change that would take the document past its size cap, and closes its sender:
-   * every later change of that client builds on the refused one, so nobody else could ever see
-   * those either, and a client left connected would believe it is in sync. The close is final,
-   * so the page stops sending the change again; a Chorus page is told why first.
-   */
-  private refuseGrowth(connection: DocumentConnection, updateBytes: number): void {
-    const limit = this.options.maxDocumentBytes
-    this.logger.warn('refusing a change past the document size cap', { conn: connection.id, bytes: this.approximateBytes, updateBytes, limit })
-    if (connection.wantsExtensions) connection.send(encodeNotice(documentTooLargeNotice(updateBytes, limit)))
-    connection.close(CloseCode.ChangeTooLarge, `change too large: the document may be at most ${formatBytes(limit)}`)
   }
 
   /**
@@ -485,9 +367,4 @@ export class SharedDocument {
     this.logger.debug('document unloaded')
     this.emit('unloaded', {})
   }
-}
-
-/** A state vector with no clients: the client has nothing of the document yet. */
-function isEmptyStateVector(stateVector: Uint8Array): boolean {
-  return stateVector.length === 1 && stateVector[0] === 0
 }
