@@ -68,6 +68,11 @@ export class TestConnection implements DocumentConnection {
     return this.received.flatMap((message) => (message.type === 'sync-update' || message.type === 'sync-step2' ? [message.update] : []))
   }
 
+  /** The updates relayed to this connection (not the step 2 answering its own step 1). */
+  get relayed(): Uint8Array[] {
+    return this.received.flatMap((message) => (message.type === 'sync-update' ? [message.update] : []))
+  }
+
   /** The highest clock of `clientId` any SavedState confirmed. */
   savedClockOf(clientId: number): number {
     return Math.max(0, ...this.savedStates.map((stateVector) => stateVector.get(clientId) ?? 0))
