@@ -1,7 +1,8 @@
 /**
  * What a connection's messages mean for a document: y-protocols' sync steps and updates, awareness
  * (carets, names, presence), and Chorus's question "what is saved?". Also what a connection is
- * greeted with, and its presence removed when it leaves. Updates are checked here, then handed to
+ * greeted with, told (notices) or closed with, what it sends while the document loads, and its
+ * presence removed when it leaves. Updates are checked here, then handed to
  * the intake (update-intake.ts) as a client's; what happens to them is their origin's policy.
  */
 import * as Y from 'yjs'
@@ -17,7 +18,8 @@ import {
 import { AwarenessRegistry, decodeAwarenessUpdate, encodeAwarenessUpdate, markViewing } from './awareness-registry.ts'
 import { SharedMessage } from '../transport/connection.ts'
 import type { DocumentConnection } from './document-connection.ts'
-import { documentTooLargeNotice, formatBytes } from './notices.ts'
+import { DOCUMENT_UNAVAILABLE_NOTICE, documentTooLargeNotice, formatBytes, STORAGE_FAILING_NOTICE } from './notices.ts'
+import type { StorageHealth } from '../storage/document-store.ts'
 import type { Logger } from '../ops/logger.ts'
 import { assertWellFormedUpdate } from './update-check.ts'
 import type { UpdateIntake } from './update-intake.ts'
@@ -31,8 +33,17 @@ export interface ClientMessagesHooks {
   broadcast(frame: Uint8Array, except: DocumentConnection | null): void
 }
 
+export interface ClientMessagesOptions {
+  /** Most messages a connection may send while the document loads. */
+  maxQueuedMessages: number
+  /** Stored size past which updates are refused. */
+  maxDocumentBytes: number
+}
+
 export class ClientMessages {
   readonly awareness = new AwarenessRegistry<DocumentConnection>()
+  /** Messages that arrived while the document loaded, per connection, in arrival order. */
+  private readonly held = new Map<DocumentConnection, Uint8Array[]>()
   /** Writes dropped from read-only connections, over the document's time in memory. */
   droppedWrites = 0
   /**
@@ -46,7 +57,7 @@ export class ClientMessages {
   constructor(
     private readonly ydoc: Y.Doc,
     private readonly intake: UpdateIntake<DocumentConnection>,
-    private readonly maxDocumentBytes: number,
+    private readonly options: ClientMessagesOptions,
     private readonly logger: Logger,
     private readonly hooks: ClientMessagesHooks,
   ) {}
@@ -57,8 +68,56 @@ export class ClientMessages {
     this.wholeDocumentFrame = null
   }
 
+  /** Keeps a message until the document is loaded; a connection that sends too many is closed. */
+  hold(connection: DocumentConnection, frame: Uint8Array): void {
+    let queued = this.held.get(connection)
+    if (!queued) this.held.set(connection, (queued = []))
+    if (queued.length >= this.options.maxQueuedMessages) {
+      connection.close(CloseCode.MalformedMessage, 'too many messages before the document loaded')
+      return
+    }
+    queued.push(frame)
+  }
+
+  /** The document is loaded: handles the held messages in order, for connections still here. */
+  handleHeld(isConnected: (connection: DocumentConnection) => boolean): void {
+    for (const [connection, frames] of this.held) {
+      for (const frame of frames) {
+        if (!isConnected(connection)) break
+        this.handle(connection, frame)
+      }
+    }
+    this.held.clear()
+  }
+
+  /**
+   * After a failed load. Damaged data is never served, not even as an empty document a client
+   * would then fill and write over it: a notice and a final close. Anything else (storage busy
+   * recovering) is worth a reconnect.
+   */
+  turnAway(connections: Iterable<DocumentConnection>, damaged: boolean): void {
+    const notice = damaged ? encodeNotice(DOCUMENT_UNAVAILABLE_NOTICE) : null
+    for (const connection of connections) {
+      if (notice === null) {
+        connection.close(CloseCode.InternalError, 'document could not be loaded')
+        continue
+      }
+      if (connection.wantsExtensions) connection.send(notice)
+      connection.close(CloseCode.DocumentUnavailable, 'document data is damaged; ask the administrator to repair it')
+    }
+  }
+
+  /** Tells editors that storage fails, or withdraws that once it works again. */
+  tellStorageHealth(connections: Iterable<DocumentConnection>, health: StorageHealth): void {
+    const notice = encodeNotice(health === 'failing' ? STORAGE_FAILING_NOTICE : { ...STORAGE_FAILING_NOTICE, message: '' })
+    for (const connection of connections) {
+      if (connection.wantsExtensions && !connection.readOnly) connection.send(notice)
+    }
+  }
+
   /** Removes what the connection announced, for everyone at once (no ghost carets). */
   leave(connection: DocumentConnection): void {
+    this.held.delete(connection)
     const removal = this.awareness.removeOwnedBy(connection)
     if (removal) this.hooks.broadcast(encodeAwarenessFrame(removal), null)
   }
@@ -140,7 +199,7 @@ export class ClientMessages {
     // Checks every struct and the delete set without touching the document; a malformed update
     // fails here, before it can change anything.
     assertWellFormedUpdate(update)
-    if (this.hooks.approximateBytes() + update.byteLength > this.maxDocumentBytes) {
+    if (this.hooks.approximateBytes() + update.byteLength > this.options.maxDocumentBytes) {
       this.refuseGrowth(from, update.byteLength)
       return
     }
@@ -161,7 +220,7 @@ export class ClientMessages {
    * so the page stops sending the change again; a Chorus page is told why first.
    */
   private refuseGrowth(connection: DocumentConnection, updateBytes: number): void {
-    const limit = this.maxDocumentBytes
+    const limit = this.options.maxDocumentBytes
     this.logger.warn('refusing a change past the document size cap', { conn: connection.id, bytes: this.hooks.approximateBytes(), updateBytes, limit })
     if (connection.wantsExtensions) connection.send(encodeNotice(documentTooLargeNotice(updateBytes, limit)))
     connection.close(CloseCode.ChangeTooLarge, `change too large: the document may be at most ${formatBytes(limit)}`)

@@ -3,7 +3,7 @@
  * reads top to bottom, in order; each step's details live in a unit of their own:
  *
  *   1. load     the stored snapshot and log are read once; connections that arrive meanwhile
- *               have their messages queued, in order, until the document is ready. Stored data
+ *               have their messages held, in order, until the document is ready. Stored data
  *               that cannot be read is never served (nor written over): a notice and a final
  *               close, DocumentUnavailable.
  *   2. serve    a connection's messages are answered (client-messages.ts). Each update is
@@ -38,7 +38,7 @@ import { Compactor, type CompactionOptions } from './compactor.ts'
 import type { DocumentConnection } from './document-connection.ts'
 import type { DocumentEventMap, DocumentEventName, DocumentEvents } from './document-events.ts'
 import { DocumentJournal } from './journal.ts'
-import { DOCUMENT_UNAVAILABLE_NOTICE, formatBytes, STORAGE_FAILING_NOTICE } from './notices.ts'
+import { formatBytes, STORAGE_FAILING_NOTICE } from './notices.ts'
 import type { Logger } from '../ops/logger.ts'
 import { assertWellFormedUpdate } from './update-check.ts'
 import { UpdateIntake } from './update-intake.ts'
@@ -67,8 +67,6 @@ export class SharedDocument {
   readonly ydoc: Y.Doc
   readonly connections = new Set<DocumentConnection>()
   private state: State = 'loading'
-  /** Messages that arrived while loading, per connection, in arrival order. */
-  private readonly backlog = new Map<DocumentConnection, Uint8Array[]>()
   private readonly intake: UpdateIntake<DocumentConnection>
   private readonly journal: DocumentJournal<DocumentConnection>
   private readonly compactor: Compactor
@@ -111,7 +109,7 @@ export class SharedDocument {
       applied: (origin, updates, bytes) => this.emit('applied', { origin, updates, bytes }),
       failed: (culprit, error) => this.quarantine(culprit, error),
     })
-    this.messages = new ClientMessages(this.ydoc, this.intake, options.maxDocumentBytes, logger, {
+    this.messages = new ClientMessages(this.ydoc, this.intake, options, logger, {
       approximateBytes: () => this.approximateBytes,
       tellSavedState: (connection) => this.tellSavedState(connection),
       broadcast: (frame, except) => this.broadcast(frame, except),
@@ -157,22 +155,12 @@ export class SharedDocument {
     if (this.state !== 'loading') return
     this.state = 'ready'
     for (const connection of this.connections) this.messages.greet(connection)
-    for (const [connection, frames] of this.backlog) {
-      for (const frame of frames) {
-        if (!this.connections.has(connection)) break
-        this.messages.handle(connection, frame)
-      }
-    }
-    this.backlog.clear()
+    this.messages.handleHeld((connection) => this.connections.has(connection))
     this.compactor.maybeCompact()
     this.maybeUnload()
   }
 
-  /**
-   * Damaged data is never served, not even as an empty document a client would then fill and
-   * write over it: its connections get a notice and a final close. Anything else (storage busy
-   * recovering) is worth a reconnect.
-   */
+  /** Damaged data is never served (nor written over): a final close. Anything else: a reconnect. */
   private failLoad(error: unknown): void {
     // Stored updates that Yjs cannot apply are damaged data too.
     const damaged = error instanceof DamagedDataError || !(error instanceof StorageError)
@@ -183,15 +171,10 @@ export class SharedDocument {
       if (suppressed !== null) {
         this.logger.error('document data is damaged; refusing to serve it', { error: (error as Error).message, suppressed })
       }
-      const notice = encodeNotice(DOCUMENT_UNAVAILABLE_NOTICE)
-      for (const connection of this.connections) {
-        if (connection.wantsExtensions) connection.send(notice)
-        connection.close(CloseCode.DocumentUnavailable, 'document data is damaged; ask the administrator to repair it')
-      }
     } else {
       this.logger.warn('document failed to load; its clients will retry', { error: (error as Error).message })
-      for (const connection of this.connections) connection.close(CloseCode.InternalError, 'document could not be loaded')
     }
+    this.messages.turnAway(this.connections, damaged)
     this.finishUnload()
   }
 
@@ -217,10 +200,7 @@ export class SharedDocument {
 
   /** Tells editors that storage fails, or withdraws that once it works again. */
   storageHealthChanged(health: StorageHealth): void {
-    const notice = encodeNotice(health === 'failing' ? STORAGE_FAILING_NOTICE : { ...STORAGE_FAILING_NOTICE, message: '' })
-    for (const connection of this.connections) {
-      if (connection.wantsExtensions && !connection.readOnly) connection.send(notice)
-    }
+    this.messages.tellStorageHealth(this.connections, health)
   }
 
   /** Approximate stored size: what is on disk plus what is on its way there, written or not. */
@@ -230,24 +210,14 @@ export class SharedDocument {
 
   leave(connection: DocumentConnection): void {
     if (!this.connections.delete(connection)) return
-    this.backlog.delete(connection)
     this.journal.forget(connection)
     this.messages.leave(connection)
     this.maybeUnload()
   }
 
   receive(connection: DocumentConnection, frame: Uint8Array): void {
-    if (this.state === 'loading') {
-      let queued = this.backlog.get(connection)
-      if (!queued) this.backlog.set(connection, (queued = []))
-      if (queued.length >= this.options.maxQueuedMessages) {
-        connection.close(CloseCode.MalformedMessage, 'too many messages before the document loaded')
-        return
-      }
-      queued.push(frame)
-      return
-    }
-    if (this.state === 'ready') this.messages.handle(connection, frame)
+    if (this.state === 'loading') this.messages.hold(connection, frame)
+    else if (this.state === 'ready') this.messages.handle(connection, frame)
   }
 
   /**
