@@ -166,6 +166,30 @@ describe('document lifecycle (memory store, no sockets)', () => {
     assert.equal(again.document.ydoc.getText('t').toString(), 'in flight')
   })
 
+  // spec: load — messages that arrive while the document loads wait, in order, until it is ready
+  it('holds messages sent while loading and handles them in order once loaded; too many close the sender', async () => {
+    const { store, registry } = setup({ maxQueuedMessages: 3 })
+    const document = registry.open('early')
+    const patient = new TestConnection()
+    const flooder = new TestConnection()
+    document.join(patient)
+    document.join(flooder)
+    const doc = new Y.Doc()
+    for (const word of ['one ', 'two ', 'three']) {
+      const before = Y.encodeStateVector(doc)
+      doc.getText('t').insert(doc.getText('t').length, word)
+      document.receive(patient, encodeSyncUpdate(Y.encodeStateAsUpdate(doc, before)))
+    }
+    for (let i = 0; i < 4; i++) document.receive(flooder, encodeSyncStep1(Y.encodeStateVector(new Y.Doc())))
+    assert.equal(document.isReady, false, 'all sent before the load completed')
+    assert.equal(flooder.closedWith?.code, CloseCode.MalformedMessage)
+    await waitFor(() => document.isReady, 'loaded')
+    assert.equal(document.ydoc.getText('t').toString(), 'one two three')
+    assert.equal(patient.closedWith, null)
+    await document.whenStored()
+    assert.equal(await storedText(store, 'early'), 'one two three')
+  })
+
   // spec: a load fails (damaged data)
   it('a load of damaged data fails: a notice and a final close 4422, never served, nothing written', async () => {
     const { store, registry, named } = setup()
