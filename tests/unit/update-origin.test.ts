@@ -9,6 +9,7 @@ import { encodeSyncStep1, encodeSyncUpdate } from '../../lib/protocol.ts'
 import { DEFAULT_CONFIG } from '../../server/config.ts'
 import { DocumentRegistry, documentOptionsFrom } from '../../server/document/document-registry.ts'
 import type { DocumentEvent } from '../../server/document/document-events.ts'
+import { DocumentTooLargeError } from '../../server/document/shared-document.ts'
 import { policyOf, senderOf, type UpdateOrigin, type UpdateOriginKind } from '../../server/document/update-origin.ts'
 import { silentLogger } from '../../server/ops/logger.ts'
 import { MemoryStore } from '../../server/storage/memory-store.ts'
@@ -111,6 +112,15 @@ describe('a document applies updates as their origin says', () => {
     await document.whenStored()
     assert.equal(store.storedAppends, 0, 'nothing written')
     assert.deepEqual(applied.map(({ origin }) => origin), ['peer'])
+  })
+
+  it('refuses a server-side edit past the size cap, changing nothing', async () => {
+    const { document, a } = await setup()
+    const edit = new Y.Doc()
+    edit.getText('t').insert(0, 'x'.repeat(DEFAULT_CONFIG.maxDocumentBytes))
+    assert.throws(() => document.applyUpdate(Y.encodeStateAsUpdate(edit), { kind: 'server', reason: 'test' }), DocumentTooLargeError)
+    assert.deepEqual(a.relayed, [])
+    assert.equal(document.ydoc.getText('t').length, 0)
   })
 
   it('refuses a malformed update from any origin, changing nothing', async () => {
