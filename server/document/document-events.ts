@@ -4,8 +4,10 @@
  * must keep its labels bounded (metrics) simply ignores the id.
  */
 
+import type { UpdateOriginKind } from './update-origin.ts'
+
 /** Where an update came from (see update-origin.ts for what each one implies). */
-export type UpdateOriginKind = 'client'
+export type { UpdateOriginKind }
 
 export interface DocumentEventMap {
   /** The stored document was read and applied. */

@@ -1,6 +1,6 @@
 /**
  * A document's lifecycle around storage failures, with a real SyncEndpoint, real sockets and real
- * y-websocket clients over an in-memory store whose writes and loads a test fails on purpose.
+ * y-websocket clients over an in-memory store whose writes and loads a test fails on purpose (MemoryStore's fault injection).
  */
 import assert from 'node:assert/strict'
 import { afterEach, describe, it } from 'node:test'
@@ -8,15 +8,16 @@ import * as Y from 'yjs'
 import * as decoding from 'lib0/decoding'
 import { CloseCode, MessageType, decodeNoticePayload, type Notice } from '../../lib/protocol.ts'
 import { DamagedDataError, StorageError } from '../../server/storage/document-store.ts'
-import { FaultStore, serveStore, type FaultServer } from '../support/fault-store.ts'
+import { MemoryStore } from '../../server/storage/memory-store.ts'
+import { serveStore, type StoreServer } from '../support/serve-store.ts'
 import { connectClient, whenSynced, type TestClient } from '../support/sync-harness.ts'
 import { waitFor } from '../support/wait-for.ts'
 
 const clients: TestClient[] = []
-const servers: FaultServer[] = []
+const servers: StoreServer[] = []
 
-async function setup(): Promise<{ store: FaultStore; server: FaultServer }> {
-  const store = new FaultStore()
+async function setup(): Promise<{ store: MemoryStore; server: StoreServer }> {
+  const store = new MemoryStore()
   const server = await serveStore(store)
   servers.push(server)
   return { store, server }
@@ -27,7 +28,7 @@ interface Watched extends TestClient {
   closeCodes: number[]
 }
 
-function watch(server: FaultServer, docId: string): Watched {
+function watch(server: StoreServer, docId: string): Watched {
   const client = connectClient(server.wsUrl, docId) as Watched
   clients.push(client)
   client.notices = []
@@ -58,17 +59,17 @@ describe('storage failures', () => {
     const a = watch(server, 'race')
     const b = watch(server, 'race')
     await Promise.all([whenSynced(a), whenSynced(b)])
-    store.holdWrites = true
+    store.holdWrites()
     a.doc.getText('t').insert(0, 'a1')
     await waitFor(() => store.held.length === 1, 'record 0 (a) held')
     b.doc.getText('t').insert(0, 'b1')
     await waitFor(() => store.held.length === 2, 'record 1 (b) held')
-    store.settle(0, 'fail')
+    store.release(0, 'fail')
     // The retry of a's record (with a's new edit) is cut before b's record completes.
     a.doc.getText('t').insert(0, 'a2')
     await waitFor(() => store.held.some((write) => write.seq === 2), 'record 2 (retry, a) held')
-    store.settle(1, 'ok')
-    store.settle(2, 'ok')
+    store.release(1, 'ok')
+    store.release(2, 'ok')
     await a.whenSaved(5000)
     await b.whenSaved(5000)
     assert.ok(savedClock(b) >= ownClock(b))
@@ -99,11 +100,11 @@ describe('storage failures', () => {
     const { store, server } = await setup()
     const a = watch(server, 'retry')
     await whenSynced(a)
-    store.failWrites = true
+    store.fillDisk()
     a.doc.getText('t').insert(0, 'kept')
     await waitFor(() => store.failedAppends > 0, 'a write failed')
     assert.ok(savedClock(a) < ownClock(a), 'not confirmed while writes fail')
-    store.failWrites = false
+    store.freeDisk()
     await a.whenSaved(10_000)
     const stored = new Y.Doc()
     for (const update of (await store.load('retry')).updates) Y.applyUpdate(stored, update)
@@ -126,22 +127,21 @@ describe('storage failures', () => {
 
   it('refuses a document whose data is damaged with a notice and a final close, and writes nothing', async () => {
     const { store, server } = await setup()
-    store.loadError = new DamagedDataError('stored data of document broken is damaged: Corruption: checksum mismatch')
+    store.failLoads(new DamagedDataError('stored data of document broken is damaged: Corruption: checksum mismatch'))
     const a = watch(server, 'broken')
     a.doc.getText('t').insert(0, 'not to be written over the damaged data')
     await waitFor(() => a.closeCodes.includes(CloseCode.DocumentUnavailable), 'closed with 4422')
     assert.equal(a.notices[0]?.code, 'document-unavailable')
     assert.equal(a.provider.shouldConnect, false, 'y-websocket 3.1 does not reconnect after 4422')
-    assert.equal(store.logs.size, 0, 'nothing was written')
-    assert.equal(store.snapshots.size, 0)
+    assert.deepEqual(store.storedDocumentIds(), [], 'nothing was written')
   })
 
   it('asks clients to come back when a load fails for a passing reason', async () => {
     const { store, server } = await setup()
-    store.loadError = new StorageError('storage is unavailable while it recovers from a failed write')
+    store.failLoads(new StorageError('storage is unavailable while it recovers from a failed write'))
     const a = watch(server, 'later')
     await waitFor(() => a.closeCodes.includes(CloseCode.InternalError), 'closed with 4500')
-    store.loadError = null
+    store.failLoads(null)
     await whenSynced(a, 10_000)
   })
 
@@ -149,7 +149,7 @@ describe('storage failures', () => {
     const { store, server } = await setup()
     const a = watch(server, 'compact')
     await whenSynced(a)
-    store.failCompactions = true
+    store.failCompactions()
     const text = a.doc.getText('t')
     // Past the byte threshold (256 KiB), so compaction is attempted.
     for (let i = 0; i < 5; i++) text.insert(text.length, 'x'.repeat(60_000))

@@ -1,0 +1,185 @@
+/**
+ * The DocumentStore and ViewLinkStore contract, run against every store: LevelDB in a temp folder
+ * and the in-memory store (and PostgreSQL once it exists). A store that passes these can serve
+ * documents; the in-memory store passing them is what makes the lifecycle tests over it count.
+ */
+import assert from 'node:assert/strict'
+import { afterEach, beforeEach, describe, it } from 'node:test'
+import * as Y from 'yjs'
+import type { DocumentStore, ViewLinkStore } from '../../server/storage/document-store.ts'
+import { LevelDbStore } from '../../server/storage/leveldb-store.ts'
+import { MemoryStore } from '../../server/storage/memory-store.ts'
+import { makeTempDir } from '../support/sync-harness.ts'
+
+type Store = DocumentStore & ViewLinkStore
+
+interface StoreUnderTest {
+  store: Store
+  /** Closes the store and opens it again on the same data (the memory store has nothing to reopen). */
+  reopen(): Promise<Store>
+  dispose(): Promise<void>
+}
+
+const STORES: [string, () => Promise<StoreUnderTest>][] = [
+  [
+    'LevelDbStore',
+    async () => {
+      const temp = await makeTempDir()
+      let store = await LevelDbStore.open(temp.dir)
+      return {
+        store,
+        async reopen() {
+          await store.close()
+          return (store = await LevelDbStore.open(temp.dir))
+        },
+        async dispose() {
+          await store.close()
+          await temp.remove()
+        },
+      }
+    },
+  ],
+  [
+    'MemoryStore',
+    async () => {
+      const store = new MemoryStore()
+      return { store, reopen: async () => store, dispose: () => store.close() }
+    },
+  ],
+]
+
+const bytes = (...values: number[]) => Uint8Array.from(values)
+
+/** A real Yjs update that inserts `text` (as its own client). */
+function insertUpdate(text: string): Uint8Array {
+  const doc = new Y.Doc()
+  doc.getText('t').insert(0, text)
+  return Y.encodeStateAsUpdate(doc)
+}
+
+function textOf(updates: readonly Uint8Array[]): string {
+  const doc = new Y.Doc()
+  for (const update of updates) Y.applyUpdate(doc, update)
+  return doc.getText('t').toString()
+}
+
+for (const [name, make] of STORES) {
+  describe(`store contract: ${name}`, () => {
+    let subject: StoreUnderTest
+    let store: Store
+
+    beforeEach(async () => {
+      subject = await make()
+      store = subject.store
+    })
+    afterEach(() => subject.dispose())
+
+    it('loads an unknown document as empty', async () => {
+      assert.deepEqual(await store.load('nothing-here'), {
+        updates: [],
+        firstLogSeq: 0,
+        nextSeq: 0,
+        logRecords: 0,
+        logBytes: 0,
+        snapshotBytes: 0,
+      })
+    })
+
+    it('loads appended records back in order, per document, durably', async () => {
+      await Promise.all([
+        store.appendRecord('d', 0, [bytes(1), bytes(2)]),
+        store.appendRecord('d', 1, [bytes(3)]),
+        store.appendRecord('other', 0, [bytes(9)]),
+      ])
+      await store.appendRecord('d', 2, [bytes(4)])
+      store = await subject.reopen()
+      const stored = await store.load('d')
+      assert.deepEqual(stored.updates, [bytes(1), bytes(2), bytes(3), bytes(4)])
+      assert.equal(stored.firstLogSeq, 0)
+      assert.equal(stored.nextSeq, 3)
+      assert.equal(stored.logRecords, 3)
+      assert.ok(stored.logBytes >= 4, 'logBytes counts at least the updates')
+      assert.equal(stored.snapshotBytes, 0)
+      assert.deepEqual((await store.load('other')).updates, [bytes(9)])
+    })
+
+    it('keeps documents whose names look alike apart', async () => {
+      const names = ['a', 'a/b', 'a%2Fb', 'a/', 'ä b']
+      await Promise.all(names.map((docId, i) => store.appendRecord(docId, 0, [bytes(i)])))
+      for (const [i, docId] of names.entries()) assert.deepEqual((await store.load(docId)).updates, [bytes(i)], docId)
+    })
+
+    it('replaces a prefix of the log with a snapshot: the snapshot first, then the rest of the log', async () => {
+      await store.appendRecord('d', 0, [bytes(1)])
+      await store.appendRecord('d', 1, [bytes(2)])
+      await store.appendRecord('d', 2, [bytes(3)])
+      const snapshot = bytes(7, 7, 7)
+      await store.replaceLogWithSnapshot('d', snapshot, 0, 1)
+      store = await subject.reopen()
+      const stored = await store.load('d')
+      assert.deepEqual(stored.updates, [snapshot, bytes(3)])
+      assert.equal(stored.firstLogSeq, 2)
+      assert.equal(stored.nextSeq, 3)
+      assert.equal(stored.logRecords, 1)
+      assert.equal(stored.snapshotBytes, snapshot.byteLength)
+    })
+
+    it('after the whole log is compacted, loads the snapshot alone and starts the log again at 0', async () => {
+      await store.appendRecord('d', 0, [bytes(1)])
+      await store.appendRecord('d', 1, [bytes(2)])
+      await store.replaceLogWithSnapshot('d', bytes(5), 0, 1)
+      const stored = await store.load('d')
+      assert.deepEqual(stored, { updates: [bytes(5)], firstLogSeq: 0, nextSeq: 0, logRecords: 0, logBytes: 0, snapshotBytes: 1 })
+      await store.appendRecord('d', 0, [bytes(6)])
+      assert.deepEqual((await store.load('d')).updates, [bytes(5), bytes(6)])
+    })
+
+    it('keeps a record appended while a compaction of the records before it is under way', async () => {
+      await store.appendRecord('d', 0, [insertUpdate('a')])
+      const b = insertUpdate('b')
+      await Promise.all([store.replaceLogWithSnapshot('d', insertUpdate('a'), 0, 0), store.appendRecord('d', 1, [b])])
+      const stored = await store.load('d')
+      assert.equal(stored.logRecords, 1)
+      assert.equal(stored.firstLogSeq, 1)
+      assert.equal(stored.nextSeq, 2)
+      assert.deepEqual(stored.updates.at(-1), b)
+    })
+
+    it('replaces atomically: a load during a compaction sees the old log or the new snapshot, never neither', async () => {
+      const parts = ['one ', 'two ', 'three']
+      const whole = new Y.Doc()
+      const records = parts.map((part) => {
+        const before = Y.encodeStateVector(whole)
+        whole.getText('t').insert(whole.getText('t').length, part)
+        return Y.encodeStateAsUpdate(whole, before)
+      })
+      for (const [seq, record] of records.entries()) await store.appendRecord('d', seq, [record])
+      const [during] = await Promise.all([
+        store.load('d'),
+        store.replaceLogWithSnapshot('d', Y.encodeStateAsUpdate(whole), 0, records.length - 1),
+      ])
+      assert.equal(textOf(during.updates), 'one two three')
+      assert.equal(textOf((await store.load('d')).updates), 'one two three')
+    })
+
+    it('stores view links: a view id opens its document, a reset forgets the old one', async () => {
+      assert.equal(await store.getViewId('d'), null)
+      assert.equal(await store.resolveViewId('v1'), null)
+      await store.setViewId('d', 'v1', null)
+      await store.setViewId('other', 'w1', null)
+      assert.equal(await store.getViewId('d'), 'v1')
+      assert.equal(await store.resolveViewId('v1'), 'd')
+      await store.setViewId('d', 'v2', 'v1')
+      store = await subject.reopen()
+      assert.equal(await store.getViewId('d'), 'v2')
+      assert.equal(await store.resolveViewId('v2'), 'd')
+      assert.equal(await store.resolveViewId('v1'), null, 'the old link stops working')
+      assert.equal(await store.resolveViewId('w1'), 'other')
+    })
+
+    it('is healthy and accepts writes when nothing fails', async () => {
+      assert.equal(store.health, 'ok')
+      assert.equal(await store.acceptsWrites(), true)
+    })
+  })
+}
