@@ -1,12 +1,13 @@
 /**
  * A failing store, seen from outside: readiness turns 503 'storage-failing' and back to 200 once
  * writes succeed again, and /metrics shows the failure and an honest store lag meanwhile. The
- * store is the in-memory fault store under a real server (real sockets, real y-websocket
+ * store is the in-memory store with fault injection under a real server (real sockets, real y-websocket
  * clients); the real disk's own recovery is full-disk.test.ts's.
  */
 import assert from 'node:assert/strict'
 import { afterEach, describe, it } from 'node:test'
-import { FaultStore, serveStore } from '../support/fault-store.ts'
+import { MemoryStore } from '../../server/storage/memory-store.ts'
+import { serveStore } from '../support/serve-store.ts'
 import { delta, sample, scrapeMetrics, type Scrape } from '../support/scrape-metrics.ts'
 import { connectClient, whenSynced } from '../support/sync-harness.ts'
 import { waitFor } from '../support/wait-for.ts'
@@ -18,7 +19,7 @@ describe('readiness and metrics while storage fails', () => {
   })
 
   it('503 storage-failing while writes fail, a growing store lag, and all back without a restart once writes succeed', { timeout: 30_000 }, async () => {
-    const store = new FaultStore()
+    const store = new MemoryStore()
     const served = await serveStore(store)
     cleanups.push(() => served.close())
     const url = served.server.url
@@ -37,8 +38,7 @@ describe('readiness and metrics while storage fails', () => {
     assert.equal(sample(before, 'chorus_storage_failing'), 0)
     assert.equal(sample(before, 'chorus_store_lag_seconds'), 0)
 
-    store.failWrites = true
-    store.setHealth('failing')
+    store.fillDisk()
     ada.doc.getText('t').insert(0, 'kept in memory while the disk fails. ')
     await waitFor(() => store.failedAppends > 0, 'a write failed')
     assert.deepEqual(await ready(), { status: 503, body: { status: 'unavailable', reason: 'storage-failing' } })
@@ -50,8 +50,7 @@ describe('readiness and metrics while storage fails', () => {
     assert.ok(lag > 0, 'the unstored update has an age')
     await waitFor(async () => sample(await scrape(), 'chorus_store_lag_seconds') >= lag + 0.2, 'the lag grows while nothing is stored')
 
-    store.failWrites = false
-    store.setHealth('ok')
+    store.freeDisk()
     await waitFor(async () => (await ready()).status === 200, 'readiness back to 200')
     await ada.whenSaved()
     await waitFor(async () => {
