@@ -11,6 +11,7 @@ import type { Health, HealthAnswer } from '../ops/health.ts'
 import type { Logger } from '../ops/logger.ts'
 import { SyncEndpoint } from './sync-endpoint.ts'
 import { handleApiRequest, isApiPath } from './view-link-api.ts'
+import { httpTimeouts } from './http-timeouts.ts'
 
 type RequestHandler = (request: http.IncomingMessage, response: http.ServerResponse) => Promise<void> | void
 
@@ -36,7 +37,7 @@ function sendJson(response: http.ServerResponse, { status, body }: HealthAnswer)
 
 export async function listen(config: ServerConfig, routes: Routes): Promise<{ http: http.Server; port: number }> {
   const { health, sync, viewLinks, logger, app } = routes
-  const server = http.createServer((request, response) => {
+  const server = http.createServer(httpTimeouts(config), (request, response) => {
     if (request.url === '/healthz') return sendJson(response, health.liveness())
     if (request.url === '/readyz') {
       void health.readiness().then((answer) => sendJson(response, answer))
