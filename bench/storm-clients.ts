@@ -77,6 +77,7 @@ export class StormClient {
     ws.on('unexpected-response', (_request, response) => {
       const status = response.statusCode ?? 0
       answered = true
+      response.on('error', () => {})
       if (status === 429) this.refused++
       else this.otherStatuses.set(status, (this.otherStatuses.get(status) ?? 0) + 1)
       response.resume()

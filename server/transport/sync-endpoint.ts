@@ -137,6 +137,9 @@ export class SyncEndpoint {
   }
 
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+    // Node takes its error listener off a socket it hands over for an upgrade, and ws puts its own
+    // on only once we accept: a peer resetting meanwhile (or after a refusal) would crash the process.
+    socket.on('error', () => {})
     // Behind trusted proxies, the client they report (TRUST_PROXY); otherwise the socket's peer.
     const remoteAddress = resolveClientAddress(request.socket.remoteAddress, request.headers, this.options.trustProxy)
     this.admit(request, remoteAddress).then(

@@ -139,3 +139,28 @@ describe('silent WebSocket upgrades', () => {
     assert.equal(server.sync.connectionCount, 3)
   })
 })
+
+describe('peers that reset', () => {
+  it('survives upgrades reset by the peer around a refusal', async () => {
+    // Root cause: Node takes its error listener off a socket handed over for an upgrade; a reset before ws took it crashed the process.
+    const server = await serverWith({ maxConnectionsPerAddressPerMinute: 1 })
+    const request =
+      'GET /sync/reset HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n' +
+      'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n'
+    const closed = await Promise.all(
+      Array.from(
+        { length: 50 },
+        () =>
+          new Promise<void>((resolve) => {
+            const socket = net.connect(server.port, '127.0.0.1', () => socket.write(request, () => socket.resetAndDestroy()))
+            socket.on('error', () => {})
+            socket.on('close', () => resolve())
+          }),
+      ),
+    )
+    assert.equal(closed.length, 50)
+    // Still serving: the process did not die of an unhandled 'error'.
+    await waitFor(() => server.sync.connectionCount === 0, 'the accepted one is gone')
+    assert.equal((await fetch(`http://127.0.0.1:${server.port}/healthz`)).status, 200)
+  })
+})
