@@ -36,6 +36,8 @@ export class StormClient {
   refused = 0
   /** Other refused upgrades, by status (e.g. a proxy's 502/503 while the server restarts). */
   readonly otherStatuses = new Map<number, number>()
+  /** When the server's step 2 last arrived (performance.now()). */
+  syncedAt = 0
   /** Sockets opened. */
   opened = 0
   /** Connection attempts that ended before opening, without an HTTP answer (refused, reset). */
@@ -105,7 +107,10 @@ export class StormClient {
       ws.send(encodeSyncStep2(Y.encodeStateAsUpdate(this.doc, payload)))
     } else {
       Y.applyUpdate(this.doc, payload, this)
-      if (syncType === SyncMessageType.Step2) this.generation++
+      if (syncType === SyncMessageType.Step2) {
+        this.generation++
+        this.syncedAt = performance.now()
+      }
     }
   }
 

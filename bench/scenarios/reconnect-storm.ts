@@ -50,6 +50,8 @@ export const reconnectStorm: Scenario = {
     { key: 'stopMs', label: 'graceful stop (SIGTERM to exit)', unit: 'ms', digits: 0, better: 'lower' },
     { key: 'startMs', label: 'start again (to ready line)', unit: 'ms', digits: 0, better: 'lower' },
     { key: 'resyncMs', label: 'ready to all resynced', unit: 'ms', digits: 0, better: 'lower' },
+    { key: 'firstBackMs', label: 'of which: ready to the first resynced (reconnect backoff)', unit: 'ms', digits: 0, better: 'none' },
+    { key: 'spreadMs', label: 'of which: first to last resynced', unit: 'ms', digits: 0, better: 'lower' },
     { key: 'totalMs', label: 'SIGTERM to all resynced', unit: 'ms', digits: 0, better: 'lower' },
     { key: 'refused', label: 'refusals (HTTP 429)', unit: '', digits: 0, better: 'lower' },
     { key: 'sockets', label: 'sockets opened (both phases)', unit: '', digits: 0, better: 'none' },
@@ -81,9 +83,12 @@ export const reconnectStorm: Scenario = {
       )
       const doneAt = performance.now()
       const { refused, opened } = totals(clients)
+      const firstBack = Math.min(...clients.map((c) => c.syncedAt))
+      const lastBack = Math.max(...clients.map((c) => c.syncedAt))
       log(
         `  first connect ${firstConnectMs.toFixed(0)} ms; stop ${stop.ms.toFixed(0)} ms (exit ${stop.code}), start ${startMs.toFixed(0)} ms, ` +
-          `all ${clients.length} resynced ${(doneAt - readyAt).toFixed(0)} ms after ready (${(doneAt - started).toFixed(0)} ms after SIGTERM); ` +
+          `all ${clients.length} resynced ${(doneAt - readyAt).toFixed(0)} ms after ready (${(doneAt - started).toFixed(0)} ms after SIGTERM; ` +
+          `first back ${(firstBack - readyAt).toFixed(0)} ms after ready, first to last ${(lastBack - firstBack).toFixed(0)} ms); ` +
           `${refused} refused, ${opened} sockets`,
       )
       return {
@@ -91,6 +96,8 @@ export const reconnectStorm: Scenario = {
         stopMs: stop.ms,
         startMs,
         resyncMs: doneAt - readyAt,
+        firstBackMs: firstBack - readyAt,
+        spreadMs: lastBack - firstBack,
         totalMs: doneAt - started,
         refused,
         sockets: opened,
