@@ -27,10 +27,15 @@ function trickle(port: number, head: string, rest: string, everyMs: number): Tri
   const socket = net.connect(port, '127.0.0.1')
   const trickler: Trickler = { socket, closedAt: null, response: '' }
   let sent = 0
+  let connected = false
+  // Only once connected: written earlier, a trickled byte could overtake the head.
   const timer = setInterval(() => {
-    if (sent < rest.length && socket.writable) socket.write(rest[sent++])
+    if (connected && sent < rest.length && socket.writable) socket.write(rest[sent++])
   }, everyMs)
-  socket.on('connect', () => socket.write(head))
+  socket.on('connect', () => {
+    socket.write(head)
+    connected = true
+  })
   socket.setEncoding('utf8').on('data', (chunk: string) => (trickler.response += chunk))
   socket.on('error', () => {})
   socket.on('close', () => {
