@@ -24,6 +24,7 @@ import { idle } from './scenarios/idle.ts'
 import { largeDocument } from './scenarios/large-document.ts'
 import { manyDocuments } from './scenarios/many-documents.ts'
 import { persistence } from './scenarios/persistence.ts'
+import { reconnectStorm } from './scenarios/reconnect-storm.ts'
 import { saturation } from './scenarios/saturation.ts'
 import { trace } from './scenarios/trace.ts'
 import { cleanupAllServers, SERVER_KINDS, SERVER_LABELS, type ServerKind } from './servers.ts'
@@ -37,6 +38,7 @@ const SCENARIOS: Record<ScenarioId, Scenario> = {
   trace,
   browser,
   'large-document': largeDocument,
+  'reconnect-storm': reconnectStorm,
 }
 
 const USAGE =

@@ -4,7 +4,7 @@
 import type { LoadPool } from './load-pool.ts'
 import type { ServerKind } from './servers.ts'
 
-export const SCENARIO_IDS = ['fan-out', 'many-documents', 'idle', 'saturation', 'persistence', 'trace', 'browser', 'large-document'] as const
+export const SCENARIO_IDS = ['fan-out', 'many-documents', 'idle', 'saturation', 'persistence', 'trace', 'browser', 'large-document', 'reconnect-storm'] as const
 export type ScenarioId = (typeof SCENARIO_IDS)[number]
 
 export interface MetricInfo {
@@ -75,6 +75,8 @@ export interface Settings {
   browser: { keystrokes: number; warmup: boolean }
   /** keys: how many keys each typing run times (isolated, and at typing pace). */
   largeDocument: { keys: number }
+  /** concurrency: handshakes in flight on the first connect (the storm itself is every client at once). */
+  reconnectStorm: { clients: number; documents: number; concurrency: number }
 }
 
 export const FULL: Settings = {
@@ -87,6 +89,7 @@ export const FULL: Settings = {
   trace: { keystrokes: null, observers: 1, quietMs: 1000 },
   browser: { keystrokes: 30, warmup: true },
   largeDocument: { keys: 30 },
+  reconnectStorm: { clients: 2000, documents: 500, concurrency: 200 },
 }
 
 /** A smoke run: every scenario and server, with loads and windows small enough for about a minute. */
@@ -100,4 +103,5 @@ export const QUICK: Settings = {
   trace: { keystrokes: 5000, observers: 1, quietMs: 300 },
   browser: { keystrokes: 5, warmup: false },
   largeDocument: { keys: 8 },
+  reconnectStorm: { clients: 200, documents: 50, concurrency: 50 },
 }

@@ -73,6 +73,11 @@ export const CloseCode = {
    * until an administrator repairs the store. Final: a Notice saying so comes first.
    */
   DocumentUnavailable: 4422,
+  /**
+   * Sent nothing within FIRST_MESSAGE_TIMEOUT_MS of connecting (every real client speaks at once).
+   * Not final: a client on a link that slow may try again.
+   */
+  Silent: 1008,
   /** Internal error while loading or serving the document; clients retry. */
   InternalError: 4500,
 } as const

@@ -12,6 +12,7 @@ export interface TlsFiles {
   certFile: string
   keyFile: string
 }
+import { parseTrustProxy, TRUST_NOBODY, TrustProxyError, type TrustProxy } from './transport/client-address.ts'
 
 export interface ServerConfig {
   /** TCP port for the app and the sync endpoint. 0 picks a free port. */
@@ -74,6 +75,21 @@ export interface ServerConfig {
    * everything. A second signal ends the wait early; it never cuts the storing short.
    */
   drainSeconds: number
+
+  // --- Behind a proxy, slow clients ---
+  /**
+   * Which peers may say who the client is (TRUST_PROXY, TRUST_PROXY_HEADER): nobody by default,
+   * so limits and logs use the socket's address. See transport/client-address.ts.
+   */
+  trustProxy: TrustProxy
+  /** Longest a client may take to send a request's headers (slowloris). */
+  httpHeadersTimeoutMs: number
+  /** Longest a client may take to send a whole request, body included (trickled bodies). */
+  httpRequestTimeoutMs: number
+  /** How long an idle keep-alive connection is kept; behind a proxy, above the proxy's own idle timeout. */
+  httpKeepAliveTimeoutMs: number
+  /** A WebSocket that sends nothing this long after the upgrade is closed (every real client speaks at once). */
+  firstMessageTimeoutMs: number
 }
 
 export const DEFAULT_CONFIG: ServerConfig = {
@@ -102,6 +118,11 @@ export const DEFAULT_CONFIG: ServerConfig = {
   // One instance with nobody to take its clients over gains nothing from waiting: it would only
   // be down for longer. Set it when a load balancer or orchestrator routes by readiness.
   drainSeconds: 0,
+  trustProxy: TRUST_NOBODY,
+  httpHeadersTimeoutMs: 20_000,
+  httpRequestTimeoutMs: 30_000,
+  httpKeepAliveTimeoutMs: 5_000,
+  firstMessageTimeoutMs: 10_000,
 }
 
 export class ConfigError extends Error {
@@ -142,6 +163,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (metricsPort !== 0 && metricsPort === port) {
     throw new ConfigError(`METRICS_PORT must differ from PORT (${port}); leave it unset to serve /metrics on PORT`)
   }
+  const edge = loadEdgeConfig(env)
   return {
     port,
     host: env.HOST?.trim() || undefined,
@@ -174,5 +196,41 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     metricsToken: env.METRICS_TOKEN?.trim() || undefined,
     metricsPort,
     drainSeconds: integer(env, 'DRAIN_SECONDS', DEFAULT_CONFIG.drainSeconds, 0),
+    ...edge,
+  }
+}
+
+type EdgeConfig = Pick<
+  ServerConfig,
+  'trustProxy' | 'httpHeadersTimeoutMs' | 'httpRequestTimeoutMs' | 'httpKeepAliveTimeoutMs' | 'firstMessageTimeoutMs'
+>
+
+/** The settings of the network edge: proxies in front, and clients too slow to be honest. */
+function loadEdgeConfig(env: Record<string, string | undefined>): EdgeConfig {
+  const header = (env.TRUST_PROXY_HEADER?.trim() || 'x-forwarded-for').toLowerCase()
+  if (header !== 'x-forwarded-for' && header !== 'forwarded') {
+    throw new ConfigError(`TRUST_PROXY_HEADER must be x-forwarded-for or forwarded, got "${env.TRUST_PROXY_HEADER}"`)
+  }
+  let trustProxy: TrustProxy
+  try {
+    trustProxy = parseTrustProxy(env.TRUST_PROXY, header)
+  } catch (error) {
+    if (error instanceof TrustProxyError) throw new ConfigError(`TRUST_PROXY: ${error.message}`)
+    throw error
+  }
+  const httpHeadersTimeoutMs = integer(env, 'HTTP_HEADERS_TIMEOUT_MS', DEFAULT_CONFIG.httpHeadersTimeoutMs, 100)
+  const httpRequestTimeoutMs = integer(env, 'HTTP_REQUEST_TIMEOUT_MS', DEFAULT_CONFIG.httpRequestTimeoutMs, 100)
+  // Node refuses to start otherwise: the headers are part of the request.
+  if (httpHeadersTimeoutMs > httpRequestTimeoutMs) {
+    throw new ConfigError(
+      `HTTP_HEADERS_TIMEOUT_MS (${httpHeadersTimeoutMs}) must not exceed HTTP_REQUEST_TIMEOUT_MS (${httpRequestTimeoutMs})`,
+    )
+  }
+  return {
+    trustProxy,
+    httpHeadersTimeoutMs,
+    httpRequestTimeoutMs,
+    httpKeepAliveTimeoutMs: integer(env, 'HTTP_KEEP_ALIVE_TIMEOUT_MS', DEFAULT_CONFIG.httpKeepAliveTimeoutMs, 100),
+    firstMessageTimeoutMs: integer(env, 'FIRST_MESSAGE_TIMEOUT_MS', DEFAULT_CONFIG.firstMessageTimeoutMs, 100),
   }
 }

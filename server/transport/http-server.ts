@@ -15,6 +15,7 @@ import { METRICS_PATH, type Metrics } from '../ops/metrics.ts'
 import { SyncEndpoint } from './sync-endpoint.ts'
 import type { TlsCredentials } from './tls.ts'
 import { handleApiRequest, isApiPath } from './view-link-api.ts'
+import { httpTimeouts } from './http-timeouts.ts'
 
 type RequestHandler = (request: http.IncomingMessage, response: http.ServerResponse) => Promise<void> | void
 
@@ -68,7 +69,10 @@ export async function listen(
     response.writeHead(404, { 'content-type': 'text/plain' })
     response.end('Not found: this is the Chorus sync server; connect a WebSocket to /sync/<docId>\n')
   }
-  const server = tls ? https.createServer({ cert: tls.cert, key: tls.key }, handleRequest) : http.createServer(handleRequest)
+  const options = httpTimeouts(config)
+  const server = tls
+    ? https.createServer({ ...options, cert: tls.cert, key: tls.key }, handleRequest)
+    : http.createServer(options, handleRequest)
 
   server.on('upgrade', (request, socket, head) => {
     if (SyncEndpoint.isSyncPath(request.url)) {

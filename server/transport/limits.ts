@@ -61,6 +61,17 @@ export class AddressConnectionCounter {
     this.current.set(address, (this.current.get(address) ?? 0) + 1)
     return true
   }
+
+  /** Gives back one place taken by `tryAdd` (a connection that never did anything; see silent-connections.ts). */
+  refund(address: string): void {
+    for (const window of [this.current, this.previous]) {
+      const count = window.get(address) ?? 0
+      if (count === 0) continue
+      if (count === 1) window.delete(address)
+      else window.set(address, count - 1)
+      return
+    }
+  }
 }
 
 /**

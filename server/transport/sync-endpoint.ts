@@ -18,6 +18,8 @@ import type { ServerConfig } from '../config.ts'
 import { Connection, IgnoredMessageCounts, type ConnectionInfo } from './connection.ts'
 import type { DocumentRegistry } from '../document/document-registry.ts'
 import { AddressConnectionCounter, isOriginAllowed, LogThrottle } from './limits.ts'
+import { resolveClientAddress } from './client-address.ts'
+import { SilentConnections } from './silent-connections.ts'
 import type { Logger } from '../ops/logger.ts'
 import type { ViewLinks } from '../document/view-links.ts'
 import { Traffic } from './traffic.ts'
@@ -34,12 +36,16 @@ export type SyncEndpointOptions = Pick<
   | 'rateLimitGraceMs'
   | 'maxBufferedBytes'
   | 'allowedOrigins'
+  | 'trustProxy'
+  | 'firstMessageTimeoutMs'
 >
 
 /** Pings go out in this many slices per interval (see SyncEndpoint.pingSome). */
 const PING_SLICES = 20
 /** A sync frame's bytes around its update: message type, sync type, the update's length. */
 const SYNC_FRAME_OVERHEAD = 16
+/** How long a connection must have said nothing before a newcomer from its address may take its place. */
+const SILENT_LENDS_PLACE_AFTER_MS = 1000
 
 type Route = { kind: 'edit'; docId: string } | { kind: 'view'; viewId: string } | { kind: 'invalid'; reason: string }
 
@@ -81,6 +87,8 @@ export class SyncEndpoint {
   /** Where the last round of pings stopped (see pingSome). */
   private pingCursor: Iterator<Connection> | null = null
   private readonly addressCounter: AddressConnectionCounter
+  /** Accepted, but nothing received yet (see silent-connections.ts). */
+  private readonly silent: SilentConnections<Connection>
   private readonly refusalLog = new LogThrottle(60_000)
   /** Messages let pass without effect since the server started, by kind (see Connection.ignore). */
   readonly ignoredMessages = new IgnoredMessageCounts()
@@ -95,6 +103,20 @@ export class SyncEndpoint {
     private readonly logger: Logger,
   ) {
     this.addressCounter = new AddressConnectionCounter(options.maxConnectionsPerAddressPerMinute, performance.now())
+    this.silent = new SilentConnections<Connection>(
+      options.firstMessageTimeoutMs,
+      Math.min(SILENT_LENDS_PLACE_AFTER_MS, options.firstMessageTimeoutMs),
+      (connection, address, why) => {
+        this.addressCounter.refund(address)
+        connection.log.debug('closing silent connection', { remoteAddress: address, why })
+        connection.close(
+          CloseCode.Silent,
+          why === 'timeout'
+            ? `nothing received within ${options.firstMessageTimeoutMs} ms of connecting`
+            : 'nothing received; another connection from this address took its place',
+        )
+      },
+    )
     this.wss = new WebSocketServer({
       noServer: true,
       // A sync message may be as large as the document may grow (a big paste, an offline
@@ -125,7 +147,11 @@ export class SyncEndpoint {
   }
 
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const remoteAddress = request.socket.remoteAddress ?? 'unknown'
+    // Node takes its error listener off a socket it hands over for an upgrade, and ws puts its own
+    // on only once we accept: a peer resetting meanwhile (or after a refusal) would crash the process.
+    socket.on('error', () => {})
+    // Behind trusted proxies, the client they report (TRUST_PROXY); otherwise the socket's peer.
+    const remoteAddress = resolveClientAddress(request.socket.remoteAddress, request.headers, this.options.trustProxy)
     this.admit(request, remoteAddress).then(
       (info) => {
         if (socket.destroyed) return
@@ -155,7 +181,11 @@ export class SyncEndpoint {
       throw new Refusal(403, 'origin not allowed')
     }
     if (!this.addressCounter.tryAdd(remoteAddress, performance.now())) {
-      throw new Refusal(429, 'too many new connections from this address; wait a minute')
+      // A connection from this address that has said nothing since it connected gives its place up.
+      const replaced = this.silent.replaceOne(remoteAddress, performance.now())
+      if (!replaced || !this.addressCounter.tryAdd(remoteAddress, performance.now())) {
+        throw new Refusal(429, 'too many new connections from this address; wait a minute')
+      }
     }
     // Accepted, then closed with a final code: stock clients retry an HTTP refusal forever.
     if (route.kind === 'invalid') throw new Refusal(400, route.reason, CloseCode.MalformedMessage)
@@ -188,9 +218,11 @@ export class SyncEndpoint {
     const document = this.documents.open(info.docId)
     document.join(connection)
     log.debug('connection opened', { remoteAddress: info.remoteAddress, readOnly: info.readOnly })
+    this.silent.watch(connection, info.remoteAddress, performance.now())
 
     ws.on('message', (data, isBinary) => {
       connection.alive = true
+      this.silent.forget(connection)
       // While shutting down, late frames are dropped rather than half-stored: the client still
       // holds them and sends them again after reconnecting (our sync step 1 shows they are missing).
       if (this.closing) return
@@ -215,6 +247,7 @@ export class SyncEndpoint {
     })
     ws.on('close', (code) => {
       this.traffic.closed(code)
+      this.silent.forget(connection)
       connection.closed()
       this.connections.delete(connection)
       document.leave(connection)
@@ -275,6 +308,7 @@ export class SyncEndpoint {
     if (this.closing) return
     this.closing = true
     clearInterval(this.pingTimer)
+    this.silent.clear()
     for (const connection of this.connections) {
       connection.close(CloseCode.ServiceRestart, 'server restarting')
     }

@@ -50,3 +50,36 @@ describe('loadConfig', () => {
     assert.throws(() => loadConfig({ DRAIN_SECONDS: '-1' }), /DRAIN_SECONDS/)
   })
 })
+
+describe('loadConfig: proxies and slow clients', () => {
+  it('trusts no proxy by default and reads TRUST_PROXY as hops or addresses', () => {
+    assert.deepEqual(loadConfig({}).trustProxy, { kind: 'off' })
+    assert.deepEqual(loadConfig({ TRUST_PROXY: '1' }).trustProxy, { kind: 'hops', hops: 1, header: 'x-forwarded-for' })
+    const trust = loadConfig({ TRUST_PROXY: '10.0.0.0/8,::1', TRUST_PROXY_HEADER: 'Forwarded' }).trustProxy
+    assert.equal(trust.kind === 'ranges' && trust.header, 'forwarded')
+  })
+
+  it('names TRUST_PROXY and the bad part when it cannot be used', () => {
+    assert.throws(
+      () => loadConfig({ TRUST_PROXY: '10.0.0.0/8,proxy' }),
+      (error: Error) => error instanceof ConfigError && /^TRUST_PROXY: "proxy" is neither/.test(error.message),
+    )
+    assert.throws(() => loadConfig({ TRUST_PROXY: 'true' }), /TRUST_PROXY: "true" would let any client choose/)
+    assert.throws(() => loadConfig({ TRUST_PROXY: '1', TRUST_PROXY_HEADER: 'x-real-ip' }), /TRUST_PROXY_HEADER must be/)
+  })
+
+  it('reads the HTTP and first-message timeouts, and refuses a headers timeout above the request timeout', () => {
+    const config = loadConfig({
+      HTTP_HEADERS_TIMEOUT_MS: '1000',
+      HTTP_REQUEST_TIMEOUT_MS: '2000',
+      HTTP_KEEP_ALIVE_TIMEOUT_MS: '65000',
+      FIRST_MESSAGE_TIMEOUT_MS: '500',
+    })
+    assert.deepEqual(
+      [config.httpHeadersTimeoutMs, config.httpRequestTimeoutMs, config.httpKeepAliveTimeoutMs, config.firstMessageTimeoutMs],
+      [1000, 2000, 65000, 500],
+    )
+    assert.throws(() => loadConfig({ HTTP_HEADERS_TIMEOUT_MS: '40000' }), /HTTP_HEADERS_TIMEOUT_MS \(40000\) must not exceed HTTP_REQUEST_TIMEOUT_MS/)
+    assert.throws(() => loadConfig({ FIRST_MESSAGE_TIMEOUT_MS: '10' }), /FIRST_MESSAGE_TIMEOUT_MS/)
+  })
+})

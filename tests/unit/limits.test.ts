@@ -60,3 +60,21 @@ describe('LogThrottle', () => {
     assert.equal(throttle.shouldLog('k', 1500), 2)
   })
 })
+
+describe('AddressConnectionCounter.refund', () => {
+  it('gives back a place, from the current half-window first, and never goes below zero', () => {
+    const counter = new AddressConnectionCounter(2, 0)
+    assert.equal(counter.tryAdd('a', 0), true)
+    assert.equal(counter.tryAdd('a', 31_000), true) // one in each half-window
+    assert.equal(counter.tryAdd('a', 31_000), false)
+    counter.refund('a')
+    assert.equal(counter.tryAdd('a', 31_000), true)
+    counter.refund('a')
+    counter.refund('a')
+    counter.refund('a')
+    counter.refund('b')
+    assert.equal(counter.tryAdd('a', 31_000), true)
+    assert.equal(counter.tryAdd('a', 31_000), true)
+    assert.equal(counter.tryAdd('a', 31_000), false)
+  })
+})
