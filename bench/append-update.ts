@@ -55,7 +55,9 @@ export function checkAppendUpdate(): void {
     text.insert(text.length, insert)
     const ours = appendUpdate(ydoc.clientID, clock, insert)
     if (!last || Buffer.compare(Buffer.from(ours), Buffer.from(last)) !== 0) {
-      throw new Error(`appendUpdate differs from Yjs at edit ${i}: ${Buffer.from(ours).toString('hex')} vs ${Buffer.from(last ?? []).toString('hex')}`)
+      throw new Error(
+        `appendUpdate differs from Yjs at edit ${i}: ${Buffer.from(ours).toString('hex')} vs ${Buffer.from(last ?? []).toString('hex')}`,
+      )
     }
     clock += insert.length
   }

@@ -239,18 +239,20 @@ async function open(request: Extract<LoadRequest, { type: 'open' }>): Promise<Op
         const index = next++
         const spec = request.sockets[index]
         inFlight++
-        connectOne(request.base, spec, deadline).then(
-          (ms) => {
-            connectMs.push(ms)
-            connectMsBySocket[index] = ms
-          },
-          () => failed++,
-        ).finally(() => {
-          inFlight--
-          finished++
-          if (finished === request.sockets.length || (now() >= deadline && inFlight === 0)) resolve()
-          else launch()
-        })
+        connectOne(request.base, spec, deadline)
+          .then(
+            (ms) => {
+              connectMs.push(ms)
+              connectMsBySocket[index] = ms
+            },
+            () => failed++,
+          )
+          .finally(() => {
+            inFlight--
+            finished++
+            if (finished === request.sockets.length || (now() >= deadline && inFlight === 0)) resolve()
+            else launch()
+          })
       }
       if (next >= request.sockets.length && inFlight === 0) resolve()
     }
@@ -282,11 +284,14 @@ function connectOne(base: string, spec: SocketSpec, deadline: number): Promise<n
   }
   sockets.push(sock)
   return new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      pending.delete(sock)
-      ws.terminate()
-      reject(new Error('timeout'))
-    }, Math.max(0, deadline - createdAt))
+    const timer = setTimeout(
+      () => {
+        pending.delete(sock)
+        ws.terminate()
+        reject(new Error('timeout'))
+      },
+      Math.max(0, deadline - createdAt),
+    )
     pending.set(sock, (at) => {
       clearTimeout(timer)
       pending.delete(sock)
@@ -414,7 +419,9 @@ function waitWritten(all: Writer[]): Promise<void> {
 }
 
 /** Sends precomputed update frames (length-prefixed in `file`) on the first writer socket. */
-function replay(request: Extract<LoadRequest, { type: 'replay' }>): Promise<{ startedAt: number; sentAt: number; frames: number }> {
+function replay(
+  request: Extract<LoadRequest, { type: 'replay' }>,
+): Promise<{ startedAt: number; sentAt: number; frames: number }> {
   const bytes = readFileSync(request.file)
   const frames: Buffer[] = []
   for (let pos = 0; pos < bytes.length; ) {

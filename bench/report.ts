@@ -52,7 +52,7 @@ function renderMarkdown(run: RunRecord, outcomes: Evaluated[], chartName: string
   }
   if (!run.complete) push('> **Incomplete**: this run was interrupted or is still going; below is what it measured so far.', '')
   push(
-    'Chorus\'s sync server against the lower bound of its transport and against y-websocket\'s own server, measured',
+    "Chorus's sync server against the lower bound of its transport and against y-websocket's own server, measured",
     'side by side in one run on one machine. Produced by `npm run bench` (bench/run.ts); every figure is the median of',
     `the repeats (${run.repeat} here), servers interleaved within each repeat.`,
     '',
@@ -63,12 +63,14 @@ function renderMarkdown(run: RunRecord, outcomes: Evaluated[], chartName: string
     `| Duration | ${formatDuration(run.seconds)} |`,
     ...Object.entries(run.machine).map(([k, v]) => `| ${k} | ${v} |`),
     `| Load average (1 min) at measurement start | median ${format(median(run.loadAverages), '', 2)}, max ${format(Math.max(0, ...run.loadAverages), '', 2)} (2 cores; above 2 means other work competed) |`,
-    `| Versions | ${Object.entries(run.versions).map(([k, v]) => `${k} ${v}`).join(', ')} |`,
+    `| Versions | ${Object.entries(run.versions)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')} |`,
     '',
     'Servers:',
     '',
     '- **floor**: bench/floor-server.ts, a few lines of `ws` that rebroadcast every frame to the other sockets of the same room without decoding it: the least any relay costs on this transport and machine.',
-    '- **y-websocket**: y-websocket@2.1.0\'s `bin/server.cjs` (`bin/utils.cjs`), in memory.',
+    "- **y-websocket**: y-websocket@2.1.0's `bin/server.cjs` (`bin/utils.cjs`), in memory.",
     '- **y-websocket + LevelDB**: the same with `YPERSISTENCE` (y-leveldb; writes without fsync, not awaited).',
     '- **Chorus**: `server/standalone.ts` with its LevelDB store (every update written with `sync: true`, group commit). Its per-address connection limit and per-connection rate limits are lifted (all load comes from 127.0.0.1); everything else is its default.',
     '',
@@ -86,7 +88,8 @@ function renderMarkdown(run: RunRecord, outcomes: Evaluated[], chartName: string
     }
     const s = outcome.servers
     const unitless = (v: number | null | undefined) => (v === null || v === undefined ? '–' : formatShort(v))
-    const ratio = (a: number | null | undefined, b: number | null | undefined) => (a == null || b == null || b === 0 ? '–' : `${(a / b).toFixed(2)}x`)
+    const ratio = (a: number | null | undefined, b: number | null | undefined) =>
+      a == null || b == null || b === 0 ? '–' : `${(a / b).toFixed(2)}x`
     push(
       `| ${target.label} | ${target.goal} | ${outcome.chorus} | ${outcome.measured} | ${unitless(s.floor)} | ${unitless(s.reference)} | ` +
         `${unitless(s['reference-leveldb'])} | ${ratio(s.chorus, s.reference)} | ${ratio(s.chorus, s['reference-leveldb'])} | ` +
@@ -106,10 +109,7 @@ function renderMarkdown(run: RunRecord, outcomes: Evaluated[], chartName: string
       push('No measurement yet.', '')
       continue
     }
-    push(
-      `| Metric | ${servers.map((s) => SERVER_LABELS[s]).join(' | ')} |`,
-      `| --- | ${servers.map(() => '---:').join(' | ')} |`,
-    )
+    push(`| Metric | ${servers.map((s) => SERVER_LABELS[s]).join(' | ')} |`, `| --- | ${servers.map(() => '---:').join(' | ')} |`)
     for (const metric of result.metrics) {
       const cells = servers.map((server) => {
         const values = result.measurements.filter((m) => m.server === server && !m.error).map((m) => m.metrics[metric.key])
@@ -123,7 +123,9 @@ function renderMarkdown(run: RunRecord, outcomes: Evaluated[], chartName: string
       })
       push(`| ${metric.label}${metric.unit ? ` (${metric.unit})` : ''} | ${cells.join(' | ')} |`)
     }
-    const counts = servers.map((server) => `${SERVER_LABELS[server]} ${result.measurements.filter((m) => m.server === server && !m.error).length}`)
+    const counts = servers.map(
+      (server) => `${SERVER_LABELS[server]} ${result.measurements.filter((m) => m.server === server && !m.error).length}`,
+    )
     push('', `Repeats measured: ${counts.join(', ')}. Median, with the range of the repeats below it when they differ.`, '')
     const remarks = result.measurements.flatMap((m) => [
       ...(m.error ? [`${SERVER_LABELS[m.server]}, repeat ${m.rep}: FAILED: ${m.error}`] : []),
@@ -134,17 +136,17 @@ function renderMarkdown(run: RunRecord, outcomes: Evaluated[], chartName: string
   push(
     '## How it measures, and what limits the accuracy',
     '',
-    '- Each server starts fresh for each measurement (a new process, an empty data dir), on 127.0.0.1, in its own process group. CPU is utime+stime from `/proc/<pid>/stat` of the server process over the measured window (all its threads, including the LevelDB fsyncs in libuv\'s pool), in percent of one core; memory is VmRSS from `/proc/<pid>/status`, sampled every 100 ms for peaks.',
+    "- Each server starts fresh for each measurement (a new process, an empty data dir), on 127.0.0.1, in its own process group. CPU is utime+stime from `/proc/<pid>/stat` of the server process over the measured window (all its threads, including the LevelDB fsyncs in libuv's pool), in percent of one core; memory is VmRSS from `/proc/<pid>/status`, sampled every 100 ms for peaks.",
     `- Load comes from ${run.loadClients} long-lived load-client processes (bench/load-client.ts) with plain \`ws\` sockets. They do the y-websocket handshake with an empty document; writers send one real Yjs update per edit, typing at the end of their own text, encoded directly (checked byte for byte against Yjs at the start of every run); each insert carries a marker with the writer, a sequence number and the send time. Receivers find markers in the raw frames with \`Buffer.indexOf\` and never decode Yjs, so they stay cheap. Clocks are \`performance.timeOrigin + performance.now()\` in every process.`,
-    '- Latency is from the writer stamping the edit to a receiver\'s socket handing over the frame, over every delivery to every other client; the writer\'s own echo (y-websocket sends updates back to their sender) is not counted. Delivered = distinct markers received / (edits x other clients of the document), after at most 5 s of draining. Fan-out and many-documents first run the same load for a short warm-up that is not recorded.',
-    '- The machine has 2 cores shared by the server under test, the load clients and whatever else runs on it: the load clients\' own CPU time competes with the server\'s, so absolute latencies and the saturation step are lower bounds of what the server could do alone; the ratios between servers measured in the same run are the robust figures. The load average above shows how busy the machine was. Medians of the repeats damp outliers; the ranges show the noise.',
-    '- Memory per connection is the growth of the server\'s RSS from before the first connection to 0.5-1 s after the last one synced, divided by the connections; it includes the per-document cost shared by the connections of a document, and the garbage collector\'s timing makes it noisy for small counts.',
+    "- Latency is from the writer stamping the edit to a receiver's socket handing over the frame, over every delivery to every other client; the writer's own echo (y-websocket sends updates back to their sender) is not counted. Delivered = distinct markers received / (edits x other clients of the document), after at most 5 s of draining. Fan-out and many-documents first run the same load for a short warm-up that is not recorded.",
+    "- The machine has 2 cores shared by the server under test, the load clients and whatever else runs on it: the load clients' own CPU time competes with the server's, so absolute latencies and the saturation step are lower bounds of what the server could do alone; the ratios between servers measured in the same run are the robust figures. The load average above shows how busy the machine was. Medians of the repeats damp outliers; the ranges show the noise.",
+    "- Memory per connection is the growth of the server's RSS from before the first connection to 0.5-1 s after the last one synced, divided by the connections; it includes the per-document cost shared by the connections of a document, and the garbage collector's timing makes it noisy for small counts.",
     '- y-websocket cannot tell when its LevelDB writes are done: where that matters (persistence, trace) the bench waits until its CPU has been idle for 0.5-1 s. Chorus tells: its writer clients ask for SavedState confirmations (`?chorus=1`). "Written to socket but lost" counts updates whose bytes the client had written to the socket when the server was killed; for Chorus, "confirmed lost" counts updates Chorus had confirmed as stored.',
     '- The browser figures come from one Chromium on the same 2 cores as the app server, with page A and page B in separate browser contexts.',
     '',
     '## Running it',
     '',
-    '`npm run bench` (about 20 minutes on 2 cores) or `npm run bench -- --quick` (a smoke run of about a minute). Options: `--only <scenario,...>` (fan-out, many-documents, idle, saturation, persistence, trace, browser, large-document), `--servers <floor,reference,reference-leveldb,chorus>`, `--repeat N` (default 3, quick 1), `--out <file>` (the chart goes beside it), `--report-from bench/results/<run>.json` (rewrite the report from a run\'s saved figures). The trace scenarios read `../shared/data/editing-traces/automerge-paper.json.gz` beside the checkout and fall back to generated keystrokes, saying so, when it is absent; encoded trace updates are cached in the system temp dir, never in the repository. For diagnosis: `BENCH_CPU_PROF=<dir>` (V8 CPU profile of every server), `BENCH_CHORUS_NODE_ARGS=...` (extra node options for Chorus), `BENCH_CHORUS_LOG_LEVEL=debug` (the log level of Chorus; warn by default), `BENCH_BROWSER_PROFILE=<dir>` (CPU profiles of both browser pages while typing, and during each large-document paste), `BENCH_BROWSER_TRACE=<dir>` (large-document: a Chromium trace of both pages while typing, with marks at each keydown, DOM change and frame), `BENCH_BASELINE_DIR=<checkout with a build>` (large-document: measure that app too, alternating with this one; its figures have the prefix `base.`), `BENCH_ECHO=1` (server output on stderr). The hand-written analysis above comes from `bench/analysis.md`.',
+    "`npm run bench` (about 20 minutes on 2 cores) or `npm run bench -- --quick` (a smoke run of about a minute). Options: `--only <scenario,...>` (fan-out, many-documents, idle, saturation, persistence, trace, browser, large-document), `--servers <floor,reference,reference-leveldb,chorus>`, `--repeat N` (default 3, quick 1), `--out <file>` (the chart goes beside it), `--report-from bench/results/<run>.json` (rewrite the report from a run's saved figures). The trace scenarios read `../shared/data/editing-traces/automerge-paper.json.gz` beside the checkout and fall back to generated keystrokes, saying so, when it is absent; encoded trace updates are cached in the system temp dir, never in the repository. For diagnosis: `BENCH_CPU_PROF=<dir>` (V8 CPU profile of every server), `BENCH_CHORUS_NODE_ARGS=...` (extra node options for Chorus), `BENCH_CHORUS_LOG_LEVEL=debug` (the log level of Chorus; warn by default), `BENCH_BROWSER_PROFILE=<dir>` (CPU profiles of both browser pages while typing, and during each large-document paste), `BENCH_BROWSER_TRACE=<dir>` (large-document: a Chromium trace of both pages while typing, with marks at each keydown, DOM change and frame), `BENCH_BASELINE_DIR=<checkout with a build>` (large-document: measure that app too, alternating with this one; its figures have the prefix `base.`), `BENCH_ECHO=1` (server output on stderr). The hand-written analysis above comes from `bench/analysis.md`.",
     '',
   )
   return lines.join('\n')

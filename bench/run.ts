@@ -17,7 +17,16 @@ import { checkAppendUpdate } from './append-update.ts'
 import { killAllLoadClients, LoadPool } from './load-pool.ts'
 import { REPO_ROOT, RESULTS_DIR } from './paths.ts'
 import { writeReport, type RunRecord } from './report.ts'
-import { FULL, QUICK, SCENARIO_IDS, type Measurement, type RunContext, type Scenario, type ScenarioId, type ScenarioResult } from './scenario.ts'
+import {
+  FULL,
+  QUICK,
+  SCENARIO_IDS,
+  type Measurement,
+  type RunContext,
+  type Scenario,
+  type ScenarioId,
+  type ScenarioResult,
+} from './scenario.ts'
 import { browser } from './scenarios/browser.ts'
 import { fanOut } from './scenarios/fan-out.ts'
 import { idle } from './scenarios/idle.ts'
@@ -27,7 +36,7 @@ import { persistence } from './scenarios/persistence.ts'
 import { reconnectStorm } from './scenarios/reconnect-storm.ts'
 import { saturation } from './scenarios/saturation.ts'
 import { trace } from './scenarios/trace.ts'
-import { cleanupAllServers, SERVER_KINDS, SERVER_LABELS, type ServerKind } from './servers.ts'
+import { cleanupAllServers, SERVER_KINDS, SERVER_LABELS } from './servers.ts'
 
 const SCENARIOS: Record<ScenarioId, Scenario> = {
   'fan-out': fanOut,
@@ -64,7 +73,10 @@ function parseOptions() {
   }
   const list = <T extends string>(raw: string | undefined, allowed: readonly T[], what: string): T[] => {
     if (!raw) return [...allowed]
-    const items = raw.split(',').map((s) => s.trim()).filter(Boolean)
+    const items = raw
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)
     for (const item of items) if (!allowed.includes(item as T)) fail(`unknown ${what} "${item}"; one of ${allowed.join(', ')}`)
     return allowed.filter((a) => items.includes(a))
   }
@@ -95,7 +107,12 @@ function versionOf(pkg: string): string {
 
 function quiet(command: string, args: string[]): string {
   try {
-    return execFileSync(command, args, { cwd: REPO_ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 10_000 }).trim()
+    return execFileSync(command, args, {
+      cwd: REPO_ROOT,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+      timeout: 10_000,
+    }).trim()
   } catch {
     return ''
   }
@@ -104,7 +121,9 @@ function quiet(command: string, args: string[]): string {
 function describeMachine(): Record<string, string> {
   const cpu = cpus()
   const commit = quiet('git', ['rev-parse', '--short', 'HEAD'])
-  const dirty = quiet('git', ['status', '--porcelain', '--', 'server', 'lib']) ? ' (server/ or lib/ with uncommitted changes)' : ''
+  const dirty = quiet('git', ['status', '--porcelain', '--', 'server', 'lib'])
+    ? ' (server/ or lib/ with uncommitted changes)'
+    : ''
   return {
     Machine: `${cpu[0]?.model ?? 'unknown CPU'}, ${cpu.length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM, Linux ${release()}`,
     'Chorus commit': commit ? `${commit}${dirty}` : 'unknown',
@@ -139,11 +158,14 @@ async function main(): Promise<void> {
   mkdirSync(RESULTS_DIR, { recursive: true })
   const jsonFile = join(RESULTS_DIR, `${stamp}${options.quick ? '-quick' : ''}.json`)
   const scratchDir = mkdtempSync(join(tmpdir(), 'chorus-bench-run-'))
-  const command = `npm run bench${process.argv.length > 2 ? ' -- ' + process.argv.slice(2).join(' ') : ''}`
+  const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`
   const run: RunRecord = {
     quick: options.quick,
     complete: false,
-    startedAt: new Date().toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC'),
+    startedAt: new Date()
+      .toISOString()
+      .replace('T', ' ')
+      .replace(/\.\d+Z$/, ' UTC'),
     seconds: 0,
     command,
     repeat: options.repeat,
@@ -184,7 +206,9 @@ async function main(): Promise<void> {
   })
 
   checkAppendUpdate()
-  console.log(`bench: ${options.quick ? 'QUICK ' : ''}${options.scenarios.join(', ')} on ${options.servers.join(', ')}, ${options.repeat} repeat(s)`)
+  console.log(
+    `bench: ${options.quick ? 'QUICK ' : ''}${options.scenarios.join(', ')} on ${options.servers.join(', ')}, ${options.repeat} repeat(s)`,
+  )
   const pool = await LoadPool.start(settings.loadClients)
   try {
     for (const id of options.scenarios) {
@@ -205,7 +229,13 @@ async function main(): Promise<void> {
         save()
         continue
       }
-      const base: Omit<RunContext, 'server' | 'rep' | 'note'> = { pool, settings, quick: options.quick, log: (line) => console.log(line), scratchDir }
+      const base: Omit<RunContext, 'server' | 'rep' | 'note'> = {
+        pool,
+        settings,
+        quick: options.quick,
+        log: (line) => console.log(line),
+        scratchDir,
+      }
       try {
         const skip = await scenario.prepare?.({ ...base, note: () => undefined })
         if (typeof skip === 'string') {
@@ -249,7 +279,9 @@ async function main(): Promise<void> {
     cleanupAllServers()
     rmSync(scratchDir, { recursive: true, force: true })
   }
-  console.log(`\nbench: done in ${((performance.now() - started) / 1000).toFixed(0)} s; wrote ${relative(REPO_ROOT, options.out)}, docs chart, and ${relative(REPO_ROOT, jsonFile)}`)
+  console.log(
+    `\nbench: done in ${((performance.now() - started) / 1000).toFixed(0)} s; wrote ${relative(REPO_ROOT, options.out)}, docs chart, and ${relative(REPO_ROOT, jsonFile)}`,
+  )
 }
 
 main().then(

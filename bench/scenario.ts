@@ -4,7 +4,17 @@
 import type { LoadPool } from './load-pool.ts'
 import type { ServerKind } from './servers.ts'
 
-export const SCENARIO_IDS = ['fan-out', 'many-documents', 'idle', 'saturation', 'persistence', 'trace', 'browser', 'large-document', 'reconnect-storm'] as const
+export const SCENARIO_IDS = [
+  'fan-out',
+  'many-documents',
+  'idle',
+  'saturation',
+  'persistence',
+  'trace',
+  'browser',
+  'large-document',
+  'reconnect-storm',
+] as const
 export type ScenarioId = (typeof SCENARIO_IDS)[number]
 
 export interface MetricInfo {
@@ -59,6 +69,7 @@ export interface Scenario {
   /** Which servers the scenario is measured on (default: all). */
   appliesTo?(server: ServerKind): boolean
   /** Once per run, before the first measurement (e.g. building the app); a string skips the scenario. */
+  // biome-ignore lint/suspicious/noConfusingVoidType: most scenarios resolve to nothing at all
   prepare?(context: Omit<RunContext, 'server' | 'rep'>): Promise<string | void>
   run(context: RunContext): Promise<Metrics>
 }
@@ -84,7 +95,13 @@ export const FULL: Settings = {
   fanOut: { sizes: [100, 300], writers: 4, rate: 20, durationMs: 8000, warmupMs: 1500 },
   manyDocuments: { documents: 400, perDocument: 3, rate: 4, durationMs: 8000, warmupMs: 1500 },
   idle: { connections: 4000, documents: 1000, concurrency: 8, settleMs: 1000 },
-  saturation: { clients: 10, steps: [1000, 2000, 3000, 4000, 5000, 6000, 8000, 10000, 12000, 15000, 20000], stepMs: 2000, p99LimitMs: 100, warmupMs: 1000 },
+  saturation: {
+    clients: 10,
+    steps: [1000, 2000, 3000, 4000, 5000, 6000, 8000, 10000, 12000, 15000, 20000],
+    stepMs: 2000,
+    p99LimitMs: 100,
+    warmupMs: 1000,
+  },
   persistence: { updates: 50_000, killRate: 2000, killAfterMs: 1500, quietMs: 1000 },
   trace: { keystrokes: null, observers: 1, quietMs: 1000 },
   browser: { keystrokes: 30, warmup: true },

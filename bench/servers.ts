@@ -119,7 +119,12 @@ export function readUsage(pid: number): ProcessUsage | null {
     const mainTicks = Number(mainFields[11]) + Number(mainFields[12])
     const status = readFileSync(`/proc/${pid}/status`, 'utf8')
     const kib = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN)
-    return { cpuSeconds: ticks / CLOCK_TICKS, mainThreadCpuSeconds: mainTicks / CLOCK_TICKS, rssKiB: kib('VmRSS'), hwmKiB: kib('VmHWM') }
+    return {
+      cpuSeconds: ticks / CLOCK_TICKS,
+      mainThreadCpuSeconds: mainTicks / CLOCK_TICKS,
+      rssKiB: kib('VmRSS'),
+      hwmKiB: kib('VmHWM'),
+    }
   } catch {
     return null
   }
@@ -239,8 +244,13 @@ export class ServerProcess {
     child.stderr!.setEncoding('utf8').on('data', (chunk: string) => this.record(chunk))
     let timer: NodeJS.Timeout | undefined
     const failed = new Promise<never>((_, reject) => {
-      void this.exited.then((code) => reject(new Error(`${this.kind} exited (${code}) before it was ready:\n${this.output.slice(-4000)}`)))
-      timer = setTimeout(() => reject(new Error(`${this.kind} not ready within ${READY_TIMEOUT_MS} ms:\n${this.output.slice(-4000)}`)), READY_TIMEOUT_MS)
+      void this.exited.then((code) =>
+        reject(new Error(`${this.kind} exited (${code}) before it was ready:\n${this.output.slice(-4000)}`)),
+      )
+      timer = setTimeout(
+        () => reject(new Error(`${this.kind} not ready within ${READY_TIMEOUT_MS} ms:\n${this.output.slice(-4000)}`)),
+        READY_TIMEOUT_MS,
+      )
     })
     try {
       const reported = await Promise.race([ready, failed])

@@ -173,7 +173,9 @@ export async function connectGradually(
   const inFlight = new Set<StormClient>()
   while (next < clients.length || inFlight.size > 0) {
     if (performance.now() > deadline) {
-      throw new Error(`connecting: ${next - inFlight.size} of ${clients.length} clients done after ${timeoutMs} ms (${JSON.stringify(totals(clients))})`)
+      throw new Error(
+        `connecting: ${next - inFlight.size} of ${clients.length} clients done after ${timeoutMs} ms (${JSON.stringify(totals(clients))})`,
+      )
     }
     for (const client of inFlight) if (isDone(client)) inFlight.delete(client)
     while (inFlight.size < concurrency && next < clients.length) {
@@ -190,7 +192,12 @@ export function everyoneHolds(clients: StormClient[], layout: StormLayout, expec
   return clients.every((client, i) => client.text.toString() === expected(i % layout.documents))
 }
 
-export function totals(clients: StormClient[]): { refused: number; other: Record<string, number>; opened: number; failed: number } {
+export function totals(clients: StormClient[]): {
+  refused: number
+  other: Record<string, number>
+  opened: number
+  failed: number
+} {
   const other: Record<string, number> = {}
   let refused = 0
   let opened = 0

@@ -36,7 +36,8 @@ export function medianOf(results: ScenarioResult[], scenario: ScenarioId, server
 
 function perServer(results: ScenarioResult[], scenario: ScenarioId, key: string): Partial<Record<ServerKind, number | null>> {
   const out: Partial<Record<ServerKind, number | null>> = {}
-  for (const server of ['floor', 'reference', 'reference-leveldb', 'chorus'] as const) out[server] = medianOf(results, scenario, server, key)
+  for (const server of ['floor', 'reference', 'reference-leveldb', 'chorus'] as const)
+    out[server] = medianOf(results, scenario, server, key)
   return out
 }
 
@@ -56,7 +57,10 @@ function ratioToFloor(scenario: ScenarioId, key: string, limit: number, unit: st
       const servers = perServer(results, scenario, key)
       const chorus = servers.chorus
       const floor = servers.floor
-      if (chorus == null || floor == null) return chorus == null ? null : { chorus: format(chorus, unit, digits), measured: 'no floor figure', met: null, budget: null, servers }
+      if (chorus == null || floor == null)
+        return chorus == null
+          ? null
+          : { chorus: format(chorus, unit, digits), measured: 'no floor figure', met: null, budget: null, servers }
       const ratio = chorus / floor
       return {
         chorus: format(chorus, unit, digits),
@@ -70,7 +74,15 @@ function ratioToFloor(scenario: ScenarioId, key: string, limit: number, unit: st
 }
 
 /** Chorus's figure below (or at most) an absolute limit. */
-function absolute(scenario: ScenarioId, key: string, limit: number, unit: string, digits: number, label: string, strict = true): Target {
+function absolute(
+  scenario: ScenarioId,
+  key: string,
+  limit: number,
+  unit: string,
+  digits: number,
+  label: string,
+  strict = true,
+): Target {
   return {
     label,
     goal: `${strict ? '<' : '≤'} ${format(limit, unit, limit % 1 ? 1 : 0)}`,
@@ -102,7 +114,11 @@ function always(scenario: ScenarioId, key: string, value: number, unit: string, 
       const values = chorusRuns.map((m) => m.metrics[key])
       if (values.length === 0 || values.every((v) => v === null || v === undefined)) return null
       const failed = chorusRuns.some((m) => m.error)
-      const worst = values.reduce<number>((w, v) => (v === null || v === undefined || !Number.isFinite(v) ? NaN : Math.abs(v - value) > Math.abs(w - value) ? v : w), value)
+      const worst = values.reduce<number>(
+        (w, v) =>
+          v === null || v === undefined || !Number.isFinite(v) ? NaN : Math.abs(v - value) > Math.abs(w - value) ? v : w,
+        value,
+      )
       const met = !failed && Number.isFinite(worst) && Math.abs(worst - value) < 1e-9
       return {
         chorus: `${format(worst, unit, unit === '%' ? 2 : 0)} (worst of ${values.length})`,
@@ -140,7 +156,7 @@ export const TARGETS: Target[] = [
       const met = !floor ? null : chorus >= floor && (reference == null || chorus >= 1.6 * reference)
       return {
         chorus: format(chorus, 'edits/s', 0),
-        measured: `${vsFloor === null ? '–' : vsFloor.toFixed(2) + 'x'} floor (${format(floor, 'edits/s', 0)}), ${vsReference === null ? '–' : vsReference.toFixed(2) + 'x'} y-websocket`,
+        measured: `${vsFloor === null ? '–' : `${vsFloor.toFixed(2)}x`} floor (${format(floor, 'edits/s', 0)}), ${vsReference === null ? '–' : `${vsReference.toFixed(2)}x`} y-websocket`,
         met,
         // Higher is better: the allowance used is the floor's step over ours.
         budget: floor ? { used: floor / Math.max(chorus, 1), text: `${vsFloor!.toFixed(2)}x / ≥ 1x` } : null,
@@ -154,7 +170,9 @@ export const TARGETS: Target[] = [
     goal: '< 1 s',
     scenario: 'persistence',
     evaluate(results) {
-      const stops = [medianOf(results, 'persistence', 'chorus', 'stopMs'), medianOf(results, 'trace', 'chorus', 'stopMs')].filter((v): v is number => v !== null)
+      const stops = [medianOf(results, 'persistence', 'chorus', 'stopMs'), medianOf(results, 'trace', 'chorus', 'stopMs')].filter(
+        (v): v is number => v !== null,
+      )
       if (stops.length === 0) return null
       const worst = Math.max(...stops)
       return {
@@ -173,5 +191,12 @@ export const TARGETS: Target[] = [
   absolute('browser', 'openCold', 1500, 'ms', 0, 'Browser: 105k-character document editable and synced'),
   absolute('browser', 'keyP50', 15, 'ms', 1, 'Browser: keystroke visible in the other page, p50'),
   absolute('large-document', 'big.pace.localScreen', 30, 'ms', 1, 'Browser: keystroke to screen in a 200 KB document, p50'),
-  absolute('large-document', 'small.pace.remoteScreen', 15, 'ms', 1, "Browser: keystroke to the other page's screen at typing pace, p50"),
+  absolute(
+    'large-document',
+    'small.pace.remoteScreen',
+    15,
+    'ms',
+    1,
+    "Browser: keystroke to the other page's screen at typing pace, p50",
+  ),
 ]

@@ -49,11 +49,21 @@ export function loadKeystrokes(limit: number | null, log: (line: string) => void
     if (patches.length === all.length && endContent !== trace.endContent) {
       throw new Error(`replaying ${file} does not give its endContent`)
     }
-    value = { source: `automerge-paper trace (${patches.length.toLocaleString('en')} of ${all.length.toLocaleString('en')} keystrokes)`, patches, endContent, complete: patches.length === all.length }
+    value = {
+      source: `automerge-paper trace (${patches.length.toLocaleString('en')} of ${all.length.toLocaleString('en')} keystrokes)`,
+      patches,
+      endContent,
+      complete: patches.length === all.length,
+    }
   } else {
     log(`  NOTE: ${file} is not there; replaying GENERATED keystrokes instead (figures are not comparable with the real trace's)`)
     const patches = generateKeystrokes(limit ?? TRACE_LENGTH)
-    value = { source: `generated keystrokes (${patches.length.toLocaleString('en')}; no trace at ${tracesDir()})`, patches, endContent: applyPatches(patches), complete: true }
+    value = {
+      source: `generated keystrokes (${patches.length.toLocaleString('en')}; no trace at ${tracesDir()})`,
+      patches,
+      endContent: applyPatches(patches),
+      complete: true,
+    }
   }
   cached = { limit, value }
   return value
@@ -186,7 +196,10 @@ export function writeTraceFrames(keystrokes: Keystrokes, file: string): TraceFra
  * `batch` keystrokes (the same history as one per keystroke, in fewer frames) and the state vector
  * the server must confirm.
  */
-export function buildEditorDocument(keystrokes: Keystrokes, batch = 1000): { updates: Uint8Array[]; paragraphs: number; ydoc: Y.Doc } {
+export function buildEditorDocument(
+  keystrokes: Keystrokes,
+  batch = 1000,
+): { updates: Uint8Array[]; paragraphs: number; ydoc: Y.Doc } {
   const ydoc = new Y.Doc()
   const fragment = ydoc.getXmlFragment('default')
   const updates: Uint8Array[] = []

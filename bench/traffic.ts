@@ -164,7 +164,8 @@ export async function runWritePhase(
     deliveriesPerSecond: received / seconds,
     editsPerSecond: sent / seconds,
     cpuPercent: cpu.start && cpu.end ? ((cpu.end.cpuSeconds - cpu.start.cpuSeconds) / seconds) * 100 : NaN,
-    mainThreadCpuPercent: cpu.start && cpu.end ? ((cpu.end.mainThreadCpuSeconds - cpu.start.mainThreadCpuSeconds) / seconds) * 100 : NaN,
+    mainThreadCpuPercent:
+      cpu.start && cpu.end ? ((cpu.end.mainThreadCpuSeconds - cpu.start.mainThreadCpuSeconds) / seconds) * 100 : NaN,
     clientsCpuPercent: ((cpu.clientsEnd - cpu.clientsStart) / seconds) * 100,
     peakRssMiB: server.sampledPeakKiB / 1024,
   }
@@ -194,13 +195,7 @@ function concat(arrays: Float64Array[]): Float64Array {
  * document) on client 0, the receivers round-robin over the other clients, so a writer's send
  * time is not held up by the bulk of the receiving work.
  */
-export function spreadLayout(
-  clients: number,
-  docs: string[],
-  perDoc: number,
-  writersPerDoc: number,
-  firstWriterId = 1,
-): Layout {
+export function spreadLayout(clients: number, docs: string[], perDoc: number, writersPerDoc: number, firstWriterId = 1): Layout {
   const layout: Layout = Array.from({ length: clients }, () => [])
   let writerId = firstWriterId
   let r = 0

@@ -22,6 +22,7 @@ export function isValidDocId(id: unknown): id is string {
 }
 
 // C0 controls and DEL: invisible in logs and links, and never part of an honest name.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
 const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/
 
 /** Why `name` cannot be a document name, or null when it can. */

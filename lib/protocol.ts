@@ -115,8 +115,7 @@ export function decodeNoticePayload(decoder: decoding.Decoder): Notice {
   if (typeof value?.code !== 'string' || typeof value.message !== 'string') {
     throw new Error('malformed notice')
   }
-  const level: NoticeLevel =
-    value.level === 'warning' || value.level === 'error' ? value.level : 'info'
+  const level: NoticeLevel = value.level === 'warning' || value.level === 'error' ? value.level : 'info'
   return { level, code: value.code, message: value.message }
 }
 

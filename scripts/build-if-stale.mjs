@@ -27,11 +27,22 @@ export const INPUT_DIRS = ['app', 'components', 'lib', 'public']
  * time), so adding one later cannot leave a stale build behind. Missing files are skipped.
  */
 export const INPUT_FILES = [
-  'next.config.js', 'next.config.mjs', 'next.config.ts',
-  'package.json', 'package-lock.json', 'tsconfig.json',
-  'proxy.ts', 'middleware.ts', 'instrumentation.ts',
-  'postcss.config.js', 'postcss.config.mjs', 'postcss.config.cjs',
-  '.env', '.env.production', '.env.local', '.env.production.local',
+  'next.config.js',
+  'next.config.mjs',
+  'next.config.ts',
+  'package.json',
+  'package-lock.json',
+  'tsconfig.json',
+  'proxy.ts',
+  'middleware.ts',
+  'instrumentation.ts',
+  'postcss.config.js',
+  'postcss.config.mjs',
+  'postcss.config.cjs',
+  '.env',
+  '.env.production',
+  '.env.local',
+  '.env.production.local',
 ]
 
 export const STAMP_FILE = join('.next', 'chorus-build-stamp.json')
@@ -86,7 +97,7 @@ export function readStamp(root) {
 
 export function writeStamp(root, hash) {
   const stamp = { hash, builtAt: new Date().toISOString() }
-  writeFileSync(join(root, STAMP_FILE), JSON.stringify(stamp, null, 2) + '\n')
+  writeFileSync(join(root, STAMP_FILE), `${JSON.stringify(stamp, null, 2)}\n`)
 }
 
 /** Why a rebuild is needed, or undefined when the current build can be reused. */

@@ -162,7 +162,8 @@ function evaluate(node: Node, t: number): Sample[] | number {
     case 'divide': {
       const left = evaluate(node.left, t)
       const right = evaluate(node.right, t)
-      if (typeof right === 'number') return typeof left === 'number' ? left / right : left.map((s) => ({ ...s, value: s.value / right }))
+      if (typeof right === 'number')
+        return typeof left === 'number' ? left / right : left.map((s) => ({ ...s, value: s.value / right }))
       if (typeof left === 'number') throw new Error('scalar / vector is not used')
       const key = (labels: Labels) => JSON.stringify(Object.entries(labels).sort())
       const byKey = new Map(right.map((s) => [key(s.labels), s.value]))
@@ -185,7 +186,10 @@ function evaluate(node: Node, t: number): Sample[] | number {
           groups.set(id, group)
         }
         return [...groups.values()].flatMap(({ labels, buckets: list }) => {
-          const value = quantile(q, list.sort((a, b) => a[0] - b[0]))
+          const value = quantile(
+            q,
+            list.sort((a, b) => a[0] - b[0]),
+          )
           return Number.isNaN(value) ? [] : [{ labels, value }]
         })
       }
@@ -264,11 +268,12 @@ async function run(): Promise<{ times: number[]; events: [number, string][] }> {
   const scraper = setInterval(async () => {
     const t = now()
     const response = await fetch(`${chorus.url}/metrics`).catch(() => null)
-    if (!response || response.status !== 200) return
+    if (response?.status !== 200) return
     record(await response.text(), t)
     times.push(t)
   }, SCRAPE_MS)
-  const at = (fraction: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, fraction * SECONDS * 1000 - (performance.now() - started))))
+  const at = (fraction: number) =>
+    new Promise((resolve) => setTimeout(resolve, Math.max(0, fraction * SECONDS * 1000 - (performance.now() - started))))
   const mark = (what: string) => events.push([now(), what])
 
   for (const docId of ['doc-a', 'doc-a', 'doc-b', 'doc-b']) editor(docId, 6)
@@ -324,7 +329,8 @@ function escapeXml(text: string): string {
 
 function formatValue(value: number, unit: string): string {
   const abs = Math.abs(value)
-  const trim = (n: number) => (abs === 0 ? '0' : n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(2)).replace(/\.0+$|(\.\d*?)0+$/, '$1')
+  const trim = (n: number) =>
+    (abs === 0 ? '0' : n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(2)).replace(/\.0+$|(\.\d*?)0+$/, '$1')
   if (unit === 's') {
     if (abs === 0) return '0 s'
     if (abs < 0.001) return `${trim(value * 1e6)} µs`
@@ -353,7 +359,7 @@ function niceMax(value: number): number {
 
 function drawPanel(panel: PanelJson, times: number[], events: [number, string][], top: number): string {
   const x = panel.gridPos.x * UNIT_W + 4
-  const y = top + (panel.gridPos.y * UNIT_H) + 4
+  const y = top + panel.gridPos.y * UNIT_H + 4
   const w = panel.gridPos.w * UNIT_W - 8
   const h = panel.gridPos.h * UNIT_H - 8
   if (panel.type === 'row') {
@@ -400,7 +406,8 @@ function drawPanel(panel: PanelJson, times: number[], events: [number, string][]
   for (let t = 0; t <= t1; t += 15) {
     svg += `<text x="${px(t)}" y="${plot.y + plot.h + 13}" fill="#8e8e8e" font-size="10" text-anchor="middle">${t}s</text>`
   }
-  for (const [t] of events) svg += `<line x1="${px(t)}" x2="${px(t)}" y1="${plot.y}" y2="${plot.y + plot.h}" stroke="#3d71d9" stroke-dasharray="2,3" opacity="0.6"/>`
+  for (const [t] of events)
+    svg += `<line x1="${px(t)}" x2="${px(t)}" y1="${plot.y}" y2="${plot.y + plot.h}" stroke="#3d71d9" stroke-dasharray="2,3" opacity="0.6"/>`
   shown.forEach((line, index) => {
     const color = COLORS[index % COLORS.length]
     const path = line.points.map(([t, v], i) => `${i === 0 ? 'M' : 'L'}${px(t).toFixed(1)},${py(v).toFixed(1)}`).join(' ')
@@ -413,11 +420,14 @@ function drawPanel(panel: PanelJson, times: number[], events: [number, string][]
   if (shown.length === 0) {
     svg += `<text x="${plot.x + plot.w / 2}" y="${plot.y + plot.h / 2}" fill="#8e8e8e" font-size="11" text-anchor="middle">0 throughout${hidden ? ` (${hidden} series)` : ''}</text>`
   }
-  return svg + '</g>'
+  return `${svg}</g>`
 }
 
 async function main(): Promise<void> {
-  const dashboard = JSON.parse(readFileSync(`${ROOT}docs/grafana-dashboard.json`, 'utf8')) as { title: string; panels: PanelJson[] }
+  const dashboard = JSON.parse(readFileSync(`${ROOT}docs/grafana-dashboard.json`, 'utf8')) as {
+    title: string
+    panels: PanelJson[]
+  }
   const { times, events } = await run()
   const top = 92
   const bottom = Math.max(...dashboard.panels.map((p) => p.gridPos.y + p.gridPos.h))

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * `npm test`: the Node test runner over tests/unit and tests/integration, then Playwright over
+ * `npm test`: Biome (format and lint, whole suite only), the Node test runner over tests/unit and tests/integration, then Playwright over
  * tests/e2e, each only if it has test files; their output is streamed as it comes. Ends with one
  * line summing both, `N passed, N failed[, N skipped]`, and exits non-zero if anything failed or
  * nothing ran.
@@ -45,7 +45,10 @@ for (const signal of ['SIGTERM', 'SIGHUP']) {
 
 const results = []
 try {
-  if (only !== 'e2e') {
+  // The whole suite starts with the formatter and linter: seconds, and a red line for a style
+  // slip is cheaper here than in review.
+  if (!only && !paths.length) results.push(await runLint())
+  if (only !== 'e2e' && !interrupted) {
     const files = selectFiles(NODE_DIRS, NODE_TEST_FILE, paths)
     if (files.length) results.push(await runNode(files, only === 'node' ? options : []))
     else console.log(`test: no Node test files${paths.length ? ' selected' : ''}, skipping the Node test runner`)
@@ -101,18 +104,32 @@ function selectFiles(dirs, pattern, paths) {
   return chosen.sort().map((file) => relative(ROOT, file))
 }
 
+async function runLint() {
+  banner('Biome: format and lint')
+  const cli = createRequire(join(ROOT, 'package.json')).resolve('@biomejs/biome/bin/biome')
+  const code = await run('biome', process.execPath, [cli, 'check', '.'])
+  if (code !== 0) console.log('test: `npm run format` fixes formatting and safe lint fixes; the rest is named above')
+  return { name: 'biome', code, counts: undefined }
+}
+
 async function runNode(files, extra) {
   banner(`Node test runner: ${files.length} file(s)`)
   // spec for people, TAP to a file for the counts (its summary has "# pass N" lines).
   const tapFile = join(scratch, 'node.tap')
   const code = await run('node', process.execPath, [
-    '--import', 'tsx', '--test', '--test-concurrency=1',
+    '--import',
+    'tsx',
+    '--test',
+    '--test-concurrency=1',
     // A hang guard, not a budget: Node has no default timeout, and a test file that leaves a
     // socket or timer open never exits. It applies to each test and to each file as a whole.
     '--test-timeout=600000',
-    '--test-reporter=spec', '--test-reporter-destination=stdout',
-    '--test-reporter=tap', `--test-reporter-destination=${tapFile}`,
-    ...extra, ...files,
+    '--test-reporter=spec',
+    '--test-reporter-destination=stdout',
+    '--test-reporter=tap',
+    `--test-reporter-destination=${tapFile}`,
+    ...extra,
+    ...files,
   ])
   return { name: 'node', code, counts: existsSync(tapFile) ? parseTapSummary(readFileSync(tapFile, 'utf8')) : undefined }
 }
@@ -137,7 +154,11 @@ async function runPlaywright(files, extra) {
   const code = await run('playwright', process.execPath, [cli, 'test', '--reporter=list,json', ...extra, ...files], {
     PLAYWRIGHT_JSON_OUTPUT_NAME: jsonFile,
   })
-  return { name: 'playwright', code, counts: existsSync(jsonFile) ? parsePlaywrightStats(readFileSync(jsonFile, 'utf8')) : undefined }
+  return {
+    name: 'playwright',
+    code,
+    counts: existsSync(jsonFile) ? parsePlaywrightStats(readFileSync(jsonFile, 'utf8')) : undefined,
+  }
 }
 
 function parsePlaywrightStats(json) {

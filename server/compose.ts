@@ -72,8 +72,7 @@ export class StopTimeoutError extends Error {
 export async function startServer({ config, logger, next, store: givenStore }: StartOptions): Promise<RunningServer> {
   // First, so that a bad certificate stops the start (before the store opens), not every handshake.
   const tls = config.tls ? await readTlsCredentials(config.tls).catch(asStartupFailure) : undefined
-  const store =
-    givenStore ?? (await LevelDbStore.open(config.dataDir, { commitDelayMs: config.commitDelayMs, logger }))
+  const store = givenStore ?? (await LevelDbStore.open(config.dataDir, { commitDelayMs: config.commitDelayMs, logger }))
   const documents = new DocumentRegistry(store, documentOptionsFrom(config), logger)
   store.onHealthChange((health) => documents.storageHealthChanged(health))
   const viewLinks = new ViewLinks(store, (docId, viewId) => sync.disconnectViewers(docId, viewId))
@@ -109,7 +108,10 @@ export async function startServer({ config, logger, next, store: givenStore }: S
         const stopped = new Promise<void>((resolve) => server.http.close(() => resolve()))
         let timer: NodeJS.Timeout | undefined
         const stored = await Promise.race([
-          sync.close().then(() => documents.storeAll()).then(() => true),
+          sync
+            .close()
+            .then(() => documents.storeAll())
+            .then(() => true),
           new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), config.stopTimeoutMs))),
         ])
         clearTimeout(timer)

@@ -4,15 +4,22 @@
  * (SIGHUP reloads the certificate instead with TLS) or when the start script that ran us dies.
  * A failed start prints one line `chorus: …` and exits with the code startup-failure.ts documents.
  */
-import { ConfigError, loadConfig } from './config.ts'
+import { ConfigError, loadConfig, type ServerConfig } from './config.ts'
 import { startServer, type RunningServer, type StartOptions } from './compose.ts'
 import { GracefulStop } from './ops/graceful-stop.ts'
 import { createLogger, ignoreClosedOutput } from './ops/logger.ts'
-import { describeStartupFailure, EXIT_CONFIG, EXIT_FAILED, prepareDataDir, showPath, type StartupFailure } from './ops/startup-failure.ts'
+import {
+  describeStartupFailure,
+  EXIT_CONFIG,
+  EXIT_FAILED,
+  prepareDataDir,
+  showPath,
+  type StartupFailure,
+} from './ops/startup-failure.ts'
 
 export async function runServerProcess(next: StartOptions['next']): Promise<void> {
   ignoreClosedOutput()
-  let config
+  let config: ServerConfig
   try {
     config = loadConfig()
   } catch (error) {

@@ -15,8 +15,6 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Browser, BrowserContext, Page } from '@playwright/test'
 import WebSocket from 'ws'
-import * as Y from 'yjs'
-import * as decoding from 'lib0/decoding'
 import { encodeSyncStep1, encodeSyncUpdate } from '../../lib/protocol.ts'
 import { REPO_ROOT } from '../paths.ts'
 import type { Scenario } from '../scenario.ts'
@@ -27,9 +25,20 @@ import { covers, decodeSavedStateFrame, stateVectorOf } from '../../lib/state-ve
 
 const DOC_ID = 'automerge-paper'
 /** Chromium settles a page's timers and frames like a foreground one: both pages are "on screen". */
-export const EXTRA_ARGS = ['--disable-renderer-backgrounding', '--disable-background-timer-throttling', '--disable-backgrounding-occluded-windows']
+export const EXTRA_ARGS = [
+  '--disable-renderer-backgrounding',
+  '--disable-background-timer-throttling',
+  '--disable-backgrounding-occluded-windows',
+]
 
-let prepared: { keystrokes: Keystrokes; updates: Uint8Array[]; stateVector: Map<number, number>; chars: number; paragraphs: number; chromium: { executablePath: string; args: readonly string[] } } | null = null
+let prepared: {
+  keystrokes: Keystrokes
+  updates: Uint8Array[]
+  stateVector: Map<number, number>
+  chars: number
+  paragraphs: number
+  chromium: { executablePath: string; args: readonly string[] }
+} | null = null
 
 export const browser: Scenario = {
   id: 'browser',
@@ -47,7 +56,13 @@ export const browser: Scenario = {
     { key: 'keyP99', label: 'keystroke to other page p99', unit: 'ms', digits: 1, better: 'lower' },
     { key: 'keyMax', label: 'keystroke to other page max', unit: 'ms', digits: 1, better: 'lower' },
     { key: 'keySendP50', label: 'of which: keydown to socket send in page A, p50', unit: 'ms', digits: 1, better: 'lower' },
-    { key: 'keyNetworkP50', label: 'of which: socket send in A to receipt in B (server), p50', unit: 'ms', digits: 1, better: 'lower' },
+    {
+      key: 'keyNetworkP50',
+      label: 'of which: socket send in A to receipt in B (server), p50',
+      unit: 'ms',
+      digits: 1,
+      better: 'lower',
+    },
     { key: 'keyDomP50', label: 'of which: receipt in B to the DOM mutation, p50', unit: 'ms', digits: 1, better: 'lower' },
   ],
   async prepare({ settings, log }) {
@@ -62,7 +77,9 @@ export const browser: Scenario = {
     const stateVector = stateVectorOf(ydoc)
     ydoc.destroy()
     const chars = keystrokes.endContent.length
-    log(`  editor document: ${chars.toLocaleString('en')} characters, ${paragraphs} paragraphs, ${updates.length} updates, built in ${((performance.now() - started) / 1000).toFixed(1)} s`)
+    log(
+      `  editor document: ${chars.toLocaleString('en')} characters, ${paragraphs} paragraphs, ${updates.length} updates, built in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+    )
     prepared = { keystrokes, updates, stateVector, chars, paragraphs, chromium }
   },
   async run({ settings, log }) {
@@ -75,7 +92,10 @@ export const browser: Scenario = {
       await seedDocument(server.wsBase, DOC_ID, updates, stateVector)
       log(`  seeded ${DOC_ID} (${updates.length} updates) in ${((performance.now() - seeded) / 1000).toFixed(1)} s`)
       const { chromium } = await import('@playwright/test')
-      instance = await chromium.launch({ executablePath: chromiumInfo.executablePath, args: [...chromiumInfo.args, ...EXTRA_ARGS] })
+      instance = await chromium.launch({
+        executablePath: chromiumInfo.executablePath,
+        args: [...chromiumInfo.args, ...EXTRA_ARGS],
+      })
       // Warm-up: Next compiles nothing in production, but its first request of a route still loads
       // modules; one page on another document takes that out of the measurement.
       if (settings.browser.warmup) {
@@ -136,9 +156,13 @@ export async function findChromium(): Promise<{ executablePath: string; args: re
 }
 
 /** Runs the project's build-if-stale script; returns an error text, or nothing when the build is there. */
-export function runBuild(): Promise<string | void> {
+export function runBuild(): Promise<string | undefined> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['scripts/build-if-stale.mjs'], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
+    const child = spawn(process.execPath, ['scripts/build-if-stale.mjs'], {
+      cwd: REPO_ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    })
     let output = ''
     child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()))
     child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()))
@@ -151,8 +175,11 @@ export function runBuild(): Promise<string | void> {
     }, 10 * 60_000)
     child.on('exit', (code) => {
       clearTimeout(timer)
-      if (code === 0) resolve()
-      else resolve(`the app could not be built (scripts/build-if-stale.mjs exited ${code}): ${output.trim().split('\n').slice(-6).join(' | ').slice(0, 600)}`)
+      if (code === 0) resolve(undefined)
+      else
+        resolve(
+          `the app could not be built (scripts/build-if-stale.mjs exited ${code}): ${output.trim().split('\n').slice(-6).join(' | ').slice(0, 600)}`,
+        )
     })
   })
 }
@@ -238,7 +265,12 @@ const PAGE_WATCHER = `
 })()
 `
 
-async function openEditor(context: BrowserContext, baseUrl: string, docId: string, expectedChars: number): Promise<{ page: Page; readyMs: number }> {
+async function openEditor(
+  context: BrowserContext,
+  baseUrl: string,
+  docId: string,
+  expectedChars: number,
+): Promise<{ page: Page; readyMs: number }> {
   const page = await context.newPage()
   await page.addInitScript({ content: PAGE_WATCHER.replace('EXPECTED_CHARS', String(expectedChars)) })
   await page.goto(`${baseUrl}/d/${docId}`)
@@ -260,7 +292,9 @@ async function placeCaretAtEnd(page: Page): Promise<void> {
     await page.locator('.ProseMirror').click()
     await page.keyboard.press('Control+End')
     const atEnd = await page.evaluate(() => {
-      const dom = document.querySelector('.ProseMirror') as (HTMLElement & { editor?: { commands: { focus(at: string): boolean } } }) | null
+      const dom = document.querySelector('.ProseMirror') as
+        | (HTMLElement & { editor?: { commands: { focus(at: string): boolean } } })
+        | null
       dom?.editor?.commands.focus('end')
       const selection = window.getSelection()
       const last = dom?.lastElementChild
@@ -308,9 +342,13 @@ async function measureKeystrokes(a: Page, b: Page, count: number, parts: Keystro
     await a.evaluate(() => ((window as unknown as BenchWindow).__bench.keydowns = []))
     await a.keyboard.press(key)
     try {
-      await b.waitForFunction((n) => (window as unknown as BenchWindow).__bench.seen.length > n, seenBefore, { timeout: 10_000, polling: 10 })
+      await b.waitForFunction((n) => (window as unknown as BenchWindow).__bench.seen.length > n, seenBefore, {
+        timeout: 10_000,
+        polling: 10,
+      })
     } catch (error) {
-      const lastOf = (page: Page) => page.evaluate(() => document.querySelector('.ProseMirror')?.lastElementChild?.outerHTML.slice(-400) ?? '(no editor)')
+      const lastOf = (page: Page) =>
+        page.evaluate(() => document.querySelector('.ProseMirror')?.lastElementChild?.outerHTML.slice(-400) ?? '(no editor)')
       throw new Error(
         `keystroke ${k} (${JSON.stringify(key)}) not seen in page B within 10 s; expected its last paragraph to read ${JSON.stringify(typed)}. ` +
           `A's last paragraph: ${await lastOf(a)}; B's: ${await lastOf(b)} (${(error as Error).message.split('\n')[0]})`,
@@ -319,9 +357,13 @@ async function measureKeystrokes(a: Page, b: Page, count: number, parts: Keystro
     if (k >= warmup.length) {
       const [down] = await a.evaluate(() => (window as unknown as BenchWindow).__bench.keydowns)
       const seen = await b.evaluate(() => (window as unknown as BenchWindow).__bench.seen.at(-1)!)
-      const sent = await a.evaluate((after) => (window as unknown as BenchWindow).__bench.sends.find((t) => t >= after) ?? NaN, down)
+      const sent = await a.evaluate(
+        (after) => (window as unknown as BenchWindow).__bench.sends.find((t) => t >= after) ?? NaN,
+        down,
+      )
       const arrived = await b.evaluate(
-        ([after, before]) => (window as unknown as BenchWindow).__bench.receipts.filter((t) => t >= after && t <= before).at(0) ?? NaN,
+        ([after, before]) =>
+          (window as unknown as BenchWindow).__bench.receipts.filter((t) => t >= after && t <= before).at(0) ?? NaN,
         [sent, seen] as const,
       )
       latencies.push(seen - down)

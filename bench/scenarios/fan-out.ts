@@ -31,7 +31,12 @@ export const fanOut: Scenario = {
         const layout = spreadLayout(pool.clients.length, ['fanout'], clients, s.writers)
         const opened = await openLayout(server, pool, layout, { settleMs: quick ? 200 : 500 })
         if (opened.failed) throw new Error(`${opened.failed} of ${opened.sockets} sockets failed to sync`)
-        const phase = await runWritePhase(server, pool, layout, { rate: s.rate, durationMs: s.durationMs, drainMs: 5000, warmupMs: s.warmupMs })
+        const phase = await runWritePhase(server, pool, layout, {
+          rate: s.rate,
+          durationMs: s.durationMs,
+          drainMs: 5000,
+          warmupMs: s.warmupMs,
+        })
         Object.assign(metrics, {
           [`c${clients}.p50`]: phase.latency.p50,
           [`c${clients}.p99`]: phase.latency.p99,

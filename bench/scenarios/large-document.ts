@@ -63,15 +63,57 @@ const BASE_METRICS: MetricInfo[] = [
       const k = `${doc}.${mode}`
       return [
         { key: `${k}.localScreen`, label: `${name}, ${how}: input to A's screen p50`, unit: 'ms', digits: 1, better: 'lower' },
-        { key: `${k}.localFrame`, label: `${name}, ${how}: input to the start of A's next frame (requestAnimationFrame) p50`, unit: 'ms', digits: 1, better: 'lower' },
-        { key: `${k}.remoteFrame`, label: `${name}, ${how}: input to the start of B's next frame p50`, unit: 'ms', digits: 1, better: 'lower' },
+        {
+          key: `${k}.localFrame`,
+          label: `${name}, ${how}: input to the start of A's next frame (requestAnimationFrame) p50`,
+          unit: 'ms',
+          digits: 1,
+          better: 'lower',
+        },
+        {
+          key: `${k}.remoteFrame`,
+          label: `${name}, ${how}: input to the start of B's next frame p50`,
+          unit: 'ms',
+          digits: 1,
+          better: 'lower',
+        },
         { key: `${k}.localScreenP90`, label: `${name}, ${how}: input to A's screen p90`, unit: 'ms', digits: 1, better: 'lower' },
-        { key: `${k}.handlerToLocalScreen`, label: `${name}, ${how}: keydown handler to A's screen p50`, unit: 'ms', digits: 1, better: 'lower' },
-        { key: `${k}.inputToHandler`, label: `${name}, ${how}: input to keydown handler in A p50`, unit: 'ms', digits: 1, better: 'lower' },
-        { key: `${k}.handlerToRemoteDom`, label: `${name}, ${how}: keydown handler to B's DOM p50 (as in the browser scenario)`, unit: 'ms', digits: 1, better: 'lower' },
+        {
+          key: `${k}.handlerToLocalScreen`,
+          label: `${name}, ${how}: keydown handler to A's screen p50`,
+          unit: 'ms',
+          digits: 1,
+          better: 'lower',
+        },
+        {
+          key: `${k}.inputToHandler`,
+          label: `${name}, ${how}: input to keydown handler in A p50`,
+          unit: 'ms',
+          digits: 1,
+          better: 'lower',
+        },
+        {
+          key: `${k}.handlerToRemoteDom`,
+          label: `${name}, ${how}: keydown handler to B's DOM p50 (as in the browser scenario)`,
+          unit: 'ms',
+          digits: 1,
+          better: 'lower',
+        },
         { key: `${k}.remoteScreen`, label: `${name}, ${how}: input to B's screen p50`, unit: 'ms', digits: 1, better: 'lower' },
-        { key: `${k}.remoteScreenP90`, label: `${name}, ${how}: input to B's screen p90`, unit: 'ms', digits: 1, better: 'lower' },
-        { key: `${k}.outsideToRemoteScreen`, label: `${name}, ${how}: outside (Playwright) to B's screen p50`, unit: 'ms', digits: 1, better: 'lower' },
+        {
+          key: `${k}.remoteScreenP90`,
+          label: `${name}, ${how}: input to B's screen p90`,
+          unit: 'ms',
+          digits: 1,
+          better: 'lower',
+        },
+        {
+          key: `${k}.outsideToRemoteScreen`,
+          label: `${name}, ${how}: outside (Playwright) to B's screen p50`,
+          unit: 'ms',
+          digits: 1,
+          better: 'lower',
+        },
       ]
     })
   }),
@@ -88,7 +130,10 @@ export const largeDocument: Scenario = {
     `screen = the frame drawn after the character is in the DOM; outside = just before Playwright sends the key; ` +
     `the server runs with its defaults (a baseline build runs with MAX_MESSAGE_BYTES=${MAX_MESSAGE_BYTES}: before document updates could be as large as the document, the 2 MB paste, one update of about 2 MB, was refused)` +
     (baselineDir() ? `; base.* = the same against the build in BENCH_BASELINE_DIR, alternating` : ''),
-  metrics: () => [...BASE_METRICS, ...(baselineDir() ? BASE_METRICS.map((m) => ({ ...m, key: `base.${m.key}`, label: `baseline: ${m.label}` })) : [])],
+  metrics: () => [
+    ...BASE_METRICS,
+    ...(baselineDir() ? BASE_METRICS.map((m) => ({ ...m, key: `base.${m.key}`, label: `baseline: ${m.label}` })) : []),
+  ],
   async prepare({ log }) {
     const chromium = await findChromium()
     if (typeof chromium === 'string') return chromium
@@ -114,10 +159,19 @@ export const largeDocument: Scenario = {
   },
 }
 
-async function measureApp(chromiumInfo: { executablePath: string; args: readonly string[] }, cwd: string | undefined, keys: number, log: (line: string) => void, name: string): Promise<Metrics> {
+async function measureApp(
+  chromiumInfo: { executablePath: string; args: readonly string[] },
+  cwd: string | undefined,
+  keys: number,
+  log: (line: string) => void,
+  name: string,
+): Promise<Metrics> {
   // A 2 MB paste is one Yjs update of about 2 MB. Builds from before document updates could be
   // as large as the document held every message to 1 MiB and closed the socket on it.
-  const server = await ServerProcess.launch('chorus-app', { cwd, env: cwd ? { MAX_MESSAGE_BYTES: String(MAX_MESSAGE_BYTES) } : {} })
+  const server = await ServerProcess.launch('chorus-app', {
+    cwd,
+    env: cwd ? { MAX_MESSAGE_BYTES: String(MAX_MESSAGE_BYTES) } : {},
+  })
   let instance: Browser | null = null
   const metrics: Metrics = {}
   try {
@@ -137,20 +191,32 @@ async function measureApp(chromiumInfo: { executablePath: string; args: readonly
       const profilers = profileDir ? await Promise.all([pair.a, pair.b].map((page) => startPageProfile(page))) : []
       const result = await measurePaste(pair.a, pair.b, text)
       for (const [i, stop] of profilers.entries()) {
-        writeFileSync(join(profileDir!, `paste-${name}-${key}-${i ? 'B' : 'A'}-${Date.now()}.cpuprofile`), JSON.stringify(await stop()))
+        writeFileSync(
+          join(profileDir!, `paste-${name}-${key}-${i ? 'B' : 'A'}-${Date.now()}.cpuprofile`),
+          JSON.stringify(await stop()),
+        )
       }
       log(
         `  paste ${label}: next frame ${result.frame.toFixed(0)} ms, A's long tasks ${result.busy.toFixed(0)} ms (longest ${result.longest.toFixed(0)}), ` +
           `in B's DOM after ${result.remote.toFixed(0)} ms, B's long tasks ${result.remoteBusy.toFixed(0)} ms`,
       )
-      Object.assign(metrics, { [`${key}.frame`]: result.frame, [`${key}.busy`]: result.busy, [`${key}.longest`]: result.longest, [`${key}.remote`]: result.remote, [`${key}.remoteBusy`]: result.remoteBusy })
+      Object.assign(metrics, {
+        [`${key}.frame`]: result.frame,
+        [`${key}.busy`]: result.busy,
+        [`${key}.longest`]: result.longest,
+        [`${key}.remote`]: result.remote,
+        [`${key}.remoteBusy`]: result.remoteBusy,
+      })
       if (key === 'p200k') big = pair
       else for (const context of pair.contexts) await context.close()
     }
     const small = await openPair(instance, server.httpUrl, `small-${run}`)
     await small.a.locator('.ProseMirror').click()
     await small.a.keyboard.insertText('A short document. ')
-    for (const [doc, pair] of [['big', big!], ['small', small]] as const) {
+    for (const [doc, pair] of [
+      ['big', big!],
+      ['small', small],
+    ] as const) {
       await placeCaretAtEnd(pair.a)
       // Unmeasured: a new paragraph and a few characters, so both pages have settled on it.
       for (const key of ['Enter', 'w', 'x', 'y']) {
@@ -167,15 +233,32 @@ async function measureApp(chromiumInfo: { executablePath: string; args: readonly
         if (traceDir) {
           await instance.startTracing(undefined, {
             path: join(traceDir, `type-${name}-${doc}-${mode}-${Date.now()}.json`),
-            categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'blink.user_timing', 'toplevel', 'v8.execute', 'input', 'benchmark', 'latencyInfo', 'disabled-by-default-devtools.timeline.frame', 'cc', 'viz', 'gpu'],
+            categories: [
+              'devtools.timeline',
+              'disabled-by-default-devtools.timeline',
+              'blink.user_timing',
+              'toplevel',
+              'v8.execute',
+              'input',
+              'benchmark',
+              'latencyInfo',
+              'disabled-by-default-devtools.timeline.frame',
+              'cc',
+              'viz',
+              'gpu',
+            ],
           })
         }
         const timings = await typeKeys(pair.a, pair.b, keys, mode)
         if (traceDir) await instance.stopTracing()
         for (const [i, stop] of profilers.entries()) {
-          writeFileSync(join(profileDir!, `type-${name}-${doc}-${mode}-${i ? 'B' : 'A'}-${Date.now()}.cpuprofile`), JSON.stringify(await stop()))
+          writeFileSync(
+            join(profileDir!, `type-${name}-${doc}-${mode}-${i ? 'B' : 'A'}-${Date.now()}.cpuprofile`),
+            JSON.stringify(await stop()),
+          )
         }
-        const p = (values: number[], q: 'p50' | 'p90' = 'p50') => percentile(sorted(values.filter(Number.isFinite)), q === 'p50' ? 50 : 90)
+        const p = (values: number[], q: 'p50' | 'p90' = 'p50') =>
+          percentile(sorted(values.filter(Number.isFinite)), q === 'p50' ? 50 : 90)
         const k = `${doc}.${mode}`
         Object.assign(metrics, {
           [`${k}.localScreen`]: p(timings.localScreen),
@@ -206,7 +289,32 @@ async function measureApp(chromiumInfo: { executablePath: string; args: readonly
 
 /** Deterministic text of about `bytes` characters: paragraphs of words, a web address now and then. */
 export function pasteText(bytes: number): string {
-  const words = ['the', 'editor', 'keeps', 'every', 'change', 'of', 'each', 'writer', 'and', 'merges', 'them', 'without', 'conflict', 'so', 'that', 'all', 'pages', 'show', 'same', 'text', 'document', 'paragraph', 'collaboration', 'quickly']
+  const words = [
+    'the',
+    'editor',
+    'keeps',
+    'every',
+    'change',
+    'of',
+    'each',
+    'writer',
+    'and',
+    'merges',
+    'them',
+    'without',
+    'conflict',
+    'so',
+    'that',
+    'all',
+    'pages',
+    'show',
+    'same',
+    'text',
+    'document',
+    'paragraph',
+    'collaboration',
+    'quickly',
+  ]
   let seed = 12345
   const next = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff)
   const paragraphs: string[] = []
@@ -215,7 +323,8 @@ export function pasteText(bytes: number): string {
     const length = 200 + (next() % 700)
     let paragraph = ''
     while (paragraph.length < length) {
-      paragraph += (paragraph ? ' ' : '') + (next() % 97 === 0 ? `https://example.org/page/${next() % 1000}` : words[next() % words.length])
+      paragraph +=
+        (paragraph ? ' ' : '') + (next() % 97 === 0 ? `https://example.org/page/${next() % 1000}` : words[next() % words.length])
     }
     paragraph += '.'
     paragraphs.push(paragraph)
@@ -327,7 +436,11 @@ async function openPage(context: BrowserContext, baseUrl: string, docId: string)
   return page
 }
 
-async function openPair(instance: Browser, baseUrl: string, docId: string): Promise<{ a: Page; b: Page; contexts: BrowserContext[] }> {
+async function openPair(
+  instance: Browser,
+  baseUrl: string,
+  docId: string,
+): Promise<{ a: Page; b: Page; contexts: BrowserContext[] }> {
   const contexts = [await instance.newContext(), await instance.newContext()]
   const a = await openPage(contexts[0], baseUrl, docId)
   const b = await openPage(contexts[1], baseUrl, docId)
@@ -352,7 +465,11 @@ async function waitQuiet(pages: Page[], quietMs = 800, timeoutMs = 60_000): Prom
   }
 }
 
-async function measurePaste(a: Page, b: Page, text: string): Promise<{ frame: number; busy: number; longest: number; remote: number; remoteBusy: number }> {
+async function measurePaste(
+  a: Page,
+  b: Page,
+  text: string,
+): Promise<{ frame: number; busy: number; longest: number; remote: number; remoteBusy: number }> {
   await a.locator('.ProseMirror').click()
   await waitQuiet([a, b], 300)
   const tail = text.slice(text.lastIndexOf('\n') + 1).slice(-40)
@@ -366,29 +483,47 @@ async function measurePaste(a: Page, b: Page, text: string): Promise<{ frame: nu
       data.setData('text/plain', content)
       const start = performance.timeOrigin + performance.now()
       editor.dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }))
-      requestAnimationFrame(() => w.__bench.afterFrame(() => (w.__pasteResult = { start, frame: performance.timeOrigin + performance.now() })))
+      requestAnimationFrame(() =>
+        w.__bench.afterFrame(() => (w.__pasteResult = { start, frame: performance.timeOrigin + performance.now() })),
+      )
     }, 0)
   }, text)
-  await b.waitForFunction(() => (window as unknown as BenchWindow).__bench.pasteSeen > 0, undefined, { timeout: 120_000, polling: 50 })
+  await b.waitForFunction(() => (window as unknown as BenchWindow).__bench.pasteSeen > 0, undefined, {
+    timeout: 120_000,
+    polling: 50,
+  })
   await a.waitForFunction(() => !!(window as unknown as BenchWindow).__pasteResult, undefined, { timeout: 120_000, polling: 50 })
   await waitQuiet([a, b])
   const { start, frame } = (await a.evaluate(() => (window as unknown as BenchWindow).__pasteResult))!
   const remoteSeen = await b.evaluate(() => (window as unknown as BenchWindow).__bench.pasteSeen)
-  const tasksAfter = (page: Page) => page.evaluate((t) => (window as unknown as BenchWindow).__bench.longTasks.filter((task) => task.start + task.duration >= t), start)
+  const tasksAfter = (page: Page) =>
+    page.evaluate(
+      (t) => (window as unknown as BenchWindow).__bench.longTasks.filter((task) => task.start + task.duration >= t),
+      start,
+    )
   const aTasks = await tasksAfter(a)
   const bTasks = await tasksAfter(b)
   const sum = (tasks: { duration: number }[]) => tasks.reduce((total, task) => total + task.duration, 0)
   const length = await a.evaluate(() => document.querySelector('.ProseMirror')!.textContent!.length)
   const expected = text.replace(/\n/g, '').length
-  if (Math.abs(length - expected) > 100) throw new Error(`after the paste page A holds ${length} characters, expected about ${expected}`)
+  if (Math.abs(length - expected) > 100)
+    throw new Error(`after the paste page A holds ${length} characters, expected about ${expected}`)
   await b.evaluate(() => ((window as unknown as BenchWindow).__bench.pasteTail = null))
-  return { frame: frame - start, busy: sum(aTasks), longest: Math.max(0, ...aTasks.map((t) => t.duration)), remote: remoteSeen - start, remoteBusy: sum(bTasks) }
+  return {
+    frame: frame - start,
+    busy: sum(aTasks),
+    longest: Math.max(0, ...aTasks.map((t) => t.duration)),
+    remote: remoteSeen - start,
+    remoteBusy: sum(bTasks),
+  }
 }
 
 async function placeCaretAtEnd(page: Page): Promise<void> {
   await page.locator('.ProseMirror').click()
   await page.evaluate(() => {
-    const dom = document.querySelector('.ProseMirror') as (HTMLElement & { editor?: { commands: { focus(at: string): boolean } } }) | null
+    const dom = document.querySelector('.ProseMirror') as
+      | (HTMLElement & { editor?: { commands: { focus(at: string): boolean } } })
+      | null
     dom?.editor?.commands.focus('end')
   })
 }
@@ -435,7 +570,11 @@ async function typeKeys(a: Page, b: Page, count: number, mode: 'isolated' | 'pac
     outside.push(performance.timeOrigin + performance.now())
     await a.keyboard.press(letters[k % letters.length])
     if (mode === 'isolated') {
-      await b.waitForFunction((n) => (window as unknown as BenchWindow).__bench.lengths.some((e) => e.length >= n && e.screen > 0), startLength + k + 1, { timeout: 10_000, polling: 10 })
+      await b.waitForFunction(
+        (n) => (window as unknown as BenchWindow).__bench.lengths.some((e) => e.length >= n && e.screen > 0),
+        startLength + k + 1,
+        { timeout: 10_000, polling: 10 },
+      )
       await new Promise((resolve) => setTimeout(resolve, ISOLATED_PAUSE_MS))
     } else {
       seed = (seed * 1103515245 + 12345) & 0x7fffffff
@@ -446,15 +585,29 @@ async function typeKeys(a: Page, b: Page, count: number, mode: 'isolated' | 'pac
   }
   const final = startLength + count
   for (const page of [a, b]) {
-    await page.waitForFunction((n) => (window as unknown as BenchWindow).__bench.lengths.some((e) => e.length >= n && e.screen > 0), final, { timeout: 10_000, polling: 20 })
+    await page.waitForFunction(
+      (n) => (window as unknown as BenchWindow).__bench.lengths.some((e) => e.length >= n && e.screen > 0),
+      final,
+      { timeout: 10_000, polling: 20 },
+    )
   }
   const lengthsOf = (page: Page) => page.evaluate(() => (window as unknown as BenchWindow).__bench.lengths)
   const aLengths = await lengthsOf(a)
   const bLengths = await lengthsOf(b)
   const keysA = await a.evaluate(() => (window as unknown as BenchWindow).__bench.keys)
   if (keysA.length !== count) throw new Error(`page A saw ${keysA.length} keydowns, ${count} were typed`)
-  const firstReaching = (list: { length: number; dom: number; frame: number; screen: number }[], n: number) => list.find((e) => e.length >= n)
-  const timings: KeyTimings = { localScreen: [], localFrame: [], remoteFrame: [], handlerToLocalScreen: [], inputToHandler: [], handlerToRemoteDom: [], remoteScreen: [], outsideToRemoteScreen: [] }
+  const firstReaching = (list: { length: number; dom: number; frame: number; screen: number }[], n: number) =>
+    list.find((e) => e.length >= n)
+  const timings: KeyTimings = {
+    localScreen: [],
+    localFrame: [],
+    remoteFrame: [],
+    handlerToLocalScreen: [],
+    inputToHandler: [],
+    handlerToRemoteDom: [],
+    remoteScreen: [],
+    outsideToRemoteScreen: [],
+  }
   for (let k = 0; k < count; k++) {
     const key = keysA[k]
     const local = firstReaching(aLengths, startLength + k + 1)

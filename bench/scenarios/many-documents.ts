@@ -31,7 +31,12 @@ export const manyDocuments: Scenario = {
       const layout = spreadLayout(pool.clients.length, docs, s.perDocument, 1)
       const opened = await openLayout(server, pool, layout, { settleMs: quick ? 200 : 500 })
       if (opened.failed) throw new Error(`${opened.failed} of ${opened.sockets} sockets failed to sync`)
-      const phase = await runWritePhase(server, pool, layout, { rate: s.rate, durationMs: s.durationMs, drainMs: 5000, warmupMs: s.warmupMs })
+      const phase = await runWritePhase(server, pool, layout, {
+        rate: s.rate,
+        durationMs: s.durationMs,
+        drainMs: 5000,
+        warmupMs: s.warmupMs,
+      })
       log(
         `  p50 ${phase.latency.p50.toFixed(2)} p99 ${phase.latency.p99.toFixed(2)} ms, delivered ${phase.received}/${phase.expected}, ` +
           `cpu ${phase.cpuPercent.toFixed(1)} %, ${opened.memoryPerConnectionKiB.toFixed(1)} KiB/conn`,

@@ -69,12 +69,18 @@ export const persistence: Scenario = {
       const recovered = (countUpTo(writer.editClocks, recoveredClock, writer.sent) / writer.sent) * 100
       log(
         `  ${s.updates} updates sent in ${burst.ms.toFixed(0)} ms, stored ${storedMs === null ? '?' : storedMs.toFixed(0)} ms; ` +
-          `stop ${stop.ms.toFixed(0)} ms (exit ${stop.code}); cold load ${cold.ok ? cold.ms.toFixed(1) + ' ms' : 'INCOMPLETE'}; recovered ${recovered.toFixed(2)} %`,
+          `stop ${stop.ms.toFixed(0)} ms (exit ${stop.code}); cold load ${cold.ok ? `${cold.ms.toFixed(1)} ms` : 'INCOMPLETE'}; recovered ${recovered.toFixed(2)} %`,
       )
       // d. kill -9 under load
       await writerClient.open(server.wsBase, [{ doc: 'crash', writer: 2, ext: true }])
       const epoch = now()
-      const writing = writerClient.request({ type: 'write', epoch, startAt: epoch + 50, durationMs: s.killAfterMs + 1000, rate: s.killRate })
+      const writing = writerClient.request({
+        type: 'write',
+        epoch,
+        startAt: epoch + 50,
+        durationMs: s.killAfterMs + 1000,
+        rate: s.killRate,
+      })
       await sleep(50 + s.killAfterMs)
       await server.kill9()
       await writing
@@ -83,7 +89,10 @@ export const persistence: Scenario = {
       await pool.closeAll()
       await server.restart()
       // Whatever the server recovered: settle until nothing more arrives (y-websocket loads late).
-      const after = await probeDocument(server.wsBase, 'crash', { quietMs: kind === 'chorus' ? 200 : Math.max(500, s.quietMs), timeoutMs: 60_000 })
+      const after = await probeDocument(server.wsBase, 'crash', {
+        quietMs: kind === 'chorus' ? 200 : Math.max(500, s.quietMs),
+        timeoutMs: 60_000,
+      })
       const kept = clockOf(after.ydoc, crashed.clientId)
       const clocks = crashed.editClocks ?? []
       const written = crashed.editWritten ?? []

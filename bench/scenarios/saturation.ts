@@ -19,7 +19,13 @@ export const saturation: Scenario = {
     { key: 'deliveries', label: 'highest sustained fan-out', unit: 'deliveries/s', digits: 0, better: 'higher' },
     { key: 'p99AtBest', label: 'p99 at that step', unit: 'ms', digits: 1, better: 'none' },
     { key: 'cpuAtBest', label: 'server CPU at that step', unit: '%', digits: 0, better: 'none' },
-    { key: 'clientsCpuAtBest', label: 'load clients\' CPU at that step (200 % = both cores)', unit: '%', digits: 0, better: 'none' },
+    {
+      key: 'clientsCpuAtBest',
+      label: "load clients' CPU at that step (200 % = both cores)",
+      unit: '%',
+      digits: 0,
+      better: 'none',
+    },
     { key: 'failedStep', label: 'first failing step', unit: 'edits/s', digits: 0, better: 'none' },
   ],
   async run({ server: kind, pool, settings, log, note }) {
@@ -48,7 +54,13 @@ export const saturation: Scenario = {
           failedStep = rate
           break
         }
-        best = { edits: rate, deliveries: phase.deliveriesPerSecond, p99: phase.latency.p99, cpu: phase.cpuPercent, clientsCpu: phase.clientsCpuPercent }
+        best = {
+          edits: rate,
+          deliveries: phase.deliveriesPerSecond,
+          p99: phase.latency.p99,
+          cpu: phase.cpuPercent,
+          clientsCpu: phase.clientsCpuPercent,
+        }
         // Let queues empty before the next step.
         await sleep(300)
       }

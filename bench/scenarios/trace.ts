@@ -23,10 +23,18 @@ export const trace: Scenario = {
   parameters: ({ trace: s }) =>
     `${prepared?.keystrokes.source ?? 'automerge-paper keystrokes'}, one Yjs update per keystroke into a Y.Text, sent by one ` +
     `writer as fast as its socket drains (at most 1 MiB buffered); ` +
-    (s.observers > 1 ? `${s.observers} observers apply every update and compare their text` : 'an observer applies every update and compares its text') +
+    (s.observers > 1
+      ? `${s.observers} observers apply every update and compare their text`
+      : 'an observer applies every update and compares its text') +
     ` with the final text; the updates are encoded before the clock starts`,
   metrics: () => [
-    { key: 'replayMs', label: 'first keystroke sent to observers holding the final text', unit: 'ms', digits: 0, better: 'lower' },
+    {
+      key: 'replayMs',
+      label: 'first keystroke sent to observers holding the final text',
+      unit: 'ms',
+      digits: 0,
+      better: 'lower',
+    },
     { key: 'sendMs', label: 'writer done sending', unit: 'ms', digits: 0, better: 'lower' },
     { key: 'cpuSeconds', label: 'server CPU time during the replay', unit: 's', digits: 1, better: 'lower' },
     { key: 'rss', label: 'server peak RSS', unit: 'MiB', digits: 0, better: 'lower' },
@@ -53,7 +61,9 @@ export const trace: Scenario = {
       const started = performance.now()
       frames = writeTraceFrames(keystrokes, file)
       writeFileSync(metaFile, JSON.stringify(frames))
-      log(`  encoded ${frames.frames.toLocaleString('en')} updates (${(frames.bytes / 1e6).toFixed(1)} MB) in ${((performance.now() - started) / 1000).toFixed(1)} s`)
+      log(
+        `  encoded ${frames.frames.toLocaleString('en')} updates (${(frames.bytes / 1e6).toFixed(1)} MB) in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+      )
     }
     prepared = { keystrokes, frames }
   },
@@ -64,7 +74,10 @@ export const trace: Scenario = {
     const server = await ServerProcess.launch(kind)
     const [writerClient, observerClient] = pool.clients
     try {
-      await observerClient.open(server.wsBase, Array.from({ length: settings.trace.observers }, () => ({ doc: 'trace', observe: true })))
+      await observerClient.open(
+        server.wsBase,
+        Array.from({ length: settings.trace.observers }, () => ({ doc: 'trace', observe: true })),
+      )
       await writerClient.open(server.wsBase, [{ doc: 'trace', writer: 1, ext: true }])
       server.resetPeak()
       const cpuBefore = server.usage()?.cpuSeconds ?? NaN
@@ -73,7 +86,10 @@ export const trace: Scenario = {
         text: keystrokes.endContent,
         timeoutMs: 600_000,
       })
-      const replay = await writerClient.request<{ startedAt: number; sentAt: number; frames: number }>({ type: 'replay', file: frames.file })
+      const replay = await writerClient.request<{ startedAt: number; sentAt: number; frames: number }>({
+        type: 'replay',
+        file: frames.file,
+      })
       const done = await observed
       if (!done.ok) throw new Error('the observers never held the final text (equality failed or timed out)')
       const replayMs = Math.max(...done.doneAt) - replay.startedAt
@@ -111,7 +127,7 @@ export const trace: Scenario = {
         `  ${replay.frames.toLocaleString('en')} updates: observers done after ${(replayMs / 1000).toFixed(2)} s (sent in ${((replay.sentAt - replay.startedAt) / 1000).toFixed(2)} s), ` +
           `server cpu ${cpuSeconds.toFixed(1)} s, peak ${rss.toFixed(0)} MiB` +
           (isPersistent(kind)
-            ? `; stored ${storedMs === null ? '?' : (storedMs / 1000).toFixed(2) + ' s'}, stop ${stopMs?.toFixed(0)} ms, recovered ${recovered ? 'yes' : 'NO'}` +
+            ? `; stored ${storedMs === null ? '?' : `${(storedMs / 1000).toFixed(2)} s`}, stop ${stopMs?.toFixed(0)} ms, recovered ${recovered ? 'yes' : 'NO'}` +
               (coldLoadMs !== null ? ` (cold load ${coldLoadMs.toFixed(0)} ms)` : '')
             : ''),
       )

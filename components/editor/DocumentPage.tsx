@@ -19,6 +19,7 @@ export function DocumentPage({ mode }: { mode: SessionMode }) {
   const kind = mode.kind
   const id = modeId(mode)
 
+  // biome-ignore lint/correctness/useExhaustiveDependencies: kind and id identify the mode (see above)
   useEffect(() => {
     const me = loadIdentity()
     const opened = openDocumentSession(mode, me)

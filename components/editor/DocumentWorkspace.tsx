@@ -89,7 +89,9 @@ export function DocumentWorkspace({ session, identity, onIdentityChange }: Props
           {docId && (editor ? <Toolbar editor={editor} /> : <div className="toolbar toolbar--placeholder" />)}
           <div className="topbar__status">
             <ConnectionStatus connection={session.connection} />
-            {session.save && <SaveStatus save={session.save} connection={session.connection} storingInBrowser={session.storingInBrowser} />}
+            {session.save && (
+              <SaveStatus save={session.save} connection={session.connection} storingInBrowser={session.storingInBrowser} />
+            )}
             <NameInput name={identity.name} color={myColor} onChange={rename} />
           </div>
         </div>

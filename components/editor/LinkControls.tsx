@@ -88,6 +88,7 @@ export function LinkControls({ editor }: { editor: Editor }) {
   if (shown.href === null) return null
   const target = openableHref(shown.href)
   return (
+    // biome-ignore lint/a11y/useSemanticElements: a floating toolbar of buttons, not a form's fieldset
     <div
       className="link-popover"
       role="group"
@@ -99,7 +100,14 @@ export function LinkControls({ editor }: { editor: Editor }) {
       {target ? (
         <a className="link-popover__href" href={target} target="_blank" rel="noopener noreferrer" title="Open in a new tab">
           <svg viewBox="0 0 24 24" width="14" height="14" aria-hidden="true" focusable="false">
-            <path d="M14 4h6v6M20 4l-9 9M18 14v5a1 1 0 01-1 1H5a1 1 0 01-1-1V7a1 1 0 011-1h5" fill="none" stroke="currentColor" strokeWidth="2" strokeLinecap="round" strokeLinejoin="round" />
+            <path
+              d="M14 4h6v6M20 4l-9 9M18 14v5a1 1 0 01-1 1H5a1 1 0 01-1-1V7a1 1 0 011-1h5"
+              fill="none"
+              stroke="currentColor"
+              strokeWidth="2"
+              strokeLinecap="round"
+              strokeLinejoin="round"
+            />
           </svg>
           <span className="link-popover__text">{displayHref(target)}</span>
         </a>
@@ -116,7 +124,14 @@ export function LinkControls({ editor }: { editor: Editor }) {
         onClick={() => editor.view.dom.dispatchEvent(new CustomEvent(EDIT_LINK_EVENT))}
       >
         <svg viewBox="0 0 24 24" width="16" height="16" aria-hidden="true" focusable="false">
-          <path d="M4 20h4L19 9l-4-4L4 16v4zM13.5 6.5l4 4" fill="none" stroke="currentColor" strokeWidth="2" strokeLinecap="round" strokeLinejoin="round" />
+          <path
+            d="M4 20h4L19 9l-4-4L4 16v4zM13.5 6.5l4 4"
+            fill="none"
+            stroke="currentColor"
+            strokeWidth="2"
+            strokeLinecap="round"
+            strokeLinejoin="round"
+          />
         </svg>
       </button>
       <button
@@ -127,7 +142,14 @@ export function LinkControls({ editor }: { editor: Editor }) {
         onClick={() => applyLink(editor, null, '')}
       >
         <svg viewBox="0 0 24 24" width="16" height="16" aria-hidden="true" focusable="false">
-          <path d="M10 14a4.5 4.5 0 006.4 0l1.5-1.5M14 10a4.5 4.5 0 00-6.4 0l-3 3a4.5 4.5 0 006.4 6.4M15 4.6l.5-.5a4.5 4.5 0 016.4 6.4M4 4l16 16" fill="none" stroke="currentColor" strokeWidth="2" strokeLinecap="round" strokeLinejoin="round" />
+          <path
+            d="M10 14a4.5 4.5 0 006.4 0l1.5-1.5M14 10a4.5 4.5 0 00-6.4 0l-3 3a4.5 4.5 0 006.4 6.4M15 4.6l.5-.5a4.5 4.5 0 016.4 6.4M4 4l16 16"
+            fill="none"
+            stroke="currentColor"
+            strokeWidth="2"
+            strokeLinecap="round"
+            strokeLinejoin="round"
+          />
         </svg>
       </button>
     </div>
@@ -185,6 +207,7 @@ function LinkForm({
         placeholder="Paste or type a link"
         aria-invalid={error ? true : undefined}
         aria-describedby={error ? errorId : undefined}
+        // biome-ignore lint/a11y/noAutofocus: the field opens because the person asked to edit the link
         autoFocus
         value={value}
         onChange={(event) => {

@@ -17,12 +17,7 @@ export function NoticeBanner({ notices }: { notices: NoticeCenter }) {
           data-code={notice.code}
         >
           <span className="notice__message">{notice.message}</span>
-          <button
-            type="button"
-            className="icon-button"
-            aria-label="Dismiss"
-            onClick={() => notices.dismiss(notice.code)}
-          >
+          <button type="button" className="icon-button" aria-label="Dismiss" onClick={() => notices.dismiss(notice.code)}>
             <svg viewBox="0 0 24 24" width="16" height="16" aria-hidden="true" focusable="false">
               <path d="M6 6l12 12M18 6L6 18" stroke="currentColor" strokeWidth="2" strokeLinecap="round" />
             </svg>

@@ -35,6 +35,7 @@ export function ShareDialog({ docId }: { docId: string }) {
       <button type="button" className="button button--primary" onClick={open}>
         Share
       </button>
+      {/* biome-ignore lint/a11y/useKeyWithClickEvents: the click closes on the backdrop; the keyboard's way out is Escape, which <dialog> handles itself */}
       <dialog
         ref={dialogRef}
         className="dialog"
@@ -49,12 +50,7 @@ export function ShareDialog({ docId }: { docId: string }) {
             <h2 id={titleId} className="dialog__title">
               Share
             </h2>
-            <button
-              type="button"
-              className="icon-button"
-              aria-label="Close"
-              onClick={() => dialogRef.current?.close()}
-            >
+            <button type="button" className="icon-button" aria-label="Close" onClick={() => dialogRef.current?.close()}>
               <svg viewBox="0 0 24 24" width="18" height="18" aria-hidden="true" focusable="false">
                 <path d="M6 6l12 12M18 6L6 18" stroke="currentColor" strokeWidth="2" strokeLinecap="round" />
               </svg>
@@ -79,6 +75,7 @@ function ShareLinks({ docId }: { docId: string }) {
 
   return (
     <>
+      {/* biome-ignore lint/a11y/useSemanticElements: a labelled group of a link and its buttons, not a form's fieldset */}
       <section className="share-section" role="group" aria-labelledby={editHeadingId}>
         <h3 id={editHeadingId} className="share-section__title">
           Can edit
@@ -87,6 +84,7 @@ function ShareLinks({ docId }: { docId: string }) {
         <ShareLink label="Edit link" value={`${origin}/d/${docId}`} autoSelect />
       </section>
 
+      {/* biome-ignore lint/a11y/useSemanticElements: a labelled group of a link and its buttons, not a form's fieldset */}
       <section className="share-section" role="group" aria-labelledby={viewHeadingId}>
         <h3 id={viewHeadingId} className="share-section__title">
           Can view

@@ -29,6 +29,7 @@ export function ShareLink({ label, value, autoSelect = false }: Props) {
   }, [autoSelect])
 
   // A link that changed (a reset) has not been copied yet.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: runs when the link changes, which is the point
   useEffect(() => setCopyState('idle'), [value])
 
   const copy = async () => {
@@ -64,8 +65,8 @@ export function ShareLink({ label, value, autoSelect = false }: Props) {
       </div>
       {copyState === 'refused' && (
         <p className="dialog__hint" role="status">
-          Your browser did not allow copying. The link is selected: press <kbd>Ctrl</kbd>+<kbd>C</kbd>{' '}
-          (or <kbd>⌘</kbd>+<kbd>C</kbd>) to copy it.
+          Your browser did not allow copying. The link is selected: press <kbd>Ctrl</kbd>+<kbd>C</kbd> (or <kbd>⌘</kbd>+
+          <kbd>C</kbd>) to copy it.
         </p>
       )}
     </>

@@ -50,8 +50,33 @@ export const PasteTablesAndImages = Extension.create<PasteTablesAndImagesOptions
 const IMAGES = 'img, picture, image, svg'
 /** Elements that start a new line inside a table cell; flattened to their content and a space. */
 const BLOCKS = new Set([
-  'ADDRESS', 'ARTICLE', 'ASIDE', 'BLOCKQUOTE', 'DD', 'DIV', 'DL', 'DT', 'FIGCAPTION', 'FIGURE', 'FOOTER',
-  'H1', 'H2', 'H3', 'H4', 'H5', 'H6', 'HEADER', 'HR', 'LI', 'MAIN', 'NAV', 'OL', 'P', 'PRE', 'SECTION', 'UL',
+  'ADDRESS',
+  'ARTICLE',
+  'ASIDE',
+  'BLOCKQUOTE',
+  'DD',
+  'DIV',
+  'DL',
+  'DT',
+  'FIGCAPTION',
+  'FIGURE',
+  'FOOTER',
+  'H1',
+  'H2',
+  'H3',
+  'H4',
+  'H5',
+  'H6',
+  'HEADER',
+  'HR',
+  'LI',
+  'MAIN',
+  'NAV',
+  'OL',
+  'P',
+  'PRE',
+  'SECTION',
+  'UL',
 ])
 
 /**
@@ -73,7 +98,7 @@ export function flattenTablesAndDropImages(html: string): { html: string; images
   for (const table of tables) {
     const replacement = doc.createDocumentFragment()
     const caption = table.querySelector(':scope > caption')
-    if (caption && caption.textContent?.trim()) replacement.append(paragraphOf(doc, [inlineContent(doc, caption)]))
+    if (caption?.textContent?.trim()) replacement.append(paragraphOf(doc, [inlineContent(doc, caption)]))
     for (const row of Array.from(table.rows)) {
       const cells = Array.from(row.cells).map((cell) => inlineContent(doc, cell))
       if (cells.every((cell) => !cell.textContent?.trim())) continue

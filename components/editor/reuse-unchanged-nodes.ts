@@ -3,6 +3,7 @@ import { Plugin, PluginKey } from '@tiptap/pm/state'
 import { ySyncPluginKey, type ProsemirrorBinding } from '@tiptap/y-tiptap'
 import * as Y from 'yjs'
 
+// biome-ignore lint/suspicious/noExplicitAny: any Yjs type, whatever its event type
 type AnyType = Y.AbstractType<any>
 type TypeObserver = (events: Y.YEvent<AnyType>[], transaction: Y.Transaction) => void
 
@@ -57,7 +58,11 @@ function keepCacheForTextEdits(binding: ProsemirrorBinding): void {
     // every paragraph, twice, on every keystroke someone else makes.
     const selection = binding.beforeTransactionSelection
     if (selection) {
-      binding.beforeTransactionSelection = { ...selection, absAnchor: undefined, absHead: undefined } as unknown as typeof selection
+      binding.beforeTransactionSelection = {
+        ...selection,
+        absAnchor: undefined,
+        absHead: undefined,
+      } as unknown as typeof selection
     }
     try {
       binding._typeChanged(events, transaction)

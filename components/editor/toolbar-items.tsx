@@ -119,10 +119,7 @@ export const TOOLBAR_ITEMS: readonly ToolbarItem[] = [
     icon: svg(
       <>
         <path d="M10 6h10M10 12h10M10 18h10" />
-        <path
-          d="M4 5l1-1v4M3.5 14.5c.3-.6.9-1 1.5-1 .8 0 1.4.5 1.4 1.2 0 1.1-2.9 1.6-2.9 3.3h3"
-          strokeWidth="1.5"
-        />
+        <path d="M4 5l1-1v4M3.5 14.5c.3-.6.9-1 1.5-1 .8 0 1.4.5 1.4 1.2 0 1.1-2.9 1.6-2.9 3.3h3" strokeWidth="1.5" />
       </>,
     ),
     toggle: (e) => e.isActive('orderedList'),

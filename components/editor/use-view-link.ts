@@ -35,6 +35,7 @@ export function useViewLink(docId: string): ViewLink {
     }
   }, [])
 
+  // biome-ignore lint/correctness/useExhaustiveDependencies: a new attempt (retry) asks again
   useEffect(() => {
     let current = true
     setState({ status: 'loading' })

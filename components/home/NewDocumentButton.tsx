@@ -7,11 +7,7 @@ import { newDocId } from '../../lib/doc-id'
 export function NewDocumentButton() {
   const router = useRouter()
   return (
-    <button
-      type="button"
-      className="button button--primary button--large"
-      onClick={() => router.push(`/d/${newDocId()}`)}
-    >
+    <button type="button" className="button button--primary button--large" onClick={() => router.push(`/d/${newDocId()}`)}>
       New document
     </button>
   )

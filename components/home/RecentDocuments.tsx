@@ -2,11 +2,7 @@
 
 import { useEffect, useState } from 'react'
 import Link from 'next/link'
-import {
-  RECENT_DOCUMENTS_KEY,
-  readRecentDocuments,
-  type RecentDocument,
-} from '../lib/recent-documents'
+import { RECENT_DOCUMENTS_KEY, readRecentDocuments, type RecentDocument } from '../lib/recent-documents'
 
 const relativeTime = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto' })
 

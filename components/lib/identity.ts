@@ -10,21 +10,73 @@ export interface Identity {
 }
 
 const ADJECTIVES = [
-  'Amber', 'Brave', 'Calm', 'Clever', 'Cosy', 'Curious', 'Gentle', 'Golden', 'Happy', 'Jolly',
-  'Kind', 'Lively', 'Lucky', 'Mellow', 'Merry', 'Misty', 'Nimble', 'Quiet', 'Rosy', 'Sunny',
-  'Swift', 'Tidy', 'Velvet', 'Witty',
+  'Amber',
+  'Brave',
+  'Calm',
+  'Clever',
+  'Cosy',
+  'Curious',
+  'Gentle',
+  'Golden',
+  'Happy',
+  'Jolly',
+  'Kind',
+  'Lively',
+  'Lucky',
+  'Mellow',
+  'Merry',
+  'Misty',
+  'Nimble',
+  'Quiet',
+  'Rosy',
+  'Sunny',
+  'Swift',
+  'Tidy',
+  'Velvet',
+  'Witty',
 ]
 
 const ANIMALS = [
-  'Badger', 'Beaver', 'Bison', 'Crane', 'Falcon', 'Ferret', 'Finch', 'Fox', 'Gecko', 'Hare',
-  'Heron', 'Ibis', 'Koala', 'Lemur', 'Lynx', 'Marten', 'Otter', 'Owl', 'Panda', 'Puffin',
-  'Robin', 'Seal', 'Stoat', 'Wren',
+  'Badger',
+  'Beaver',
+  'Bison',
+  'Crane',
+  'Falcon',
+  'Ferret',
+  'Finch',
+  'Fox',
+  'Gecko',
+  'Hare',
+  'Heron',
+  'Ibis',
+  'Koala',
+  'Lemur',
+  'Lynx',
+  'Marten',
+  'Otter',
+  'Owl',
+  'Panda',
+  'Puffin',
+  'Robin',
+  'Seal',
+  'Stoat',
+  'Wren',
 ]
 
 /** Mid-dark tones: each keeps white label text readable (contrast >= 4.5:1). */
 export const PALETTE = [
-  '#c2410c', '#b45309', '#4d7c0f', '#047857', '#0f766e', '#0e7490',
-  '#1d4ed8', '#4338ca', '#6d28d9', '#a21caf', '#be185d', '#b91c1c',
+  '#c2410c',
+  '#b45309',
+  '#4d7c0f',
+  '#047857',
+  '#0f766e',
+  '#0e7490',
+  '#1d4ed8',
+  '#4338ca',
+  '#6d28d9',
+  '#a21caf',
+  '#be185d',
+  '#b91c1c',
 ]
 
 export const MAX_NAME_LENGTH = 40
@@ -50,7 +102,10 @@ export function displayName(name: string): string {
 export function initials(name: string): string {
   const words = displayName(name).split(/\s+/)
   const letters = words.length > 1 ? [words[0], words[words.length - 1]] : [words[0]]
-  return letters.map((word) => Array.from(word)[0] ?? '').join('').toUpperCase()
+  return letters
+    .map((word) => Array.from(word)[0] ?? '')
+    .join('')
+    .toUpperCase()
 }
 
 export function loadIdentity(storage: Storage = window.localStorage): Identity {

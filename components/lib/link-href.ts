@@ -4,10 +4,7 @@
  * author, and other schemes (javascript:, data:, file:) are how a link turns into an attack.
  * Pure, for tests.
  */
-export type LinkInput =
-  | { kind: 'remove' }
-  | { kind: 'link'; href: string }
-  | { kind: 'invalid'; message: string }
+export type LinkInput = { kind: 'remove' } | { kind: 'link'; href: string } | { kind: 'invalid'; message: string }
 
 const WEB = /^https?:\/\//i
 const MAILTO = /^mailto:/i

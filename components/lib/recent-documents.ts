@@ -21,9 +21,7 @@ export function parseRecentDocuments(raw: string | null): RecentDocument[] {
     return value
       .filter(
         (entry): entry is RecentDocument =>
-          typeof entry?.id === 'string' &&
-          typeof entry.title === 'string' &&
-          typeof entry.openedAt === 'number',
+          typeof entry?.id === 'string' && typeof entry.title === 'string' && typeof entry.openedAt === 'number',
       )
       .sort((a, b) => b.openedAt - a.openedAt)
   } catch {
@@ -32,10 +30,7 @@ export function parseRecentDocuments(raw: string | null): RecentDocument[] {
 }
 
 /** Moves (or adds) `id` to the front with the given title and visit time. */
-export function touchRecentDocument(
-  list: readonly RecentDocument[],
-  entry: RecentDocument,
-): RecentDocument[] {
+export function touchRecentDocument(list: readonly RecentDocument[], entry: RecentDocument): RecentDocument[] {
   return [entry, ...list.filter((item) => item.id !== entry.id)].slice(0, MAX_ENTRIES)
 }
 

@@ -11,11 +11,7 @@
 export type StateVector = ReadonlyMap<number, number>
 
 /** Client ids whose local clock is ahead of what the server has stored. */
-export function unsavedClients(
-  local: StateVector,
-  saved: StateVector,
-  mine: Iterable<number>,
-): number[] {
+export function unsavedClients(local: StateVector, saved: StateVector, mine: Iterable<number>): number[] {
   const unsaved: number[] = []
   for (const client of new Set(mine)) {
     if ((local.get(client) ?? 0) > (saved.get(client) ?? 0)) unsaved.push(client)
@@ -39,11 +35,7 @@ export function idsToRemember(
 }
 
 /** Appends `id` (most recent last), keeping at most `limit` ids. */
-export function rememberId(
-  remembered: readonly number[],
-  id: number,
-  limit = MAX_REMEMBERED_IDS,
-): number[] {
+export function rememberId(remembered: readonly number[], id: number, limit = MAX_REMEMBERED_IDS): number[] {
   if (remembered.includes(id)) return [...remembered]
   return [...remembered, id].slice(-limit)
 }

@@ -1,12 +1,6 @@
-import * as Y from 'yjs'
+import type * as Y from 'yjs'
 import type { Awareness } from 'y-protocols/awareness'
-import {
-  idsToRemember,
-  parseRememberedIds,
-  rememberId,
-  unsavedClients,
-  type StateVector,
-} from './save-state'
+import { idsToRemember, parseRememberedIds, rememberId, unsavedClients, type StateVector } from './save-state'
 import { Store } from './store'
 import { stateVectorOf } from '../../lib/state-vector'
 
@@ -102,8 +96,7 @@ export class SaveTracker {
   }
 
   #setRemembered(ids: number[]): void {
-    const changed =
-      ids.length !== this.#remembered.length || ids.some((id, i) => id !== this.#remembered[i])
+    const changed = ids.length !== this.#remembered.length || ids.some((id, i) => id !== this.#remembered[i])
     if (!changed) return
     this.#remembered = ids
     try {

@@ -2,12 +2,7 @@ import type { WebsocketProvider } from 'y-websocket'
 import { CloseCode, type Notice } from '../../lib/protocol'
 import { Store } from './store'
 
-export type SessionEndKind =
-  | 'view-link-reset'
-  | 'view-link-dead'
-  | 'change-too-large'
-  | 'document-unavailable'
-  | 'refused'
+export type SessionEndKind = 'view-link-reset' | 'view-link-dead' | 'change-too-large' | 'document-unavailable' | 'refused'
 
 /** Why this page's connection is over for good, in words for the person looking at it. */
 export interface SessionEnd {

@@ -103,7 +103,7 @@ export class AwarenessRegistry<Owner> {
    * (y-protocols' `applyAwarenessUpdate`), which everyone then accepts, within one round trip.
    * Meant for the owner alone: the others must not see the removal.
    */
-  removalsToReannounce(entries: readonly AwarenessEntry[], owner: Owner): AwarenessEntry[] {
+  removalsToReannounce(entries: readonly AwarenessEntry[]): AwarenessEntry[] {
     const removals: AwarenessEntry[] = []
     for (const { clientId, clock, json } of entries) {
       if (json === 'null') continue

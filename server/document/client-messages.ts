@@ -142,7 +142,9 @@ export class ClientMessages {
       switch (message.type) {
         case 'sync-step1':
           if (isEmptyStateVector(message.stateVector)) {
-            connection.sendShared((this.wholeDocumentFrame ??= new SharedMessage(encodeSyncStep2(Y.encodeStateAsUpdate(this.ydoc)))))
+            connection.sendShared(
+              (this.wholeDocumentFrame ??= new SharedMessage(encodeSyncStep2(Y.encodeStateAsUpdate(this.ydoc)))),
+            )
           } else {
             connection.send(encodeSyncStep2(Y.encodeStateAsUpdate(this.ydoc, message.stateVector)))
           }
@@ -160,7 +162,7 @@ export class ClientMessages {
           let entries = decodeAwarenessUpdate(message.update)
           // A viewer is shown as viewing whatever its client says, so it cannot pass as an editor.
           if (connection.readOnly) entries = entries.map(markViewing)
-          const removals = this.awareness.removalsToReannounce(entries, connection)
+          const removals = this.awareness.removalsToReannounce(entries)
           if (this.awareness.apply(entries, connection)) {
             // Echoed to the sender too: a stock y-websocket client drops a connection on which
             // nothing arrived for 30 s, and its own awareness renewals are what keep it alive.
@@ -195,7 +197,10 @@ export class ClientMessages {
    */
   private receiveUpdate(from: DocumentConnection, update: Uint8Array, frame: Uint8Array | null): void {
     // Some clients send an empty step 2 when they have nothing; y-websocket's server shrugs.
-    if (update.byteLength === 0) return from.ignore('empty-update')
+    if (update.byteLength === 0) {
+      from.ignore('empty-update')
+      return
+    }
     // Checks every struct and the delete set without touching the document; a malformed update
     // fails here, before it can change anything.
     assertWellFormedUpdate(update)
@@ -221,7 +226,12 @@ export class ClientMessages {
    */
   private refuseGrowth(connection: DocumentConnection, updateBytes: number): void {
     const limit = this.options.maxDocumentBytes
-    this.logger.warn('refusing a change past the document size cap', { conn: connection.id, bytes: this.hooks.approximateBytes(), updateBytes, limit })
+    this.logger.warn('refusing a change past the document size cap', {
+      conn: connection.id,
+      bytes: this.hooks.approximateBytes(),
+      updateBytes,
+      limit,
+    })
     if (connection.wantsExtensions) connection.send(encodeNotice(documentTooLargeNotice(updateBytes, limit)))
     connection.close(CloseCode.ChangeTooLarge, `change too large: the document may be at most ${formatBytes(limit)}`)
   }

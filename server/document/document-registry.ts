@@ -40,10 +40,17 @@ export class DocumentRegistry {
   open(docId: string): SharedDocument {
     const existing = this.documents.get(docId)
     if (existing) return existing
-    const document = new SharedDocument(docId, this.store, this.options, this.logger.child({ doc: docId }), this.events, (unloaded) => {
-      // A later instance may already have replaced a failed one; only remove ourselves.
-      if (this.documents.get(docId) === unloaded) this.documents.delete(docId)
-    })
+    const document = new SharedDocument(
+      docId,
+      this.store,
+      this.options,
+      this.logger.child({ doc: docId }),
+      this.events,
+      (unloaded) => {
+        // A later instance may already have replaced a failed one; only remove ourselves.
+        if (this.documents.get(docId) === unloaded) this.documents.delete(docId)
+      },
+    )
     this.documents.set(docId, document)
     void document.load()
     return document

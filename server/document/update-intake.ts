@@ -90,7 +90,8 @@ export class UpdateIntake<Client extends { readonly wantsExtensions: boolean }> 
       const sender = senderOf(origin)
       // A step 2 is relayed as a plain update: forwarding a step 2 would mark other clients as
       // synced.
-      if (policy.relayTo !== 'nobody') this.hooks.relay(frame ?? encodeSyncUpdate(update), policy.relayTo === 'others' ? sender : null)
+      if (policy.relayTo !== 'nobody')
+        this.hooks.relay(frame ?? encodeSyncUpdate(update), policy.relayTo === 'others' ? sender : null)
       if (policy.store) {
         const confirmed = policy.confirms === 'sender' && sender?.wantsExtensions ? sender : null
         this.journal.append(update, confirmed, pending)

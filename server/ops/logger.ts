@@ -76,7 +76,10 @@ class LineLogger implements Logger {
 
   private log(level: Exclude<LogLevel, 'silent'>, message: string, fields?: LogFields): void {
     if (LEVEL_RANK[level] < this.threshold) return
-    if (this.format === 'json') return this.write(jsonLine(level, message, { ...this.context, ...fields }))
+    if (this.format === 'json') {
+      this.write(jsonLine(level, message, { ...this.context, ...fields }))
+      return
+    }
     let line = `${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} ${message}`
     for (const [key, value] of Object.entries({ ...this.context, ...fields })) {
       if (value !== undefined) line += ` ${key}=${formatValue(value)}`
@@ -126,7 +129,7 @@ function errorFields(error: Error): { type: string; message: string; stack: stri
 function writeToStderr(line: string): void {
   // Once the reader of our stderr is gone (a closed pipe, `| head`, a closed terminal), every
   // line would only fail again.
-  if (!closedOutput.has(process.stderr)) process.stderr.write(line + '\n')
+  if (!closedOutput.has(process.stderr)) process.stderr.write(`${line}\n`)
 }
 
 const closedOutput = new WeakSet<NodeJS.WritableStream>()

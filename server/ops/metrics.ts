@@ -100,7 +100,8 @@ export class Metrics {
       registers,
       collect() {
         this.reset()
-        for (const { status, code, count } of sync.traffic.refusals.values()) this.inc({ status: String(status), reason: code }, count)
+        for (const { status, code, count } of sync.traffic.refusals.values())
+          this.inc({ status: String(status), reason: code }, count)
       },
     })
     new Counter({
@@ -145,8 +146,16 @@ export class Metrics {
       applied.inc({ origin }, updates)
       appliedBytes.inc({ origin }, bytes)
     })
-    const storedUpdates = new Counter({ name: 'chorus_stored_updates_total', help: 'Updates durably stored (synced to disk).', registers })
-    const storedBytes = new Counter({ name: 'chorus_stored_bytes_total', help: 'Bytes of the updates durably stored.', registers })
+    const storedUpdates = new Counter({
+      name: 'chorus_stored_updates_total',
+      help: 'Updates durably stored (synced to disk).',
+      registers,
+    })
+    const storedBytes = new Counter({
+      name: 'chorus_stored_bytes_total',
+      help: 'Bytes of the updates durably stored.',
+      registers,
+    })
     const recordSeconds = new Histogram({
       name: 'chorus_store_record_duration_seconds',
       help: 'Per log record: from handing it to the store until it was synced (includes COMMIT_DELAY_MS and waiting for the batch before it).',
@@ -255,7 +264,11 @@ export class Metrics {
         buckets: [256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216],
         registers,
       })
-      const batchFailures = new Counter({ name: 'chorus_store_batch_failures_total', help: 'Synced batches LevelDB refused.', registers })
+      const batchFailures = new Counter({
+        name: 'chorus_store_batch_failures_total',
+        help: 'Synced batches LevelDB refused.',
+        registers,
+      })
       store.onBatch(({ ms, writes, bytes, ok }) => {
         batchSeconds.observe(ms / 1000)
         batchWrites.observe(writes)
@@ -297,7 +310,11 @@ export class Metrics {
 }
 
 /** `/metrics` on a port of its own (METRICS_PORT): nothing else is served there. */
-export async function listenMetrics(metrics: Metrics, port: number, host: string | undefined): Promise<{ http: http.Server; port: number }> {
+export async function listenMetrics(
+  metrics: Metrics,
+  port: number,
+  host: string | undefined,
+): Promise<{ http: http.Server; port: number }> {
   const server = http.createServer((request, response) => {
     if (request.url?.split('?', 1)[0] === METRICS_PATH) return metrics.handle(request, response)
     response.writeHead(404, { 'content-type': 'text/plain' })
@@ -307,9 +324,16 @@ export async function listenMetrics(metrics: Metrics, port: number, host: string
     server.once('error', (error: NodeJS.ErrnoException) => {
       // Otherwise the start would blame PORT (see startup-failure.ts).
       if (error.code === 'EADDRINUSE') {
-        reject(new StartupFailure(`METRICS_PORT ${port} is already in use by another program; set METRICS_PORT to a free port`, EXIT_BUSY))
+        reject(
+          new StartupFailure(
+            `METRICS_PORT ${port} is already in use by another program; set METRICS_PORT to a free port`,
+            EXIT_BUSY,
+          ),
+        )
       } else if (error.code === 'EACCES') {
-        reject(new StartupFailure(`no permission to listen on METRICS_PORT ${port}; ports below 1024 need privileges`, EXIT_CONFIG))
+        reject(
+          new StartupFailure(`no permission to listen on METRICS_PORT ${port}; ports below 1024 need privileges`, EXIT_CONFIG),
+        )
       } else {
         reject(error)
       }

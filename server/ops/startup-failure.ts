@@ -8,7 +8,7 @@
  * what we need (the port, or DATA_DIR by another Chorus server), which may clear when it stops.
  */
 import { access, mkdir, stat } from 'node:fs/promises'
-import { constants } from 'node:fs'
+import { constants, type Stats } from 'node:fs'
 import path from 'node:path'
 import type { ServerConfig } from '../config.ts'
 import { StorageError } from '../storage/document-store.ts'
@@ -49,7 +49,7 @@ function reason(error: unknown): string {
  */
 export async function prepareDataDir(dataDir: string): Promise<{ created: boolean }> {
   const shown = showPath(dataDir)
-  let info
+  let info: Stats
   try {
     info = await stat(dataDir)
   } catch (error) {

@@ -207,7 +207,10 @@ export class LevelDbStore implements DocumentStore, ViewLinkStore {
    * Opens (creating if needed) and verifies the store. Throws DamagedDataError for data it must
    * not serve, StorageError (with LevelDB's message and the folder) for anything else.
    */
-  static async open(location: string, { commitDelayMs = 0, logger = silentLogger }: LevelDbStoreOptions = {}): Promise<LevelDbStore> {
+  static async open(
+    location: string,
+    { commitDelayMs = 0, logger = silentLogger }: LevelDbStoreOptions = {},
+  ): Promise<LevelDbStore> {
     await mkdir(location, { recursive: true })
     await refuseMissingCurrent(location)
     const db = leveldown(location)
@@ -274,9 +277,9 @@ export class LevelDbStore implements DocumentStore, ViewLinkStore {
       const prefix = docPrefix(docId)
       // One iterator over the whole document reads from one implicit LevelDB snapshot, so a
       // concurrent compaction cannot make us see the new snapshot without the old log, or neither.
-      const iterator = db.iterator({ gte: prefix, lt: prefix + '\xff', keyAsBuffer: false, valueAsBuffer: true })
+      const iterator = db.iterator({ gte: prefix, lt: `${prefix}\xff`, keyAsBuffer: false, valueAsBuffer: true })
       const stored: StoredDocument = { updates: [], firstLogSeq: -1, nextSeq: 0, logRecords: 0, logBytes: 0, snapshotBytes: 0 }
-      const logPrefix = prefix + 'log/'
+      const logPrefix = `${prefix}log/`
       let snapshot: Uint8Array | null = null
       let snapshotCrc: number | null = null
       const logUpdates: Uint8Array[] = []
@@ -356,7 +359,8 @@ export class LevelDbStore implements DocumentStore, ViewLinkStore {
         new Promise((resolve, reject) =>
           db.get(key, { asBuffer: false }, (error, value) => {
             // leveldown's NotFound error has no code; its message is the only marker.
-            if (error) return /NotFound/i.test(error.message) ? resolve(null) : reject(classifyReadError(error, key, this.location))
+            if (error)
+              return /NotFound/i.test(error.message) ? resolve(null) : reject(classifyReadError(error, key, this.location))
             resolve(value as unknown as string)
           }),
         ),
@@ -568,7 +572,7 @@ export class LevelDbStore implements DocumentStore, ViewLinkStore {
     const commits = this.durableCommits
     if (commits <= this.sealedCommits) return
     try {
-      await writeFileDurably(path.join(this.location, SEAL_FILE), JSON.stringify({ commits }) + '\n')
+      await writeFileDurably(path.join(this.location, SEAL_FILE), `${JSON.stringify({ commits })}\n`)
       this.sealedCommits = Math.max(this.sealedCommits, commits)
     } catch (error) {
       this.logger.debug('could not write the seal file', { error: (error as Error).message })

@@ -66,7 +66,9 @@ export async function repairCopy(source: string, target: string): Promise<Repair
 /** Counts keys by kind, reading the copy with a plain iterator. */
 async function countKeys(location: string) {
   const db = leveldown(location)
-  await new Promise<void>((resolve, reject) => db.open({ createIfMissing: false }, (error) => (error ? reject(error) : resolve())))
+  await new Promise<void>((resolve, reject) =>
+    db.open({ createIfMissing: false }, (error) => (error ? reject(error) : resolve())),
+  )
   const documents = new Set<string>()
   let logRecords = 0
   let snapshots = 0
@@ -119,7 +121,9 @@ async function main(): Promise<void> {
     process.stderr.write(`repair: ${(error as Error).message}\nusage: npm run repair [-- <data dir>] [--out <copy>]\n`)
     process.exit(2)
   }
-  process.stdout.write(`Repairing a copy of ${source} (stop Chorus first: a running server changes the folder while it is copied)\n`)
+  process.stdout.write(
+    `Repairing a copy of ${source} (stop Chorus first: a running server changes the folder while it is copied)\n`,
+  )
   let report: RepairReport
   try {
     report = await repairCopy(source, target)
@@ -132,7 +136,9 @@ async function main(): Promise<void> {
     `Recovered ${report.documents} documents (${report.logRecords} log records, ${report.snapshots} snapshots) and ${report.viewLinks} view links.`,
   ]
   if (report.unreadable.length > 0) {
-    lines.push(`Still unreadable, left out of service: ${report.unreadable.length} documents (${report.unreadable.slice(0, 20).join(', ')})`)
+    lines.push(
+      `Still unreadable, left out of service: ${report.unreadable.length} documents (${report.unreadable.slice(0, 20).join(', ')})`,
+    )
   }
   if (report.notes.length > 0) {
     lines.push(`LevelDB's repair log:`)
@@ -144,7 +150,7 @@ async function main(): Promise<void> {
     `To use the copy: start Chorus with DATA_DIR=${report.target} (or move the original aside and the copy in its place).`,
     `Edits lost with the damage may still be in editors' browsers: they are sent again when those editors reconnect.`,
   )
-  process.stdout.write(lines.join('\n') + '\n')
+  process.stdout.write(`${lines.join('\n')}\n`)
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(new URL(import.meta.url).pathname)) await main()

@@ -280,5 +280,8 @@ function writeFramed(socket: SocketLike, message: SharedMessage): boolean {
 function truncateReason(reason: string): string {
   const bytes = Buffer.from(reason)
   if (bytes.byteLength <= 123) return reason
-  return bytes.subarray(0, 120).toString().replace(/\uFFFD+$/, '') + '…'
+  return `${bytes
+    .subarray(0, 120)
+    .toString()
+    .replace(/\uFFFD+$/, '')}…`
 }

@@ -132,7 +132,7 @@ export class SyncEndpoint {
 
   /** True if `url` is the sync endpoint's (other upgrades belong to someone else, e.g. Next). */
   static isSyncPath(url: string | undefined): boolean {
-    return url !== undefined && url.startsWith(SYNC_PATH_PREFIX)
+    return url?.startsWith(SYNC_PATH_PREFIX) === true
   }
 
   get connectionCount(): number {

@@ -107,7 +107,21 @@ export function refusalCode(reason: string): string {
 
 /** Close codes counted by their number; any other (a client may send 3000–4999) is 'other'. */
 const KNOWN_CLOSE_CODES = new Set<number>([
-  1000, 1001, 1002, 1003, 1005, 1006, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014, 1015,
+  1000,
+  1001,
+  1002,
+  1003,
+  1005,
+  1006,
+  1007,
+  1008,
+  1009,
+  1010,
+  1011,
+  1012,
+  1013,
+  1014,
+  1015,
   ...Object.values(CloseCode),
 ])
 
@@ -146,4 +160,3 @@ export class Traffic {
     this.closes.set(label, (this.closes.get(label) ?? 0) + 1)
   }
 }
-

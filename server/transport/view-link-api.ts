@@ -16,7 +16,7 @@ import type { Logger } from '../ops/logger.ts'
 import type { ViewLinks } from '../document/view-links.ts'
 
 export function isApiPath(url: string | undefined): boolean {
-  return url !== undefined && url.startsWith(API_PATH_PREFIX)
+  return url?.startsWith(API_PATH_PREFIX) === true
 }
 
 function sendJson(response: ServerResponse, status: number, body: unknown): void {

@@ -41,7 +41,10 @@ test('the presence list shows everyone, me marked, and drops people who leave', 
   const ada = await writers.open({ name: 'Ada' })
   const grace = await writers.open({ name: 'Grace' })
 
-  for (const [me, other] of [[ada, grace], [grace, ada]]) {
+  for (const [me, other] of [
+    [ada, grace],
+    [grace, ada],
+  ]) {
     const people = me.page.getByRole('list', { name: 'People here' }).getByRole('listitem')
     await expect(people).toHaveCount(2)
     await expect(people.filter({ hasText: `${me.name} (you)` })).toHaveCount(1)
@@ -85,7 +88,9 @@ test('two people who chose the same colour are shown in different ones, alike on
       .getByRole('list', { name: 'People here' })
       .locator('.avatar')
       .evaluateAll((avatars) =>
-        avatars.map((avatar) => `${avatar.parentElement!.title.split(' (')[0]}=${(avatar as HTMLElement).style.backgroundColor}`).sort(),
+        avatars
+          .map((avatar) => `${avatar.parentElement!.title.split(' (')[0]}=${(avatar as HTMLElement).style.backgroundColor}`)
+          .sort(),
       )
   await expect.poll(async () => new Set((await shown(ada)).map((entry) => entry.split('=')[1])).size).toBe(2)
   await expect.poll(() => shown(grace)).toEqual(await shown(ada))

@@ -18,6 +18,7 @@ import { test as base, expect } from '@playwright/test'
 import { startChorus, type ChorusServer } from '../support/chorus-process.ts'
 
 export const test = base.extend<{ chorus: ChorusServer }>({
+  // biome-ignore lint/correctness/noEmptyPattern: Playwright reads the fixtures a fixture needs from this pattern
   chorus: async ({}, use, testInfo) => {
     const chorus = await startChorus({ entry: 'app' })
     try {

@@ -17,6 +17,7 @@ test('a paste with many web addresses links each once, without work per pair of 
   const lines = Array.from({ length: ADDRESSES }, (_, i) => `Line ${i} points to https://example.org/page/${i} and goes on.`)
   const inverts = await ada.page.evaluate(async (text) => {
     // TipTap puts the editor on its DOM node; the Mapping class is reached through a transaction.
+    // biome-ignore lint/suspicious/noExplicitAny: runs in the page, without the editor's types
     const dom = document.querySelector('.ProseMirror') as unknown as { editor: any }
     const mappingProto = Object.getPrototypeOf(dom.editor.state.tr.mapping)
     const invert = mappingProto.invert
@@ -28,7 +29,9 @@ test('a paste with many web addresses links each once, without work per pair of 
     try {
       const data = new DataTransfer()
       data.setData('text/plain', text)
-      ;(dom as unknown as HTMLElement).dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }))
+      ;(dom as unknown as HTMLElement).dispatchEvent(
+        new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }),
+      )
       // The Delete extension does its part in a timer after the transaction.
       await new Promise((resolve) => setTimeout(resolve, 200))
     } finally {

@@ -20,9 +20,7 @@ async function select(page: Page, text: string) {
 }
 
 // Root cause: StarterKit's link mark was there, but nothing let anyone add, edit, open or remove a link.
-test('a link is added with Ctrl+K, shown in a popover, edited, refused when unsafe, and removed', async ({
-  writers,
-}) => {
+test('a link is added with Ctrl+K, shown in a popover, edited, refused when unsafe, and removed', async ({ writers }) => {
   const ada = await writers.open({ name: 'Ada' })
   const grace = await writers.open({ name: 'Grace' })
   const { page } = ada
@@ -111,7 +109,10 @@ test('the toolbar adds a link where nothing is selected, Ctrl/Cmd+click opens it
   await expect.poll(grace.text).toBe('Write to ada@example.com or visit ')
 
   await toolbar.getByRole('button', { name: 'Link' }).click()
-  await page.getByRole('dialog', { name: 'Add link' }).getByRole('textbox', { name: 'Link address' }).fill('https://example.org/page')
+  await page
+    .getByRole('dialog', { name: 'Add link' })
+    .getByRole('textbox', { name: 'Link address' })
+    .fill('https://example.org/page')
   await page.keyboard.press('Enter')
   await expect(grace.editor.locator('a[href="https://example.org/page"]')).toHaveText('https://example.org/page')
 

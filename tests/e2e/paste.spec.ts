@@ -34,9 +34,7 @@ const SHEET = `
   <p>After <img src="data:image/png;base64,iVBORw0KGgo=" alt="logo"> the table</p>`
 
 // Root cause: ProseMirror's paste has no table or image node to map to: cells ran into one line and images vanished silently.
-test('a pasted table keeps a line per row with tab-separated cells, and dropped images are announced', async ({
-  writers,
-}) => {
+test('a pasted table keeps a line per row with tab-separated cells, and dropped images are announced', async ({ writers }) => {
   const ada = await writers.open({ name: 'Ada' })
   const grace = await writers.open({ name: 'Grace' })
   await ada.editor.click()
@@ -64,7 +62,6 @@ test('a pasted table keeps a line per row with tab-separated cells, and dropped 
   // The others get the same text; the notice is Ada's alone.
   await expect.poll(() => paragraphs(grace)).toEqual(expected)
   await expect(grace.page.locator('.notice')).toHaveCount(0)
-
 })
 
 test('a paste without tables or images says nothing, and a picture alone is announced', async ({ writers }) => {

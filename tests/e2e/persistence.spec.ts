@@ -126,9 +126,7 @@ test('a server restart loses nothing and open pages reconnect by themselves', as
 })
 
 // Root cause: nothing listened for beforeunload, so closing a tab mid-edit lost the edit silently.
-test('leaving warns while an edit is neither on the server nor in this browser, and only then', async ({
-  writers,
-}) => {
+test('leaving warns while an edit is neither on the server nor in this browser, and only then', async ({ writers }) => {
   writers.expectConnectionFailures()
   const ada = await writers.open({ name: 'Ada' })
   const { page } = ada

@@ -16,12 +16,14 @@ function randomEdit({ seed, step }: { seed: number; step: number }): string {
     state = (state * 1664525 + 1013904223) >>> 0
     return state / 4294967296
   }
-  // TipTap puts the editor on its DOM node.
+  // TipTap puts the editor on its DOM node. This runs in the page, without the editor's types.
+  // biome-ignore-start lint/suspicious/noExplicitAny: see above
   const editor = (document.querySelector('.ProseMirror') as unknown as { editor: any }).editor
   const blocks: { pos: number; size: number }[] = []
   editor.state.doc.descendants((node: any, pos: number) => {
     if (!node.isTextblock) return true
     blocks.push({ pos, size: node.content.size })
+    // biome-ignore-end lint/suspicious/noExplicitAny: see above
     return false
   })
   const anywhere = () => {
@@ -58,7 +60,10 @@ function randomEdit({ seed, step }: { seed: number; step: number }): string {
 }
 
 const documentJson = (page: Page) =>
-  page.evaluate(() => JSON.stringify((document.querySelector('.ProseMirror') as unknown as { editor: any }).editor.state.doc.toJSON()))
+  page.evaluate(() =>
+    // biome-ignore lint/suspicious/noExplicitAny: runs in the page, without the editor's types
+    JSON.stringify((document.querySelector('.ProseMirror') as unknown as { editor: any }).editor.state.doc.toJSON()),
+  )
 
 test('after random concurrent edits, everyone shows what a fresh load shows', async ({ writers }) => {
   test.setTimeout(120_000)
@@ -87,7 +92,7 @@ test('after random concurrent edits, everyone shows what a fresh load shows', as
   expect(await documentJson(grace.page)).toBe(await documentJson(ada.page))
 })
 
-test("my caret stays where it was while someone else types in my paragraph", async ({ writers }) => {
+test('my caret stays where it was while someone else types in my paragraph', async ({ writers }) => {
   const ada = await writers.open({ name: 'Ada' })
   const grace = await writers.open({ name: 'Grace' })
   await ada.editor.click()

@@ -1,6 +1,5 @@
 import type { Page } from '@playwright/test'
 import { test, expect } from './writers.ts'
-import { encodeNotice } from '../../lib/protocol.ts'
 
 /** The page's sync provider, reached through the editor's caret extension. */
 function provider(page: Page) {
@@ -16,9 +15,7 @@ function provider(page: Page) {
 }
 
 // Root cause: a final close (44xx) other than a view link's left only a generic "Disconnected".
-test('the server closing for good (a malformed message) shows why, stays, and nothing reconnects', async ({
-  writers,
-}) => {
+test('the server closing for good (a malformed message) shows why, stays, and nothing reconnects', async ({ writers }) => {
   const ada = await writers.open({ name: 'Ada' })
   const { page } = ada
   const sockets: string[] = []

@@ -9,7 +9,9 @@ import { mountSmallDisk } from '../support/small-disk.ts'
 import { newDocId } from '../../lib/doc-id.ts'
 import { LevelDbStore } from '../../server/storage/leveldb-store.ts'
 
-test('on a full disk the editor is told and keeps "Saving…", readiness is 503; once it is freed the notice goes, "Saved" returns and readiness recovers by itself', async ({ browser }) => {
+test('on a full disk the editor is told and keeps "Saving…", readiness is 503; once it is freed the notice goes, "Saved" returns and readiness recovers by itself', async ({
+  browser,
+}) => {
   const disk = mountSmallDisk()
   test.skip('skip' in disk, 'skip' in disk ? disk.skip : '')
   if ('skip' in disk) return

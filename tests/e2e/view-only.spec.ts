@@ -29,10 +29,7 @@ async function openBare(browser: Browser, baseURL: string, path: string) {
   return { context, page, errors }
 }
 
-test('a viewer follows the document live, is marked as viewing, and cannot change anything', async ({
-  writers,
-  chorus,
-}) => {
+test('a viewer follows the document live, is marked as viewing, and cannot change anything', async ({ writers, chorus }) => {
   const ada = await writers.open({ name: 'Ada' })
   await ada.page.getByLabel('Document title').fill('Minutes')
   await ada.typeAtEnd('Hello, viewers.')
@@ -124,9 +121,7 @@ test('resetting the view link disconnects its viewers; the old link stops workin
   // The old link, opened afresh: the server accepts and closes with ViewLinkNotFound, so the
   // page says so at once and the console stays clean.
   const late = await openBare(browser, baseURL!, oldPath)
-  await expect(late.page.getByRole('alert').filter({ hasText: /\S/ })).toContainText(
-    'This view link does not work any more',
-  )
+  await expect(late.page.getByRole('alert').filter({ hasText: /\S/ })).toContainText('This view link does not work any more')
   await late.context.close()
   expect(late.errors).toEqual([])
 
@@ -148,9 +143,7 @@ test('the Share dialog says when the view link cannot be fetched, and tries agai
 
   await page.getByRole('button', { name: 'Share' }).click()
   const viewing = page.getByRole('dialog', { name: 'Share' }).getByRole('group', { name: 'Can view' })
-  await expect(viewing.getByRole('alert')).toHaveText(
-    'Could not get the view link. The server could not be reached.',
-  )
+  await expect(viewing.getByRole('alert')).toHaveText('Could not get the view link. The server could not be reached.')
   await expect(viewing.getByRole('textbox', { name: 'View link' })).toHaveCount(0)
   await expect(viewing.getByRole('button', { name: 'Reset view link' })).toHaveAttribute('aria-disabled', 'true')
 

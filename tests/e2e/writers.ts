@@ -75,9 +75,7 @@ export const test = base.extend<{ writers: Writers }>({
     })
     for (const writer of opened) await writer.context.close()
     for (const writer of opened) {
-      const errors = connectionFailuresExpected
-        ? writer.errors.filter((error) => !CONNECTION_FAILURE.test(error))
-        : writer.errors
+      const errors = connectionFailuresExpected ? writer.errors.filter((error) => !CONNECTION_FAILURE.test(error)) : writer.errors
       expect(errors, `console errors in ${writer.name}'s browser`).toEqual([])
     }
   },
@@ -85,11 +83,7 @@ export const test = base.extend<{ writers: Writers }>({
 
 export { expect }
 
-export async function openWriter(
-  browser: Browser,
-  baseURL: string,
-  options: OpenOptions & { docId: string },
-): Promise<Writer> {
+export async function openWriter(browser: Browser, baseURL: string, options: OpenOptions & { docId: string }): Promise<Writer> {
   const context = await browser.newContext({
     baseURL,
     permissions: options.permissions,

@@ -88,7 +88,8 @@ describe('behind a proxy: 2,000 clients over 500 documents through one proxy add
     await chorus.restart()
     const readyAt = performance.now()
     await waitFor(
-      () => clients.every((c, i) => c.generation > before[i]) && everyoneHolds(clients, layout, (d) => seedText(d) + offlineText(d)),
+      () =>
+        clients.every((c, i) => c.generation > before[i]) && everyoneHolds(clients, layout, (d) => seedText(d) + offlineText(d)),
       'every client resynced and holding its document with the offline edit',
       40_000,
     )

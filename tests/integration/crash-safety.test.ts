@@ -4,12 +4,10 @@
  */
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import * as Y from 'yjs'
 import { startChorus } from '../support/chorus-process.ts'
 import { connectClient, whenSynced, type TestClient } from '../support/sync-harness.ts'
 import { waitFor } from '../support/wait-for.ts'
 import { clockOf } from '../../lib/state-vector.ts'
-
 
 describe('crash safety', () => {
   it('keeps every confirmed update through kill -9 while edits are still in flight', async () => {
@@ -33,7 +31,11 @@ describe('crash safety', () => {
         const typing = setInterval(() => {
           for (let i = 0; i < 5; i++) type()
         }, 1)
-        await waitFor(() => (writer.savedStateVector?.get(writer.doc.clientID) ?? 0) > 200, 'a confirmation after some typing', 20_000)
+        await waitFor(
+          () => (writer.savedStateVector?.get(writer.doc.clientID) ?? 0) > 200,
+          'a confirmation after some typing',
+          20_000,
+        )
         clearInterval(typing)
         const confirmedClock = writer.savedStateVector!.get(writer.doc.clientID)!
         // One more edit goes out now, so the crash always has an unconfirmed update in flight.
@@ -49,7 +51,10 @@ describe('crash safety', () => {
         const recovered = reader.doc.getText('t').toString()
         const recoveredClock = clockOf(reader.doc, writer.doc.clientID)
         reader.destroy()
-        assert.ok(recoveredClock >= confirmedClock, `round ${round}: recovered clock ${recoveredClock} >= confirmed ${confirmedClock}`)
+        assert.ok(
+          recoveredClock >= confirmedClock,
+          `round ${round}: recovered clock ${recoveredClock} >= confirmed ${confirmedClock}`,
+        )
         // What survived is exactly a prefix of what was typed (nothing reordered or corrupted).
         assert.ok(typedText.startsWith(recovered), `round ${round}: recovered text is a prefix of the typed text`)
         expected = recovered

@@ -14,7 +14,7 @@ import { afterEach, describe, it } from 'node:test'
 import * as Y from 'yjs'
 import { DamagedDataError } from '../../server/storage/document-store.ts'
 import { LevelDbStore } from '../../server/storage/leveldb-store.ts'
-import * as decoding from 'lib0/decoding'
+import type * as decoding from 'lib0/decoding'
 import { randomBytes } from 'node:crypto'
 import { CloseCode, MessageType, decodeNoticePayload, type Notice } from '../../lib/protocol.ts'
 import { startChorus } from '../support/chorus-process.ts'
@@ -137,7 +137,9 @@ describe('damaged data', () => {
     cutInHalf(path.join(dir, newest(dir, '.log')))
     const before = fingerprint(dir)
     const out = `${dir}-copy`
-    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'server/storage/repair.ts', dir, '--out', out], { cwd: REPO_ROOT })
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'server/storage/repair.ts', dir, '--out', out], {
+      cwd: REPO_ROOT,
+    })
     assert.equal(fingerprint(dir), before, 'the original is untouched')
     const recovered = /Recovered (\d+) documents \((\d+) log records/.exec(stdout)
     assert.ok(recovered, stdout)
@@ -161,7 +163,10 @@ describe('damaged data', () => {
     const store = await LevelDbStore.open(dir)
     // Random text, so snappy leaves it as it is and it can be found in the table file.
     const rotten = randomBytes(300).toString('base64')
-    for (const [docId, content] of [['rotten', rotten], ['sound', 'still here']]) {
+    for (const [docId, content] of [
+      ['rotten', rotten],
+      ['sound', 'still here'],
+    ]) {
       const ydoc = new Y.Doc()
       ydoc.getText('t').insert(0, content)
       await store.appendRecord(docId, 0, [Y.encodeStateAsUpdate(ydoc)])

@@ -44,7 +44,9 @@ describe('deploys without lost edits', () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
   })
 
-  it('SIGTERM: 503 at once, edits and new connections served and stored while draining, then 1012, and all of it on disk after a restart', { timeout: 40_000 }, async () => {
+  it('SIGTERM: 503 at once, edits and new connections served and stored while draining, then 1012, and all of it on disk after a restart', {
+    timeout: 40_000,
+  }, async () => {
     const chorus = await startChorus({ entry: 'standalone', env: { DRAIN_SECONDS: '5', LOG_LEVEL: 'info' } })
     cleanups.push(() => chorus.cleanup())
     const ada = connectClient(chorus.wsUrl, 'drain-doc')
@@ -71,7 +73,10 @@ describe('deploys without lost edits', () => {
     await whenSynced(bob)
     type(bob, 'bob joined while draining. ')
     await bob.whenSaved()
-    assert.ok(performance.now() - signalledAt < 5000, 'all of that happened during the drain (make DRAIN_SECONDS longer if this machine is slower)')
+    assert.ok(
+      performance.now() - signalledAt < 5000,
+      'all of that happened during the drain (make DRAIN_SECONDS longer if this machine is slower)',
+    )
     assert.deepEqual(adaCloses, [], 'nobody was closed during the drain')
 
     await waitFor(() => adaCloses.length > 0 && bobCloses.length > 0, 'clients closed after the drain', 10_000)
@@ -88,16 +93,23 @@ describe('deploys without lost edits', () => {
     cleanups.push(() => reader.destroy())
     await whenSynced(reader)
     const text = reader.doc.getText('t').toString()
-    for (const part of ['before. ', 'during the drain. ', 'bob joined while draining. ']) assert.ok(text.includes(part), `"${part}" in "${text}"`)
+    for (const part of ['before. ', 'during the drain. ', 'bob joined while draining. '])
+      assert.ok(text.includes(part), `"${part}" in "${text}"`)
   })
 
   it('a second SIGTERM ends the drain at once, and what was received is still stored', { timeout: 40_000 }, async () => {
     // A long commit delay keeps the last record on its way to disk when the second signal comes.
-    const chorus = await startChorus({ entry: 'standalone', env: { DRAIN_SECONDS: '60', COMMIT_DELAY_MS: '800', LOG_LEVEL: 'info' } })
+    const chorus = await startChorus({
+      entry: 'standalone',
+      env: { DRAIN_SECONDS: '60', COMMIT_DELAY_MS: '800', LOG_LEVEL: 'info' },
+    })
     cleanups.push(() => chorus.cleanup())
     const ada = connectClient(chorus.wsUrl, 'skip-doc')
     const bob = connectClient(chorus.wsUrl, 'skip-doc')
-    cleanups.push(() => ada.destroy(), () => bob.destroy())
+    cleanups.push(
+      () => ada.destroy(),
+      () => bob.destroy(),
+    )
     await Promise.all([whenSynced(ada), whenSynced(bob)])
 
     const signalledAt = performance.now()

@@ -4,8 +4,7 @@
  */
 import assert from 'node:assert/strict'
 import { after, describe, it } from 'node:test'
-import * as Y from 'yjs'
-import * as decoding from 'lib0/decoding'
+import type * as decoding from 'lib0/decoding'
 import { MessageType, decodeNoticePayload, type Notice } from '../../lib/protocol.ts'
 import { readdirSync, statSync, truncateSync } from 'node:fs'
 import path from 'node:path'
@@ -16,7 +15,6 @@ import { mountSmallDisk, type SmallDisk } from '../support/small-disk.ts'
 import { connectClient, whenSynced, type TestClient } from '../support/sync-harness.ts'
 import { waitFor } from '../support/wait-for.ts'
 import { clockOf } from '../../lib/state-vector.ts'
-
 
 interface Editor extends TestClient {
   notices: Notice[]
@@ -39,7 +37,10 @@ function editor(chorus: ChorusServer, docId: string): Editor {
   return client
 }
 
-async function health(chorus: ChorusServer, path: '/healthz' | '/readyz'): Promise<{ status: number; body: Record<string, unknown> }> {
+async function health(
+  chorus: ChorusServer,
+  path: '/healthz' | '/readyz',
+): Promise<{ status: number; body: Record<string, unknown> }> {
   const response = await fetch(chorus.url + path)
   return { status: response.status, body: (await response.json()) as Record<string, unknown> }
 }
@@ -130,11 +131,17 @@ describe('full disk', () => {
       await new Promise((resolve) => setTimeout(resolve, 5))
     }
     // Confirmed records vanish behind the store's back before it reopens.
-    const log = readdirSync(small.dir).filter((name) => name.endsWith('.log')).sort().at(-1)!
+    const log = readdirSync(small.dir)
+      .filter((name) => name.endsWith('.log'))
+      .sort()
+      .at(-1)!
     truncateSync(path.join(small.dir, log), Math.floor(statSync(path.join(small.dir, log)).size / 4))
     const late = store.appendRecord('d', seq++, [record(seq)])
     let settled = false
-    void late.then(() => (settled = true), () => (settled = true))
+    void late.then(
+      () => (settled = true),
+      () => (settled = true),
+    )
     small.free()
     await waitFor(() => lines.some((line) => /STORAGE DAMAGED/.test(line)), 'the reopen noticed the missing commits', 20_000)
     assert.equal(store.health, 'failing')
@@ -155,14 +162,28 @@ describe('full disk', () => {
         stopTyping = keepTyping(editors)
         await waitFor(() => editors.every((e) => e.confirmed > 50), 'confirmations before the disk fills', 20_000)
         small.fill()
-        await waitFor(async () => (await health(chorus, '/healthz')).body.storage === 'failing', 'healthz reports failing storage', 20_000)
+        await waitFor(
+          async () => (await health(chorus, '/healthz')).body.storage === 'failing',
+          'healthz reports failing storage',
+          20_000,
+        )
         assert.equal((await health(chorus, '/healthz')).status, 200, 'healthz stays a liveness check')
-        assert.deepEqual(await health(chorus, '/readyz'), { status: 503, body: { status: 'unavailable', reason: 'storage-failing' } })
-        await waitFor(() => editors.every((e) => e.notices.at(-1)?.code === 'storage-failing' && e.notices.at(-1)?.message !== ''), 'editors told')
+        assert.deepEqual(await health(chorus, '/readyz'), {
+          status: 503,
+          body: { status: 'unavailable', reason: 'storage-failing' },
+        })
+        await waitFor(
+          () => editors.every((e) => e.notices.at(-1)?.code === 'storage-failing' && e.notices.at(-1)?.message !== ''),
+          'editors told',
+        )
         // Nothing is confirmed while the store is unsound.
         const confirmedWhileFull = editors.map((e) => e.confirmed)
         await new Promise((resolve) => setTimeout(resolve, 500))
-        assert.deepEqual(editors.map((e) => e.confirmed), confirmedWhileFull, 'no confirmation while the disk is full')
+        assert.deepEqual(
+          editors.map((e) => e.confirmed),
+          confirmedWhileFull,
+          'no confirmation while the disk is full',
+        )
         small.free()
         await waitFor(() => editors.every((e) => e.notices.at(-1)?.message === ''), 'the notice withdrawn after recovery', 30_000)
         assert.equal((await health(chorus, '/healthz')).body.storage, 'ok')
@@ -190,7 +211,10 @@ describe('full disk', () => {
           try {
             await whenSynced(reader, 20_000)
             for (const c of confirmed.filter((c) => c.docId === docId)) {
-              assert.ok(clockOf(reader.doc, c.client) >= c.clock, `${docId}: client ${c.client} has ${clockOf(reader.doc, c.client)} of ${c.clock} confirmed`)
+              assert.ok(
+                clockOf(reader.doc, c.client) >= c.clock,
+                `${docId}: client ${c.client} has ${clockOf(reader.doc, c.client)} of ${c.clock} confirmed`,
+              )
             }
           } finally {
             reader.destroy()

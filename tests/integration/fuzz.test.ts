@@ -60,7 +60,10 @@ function hostileFrame(random: ReturnType<typeof prng>, corpus: Uint8Array[]): Ui
     const encoder = encoding.createEncoder()
     encoding.writeVarUint(encoder, random.int(5))
     encoding.writeVarUint(encoder, random.int(4))
-    encoding.writeVarUint8Array(encoder, Uint8Array.from({ length: random.int(40) }, () => random.int(256)))
+    encoding.writeVarUint8Array(
+      encoder,
+      Uint8Array.from({ length: random.int(40) }, () => random.int(256)),
+    )
     return encoding.toUint8Array(encoder)
   }
   const frame = Uint8Array.from(random.pick(corpus))
@@ -131,7 +134,8 @@ describe(`fuzz (seed ${SEED}; re-run with FUZZ_SEED=${SEED})`, () => {
       const editing = setInterval(() => {
         for (const client of [a, b]) {
           const text = client.doc.getText('honest')
-          if (random.next() < 0.75 || text.length < 5) text.insert(random.int(text.length + 1), `${client === a ? 'a' : 'b'}${edits++} `)
+          if (random.next() < 0.75 || text.length < 5)
+            text.insert(random.int(text.length + 1), `${client === a ? 'a' : 'b'}${edits++} `)
           else text.delete(random.int(text.length - 3), 3)
         }
       }, 3)
@@ -142,10 +146,7 @@ describe(`fuzz (seed ${SEED}; re-run with FUZZ_SEED=${SEED})`, () => {
       const health = await fetch(`${server.url.replace('localhost', '127.0.0.1')}/healthz`)
       assert.equal(health.status, 200, `server up after ${sent} hostile frames on ${opened} sockets`)
       await waitFor(
-        () =>
-          a.provider.synced &&
-          b.provider.synced &&
-          a.doc.getText('honest').toString() === b.doc.getText('honest').toString(),
+        () => a.provider.synced && b.provider.synced && a.doc.getText('honest').toString() === b.doc.getText('honest').toString(),
         `honest clients converge (seed ${SEED})`,
         15_000,
       )
@@ -158,7 +159,10 @@ describe(`fuzz (seed ${SEED}; re-run with FUZZ_SEED=${SEED})`, () => {
       server = null
       assert.equal(await restartAndRead(temp.dir), final, `stored document loads cleanly after a restart (seed ${SEED})`)
       assert.ok(sent > 1000, `sent ${sent} hostile frames`)
-      assert.ok((closeCodes.get(4400) ?? 0) > 0, `some hostile connections were closed as malformed: ${JSON.stringify([...closeCodes])}`)
+      assert.ok(
+        (closeCodes.get(4400) ?? 0) > 0,
+        `some hostile connections were closed as malformed: ${JSON.stringify([...closeCodes])}`,
+      )
     } finally {
       for (const ws of sockets) ws.terminate()
       await server?.close()

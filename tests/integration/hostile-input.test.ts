@@ -8,13 +8,7 @@ import { after, afterEach, before, describe, it } from 'node:test'
 import WebSocket from 'ws'
 import * as Y from 'yjs'
 import * as decoding from 'lib0/decoding'
-import {
-  CloseCode,
-  MessageType,
-  encodeSyncStep1,
-  encodeSyncStep2,
-  encodeSyncUpdate,
-} from '../../lib/protocol.ts'
+import { CloseCode, MessageType, encodeSyncStep1, encodeSyncStep2, encodeSyncUpdate } from '../../lib/protocol.ts'
 import { TestScope, makeTempDir, startTestServer, whenSynced, type TestServer } from '../support/sync-harness.ts'
 import { waitFor } from '../support/wait-for.ts'
 import { createLogger } from '../../server/ops/logger.ts'
@@ -97,9 +91,12 @@ function updateThatParsesButFailsToApply(): { base: Uint8Array; poison: Uint8Arr
 }
 
 async function createViewLink(server: TestServer, docId: string, reset = false): Promise<string> {
-  const response = await fetch(`${server.url.replace('localhost', '127.0.0.1')}/api/documents/${docId}/view-link${reset ? '/reset' : ''}`, {
-    method: 'POST',
-  })
+  const response = await fetch(
+    `${server.url.replace('localhost', '127.0.0.1')}/api/documents/${docId}/view-link${reset ? '/reset' : ''}`,
+    {
+      method: 'POST',
+    },
+  )
   assert.equal(response.status, 200)
   const body = (await response.json()) as { viewId: string }
   return body.viewId
@@ -160,7 +157,11 @@ describe('view-only links', () => {
     const { encodeAwarenessFrame } = await import('../../lib/protocol.ts')
     viewer.ws.send(encodeAwarenessFrame(encodeWithYProtocols(claimed, [claimed.clientID])))
     await waitFor(() => editor.provider.awareness.getStates().has(claimed.clientID), 'editor sees the viewer')
-    assert.deepEqual(editor.provider.awareness.getStates().get(claimed.clientID)?.user, { name: 'Mallory', color: '#000000', viewing: true })
+    assert.deepEqual(editor.provider.awareness.getStates().get(claimed.clientID)?.user, {
+      name: 'Mallory',
+      color: '#000000',
+      viewing: true,
+    })
     claimed.destroy()
 
     // The viewer is never told the edit id.
@@ -201,7 +202,10 @@ describe('view-only links', () => {
     const base = server.url.replace('localhost', '127.0.0.1')
     assert.equal((await fetch(`${base}/api/documents/bad%0Aname/view-link`, { method: 'POST' })).status, 400)
     assert.equal((await fetch(`${base}/api/documents/ok/view-link`)).status, 405)
-    const crossSite = await fetch(`${base}/api/documents/ok/view-link`, { method: 'POST', headers: { origin: 'https://evil.example' } })
+    const crossSite = await fetch(`${base}/api/documents/ok/view-link`, {
+      method: 'POST',
+      headers: { origin: 'https://evil.example' },
+    })
     assert.equal(crossSite.status, 403)
   })
 })
@@ -252,7 +256,9 @@ describe('limits', () => {
     const setup = await rawSocket(`${server.wsUrl}/poisoned`)
     setup.ws.send(encodeSyncUpdate(base))
     await waitFor(() => server.sync.documents.get('poisoned')?.ydoc.getText('t').toString() === 'hello world', 'base applied')
-    const honestClosed = new Promise<number>((resolve) => honest.provider.ws?.addEventListener('close', (event) => resolve(event.code)))
+    const honestClosed = new Promise<number>((resolve) =>
+      honest.provider.ws?.addEventListener('close', (event) => resolve(event.code)),
+    )
 
     // Sent back to back, a valid update and the poison usually arrive in one read, so one batch.
     const hostile = await rawSocket(`${server.wsUrl}/poisoned`)
@@ -279,8 +285,15 @@ describe('limits', () => {
     // and every frame that arrived after the close logged the same warning again.
     const lines: string[] = []
     const temp = await makeTempDir()
-    const server = await startTestServer(temp.dir, { rateLimitMessagesPerSecond: 20, rateLimitGraceMs: 1000 }, createLogger('info', (line) => lines.push(line)))
-    scope.defer(() => temp.remove(), () => server.close())
+    const server = await startTestServer(
+      temp.dir,
+      { rateLimitMessagesPerSecond: 20, rateLimitGraceMs: 1000 },
+      createLogger('info', (line) => lines.push(line)),
+    )
+    scope.defer(
+      () => temp.remove(),
+      () => server.close(),
+    )
     const honest = client(server, 'flood')
     await whenSynced(honest)
     const flooder = await rawSocket(`${server.wsUrl}/flood`)
@@ -333,7 +346,10 @@ describe('limits', () => {
     const a = client(server, 'crowded')
     const b = client(server, 'crowded')
     await Promise.all([whenSynced(a), whenSynced(b)])
-    assert.deepEqual(await upgradeResult(`${server.wsUrl}/crowded`), { status: 503, body: 'too many people in this document right now' })
+    assert.deepEqual(await upgradeResult(`${server.wsUrl}/crowded`), {
+      status: 503,
+      body: 'too many people in this document right now',
+    })
     assert.equal((await upgradeResult(`${server.wsUrl}/elsewhere`)).status, 101)
   })
 

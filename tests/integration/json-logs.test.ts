@@ -20,7 +20,11 @@ describe('LOG_FORMAT=json', () => {
       await waitFor(() => /connection closed/.test(chorus.output()), 'the close logged')
       assert.equal(await chorus.stop(), 0)
       // The ready line on stdout is for people and scripts waiting for it; everything else is JSON.
-      const lines = chorus.output().trimEnd().split('\n').filter((line) => !line.startsWith('Chorus listening on '))
+      const lines = chorus
+        .output()
+        .trimEnd()
+        .split('\n')
+        .filter((line) => !line.startsWith('Chorus listening on '))
       const entries = lines.map((line) => {
         try {
           return JSON.parse(line) as Record<string, unknown>

@@ -69,7 +69,9 @@ describe('/metrics', () => {
     assert.match(scrape.text, /^# TYPE nodejs_gc_duration_seconds histogram$/m)
   })
 
-  it('counts connections, messages, updates, storage, refusals and closes by exactly what happened', { timeout: 30_000 }, async () => {
+  it('counts connections, messages, updates, storage, refusals and closes by exactly what happened', {
+    timeout: 30_000,
+  }, async () => {
     const docId = `metrics-doc-${process.pid}`
     const response = await fetch(`${chorus.url}/api/documents/${docId}/view-link`, { method: 'POST' })
     const { viewId } = (await response.json()) as { viewId: string }
@@ -117,7 +119,10 @@ describe('/metrics', () => {
     assert.equal(moved('chorus_stored_bytes_total'), updateBytes)
     assert.ok(moved('chorus_store_record_duration_seconds_count') >= 1, 'records stored')
     assert.ok(moved('chorus_store_batch_duration_seconds_count') >= 1, 'synced batches')
-    assert.ok(moved('chorus_store_batch_writes_sum') >= moved('chorus_store_record_duration_seconds_count'), 'every record was in a batch')
+    assert.ok(
+      moved('chorus_store_batch_writes_sum') >= moved('chorus_store_record_duration_seconds_count'),
+      'every record was in a batch',
+    )
     assert.ok(moved('chorus_store_batch_bytes_sum') > updateBytes, 'a batch holds the updates and their keys')
     assert.equal(moved('chorus_store_failures_total'), 0)
     assert.equal(moved('chorus_store_batch_failures_total'), 0)
@@ -139,7 +144,10 @@ describe('/metrics', () => {
     const closes = [...final.samples].filter(([key]) => key.startsWith('chorus_closes_total{'))
     // Bob's close only (a refusal is counted as one, even when its socket is accepted to be closed
     // with a code); y-websocket closes without a code, which the server sees as 1005.
-    assert.equal(closes.reduce((sum, [key, value]) => sum + value - (afterEdits.samples.get(key) ?? 0), 0), 1)
+    assert.equal(
+      closes.reduce((sum, [key, value]) => sum + value - (afterEdits.samples.get(key) ?? 0), 0),
+      1,
+    )
     assert.equal(delta(afterEdits, final, 'chorus_closes_total', { code: '1005' }), 1)
 
     // Bounded labels: no document id, view id or address anywhere, and only known label names.
@@ -149,8 +157,27 @@ describe('/metrics', () => {
       const braces = /\{(.*)\}$/.exec(key)
       if (braces) for (const name of Object.keys(parseLabels(braces[1]))) labelNames.add(name)
     }
-    const allowed = ['role', 'kind', 'origin', 'result', 'status', 'reason', 'code', 'le', 'type', 'space', 'kind', 'version', 'major', 'minor', 'patch']
-    assert.deepEqual([...labelNames].filter((name) => !allowed.includes(name)), [])
+    const allowed = [
+      'role',
+      'kind',
+      'origin',
+      'result',
+      'status',
+      'reason',
+      'code',
+      'le',
+      'type',
+      'space',
+      'kind',
+      'version',
+      'major',
+      'minor',
+      'patch',
+    ]
+    assert.deepEqual(
+      [...labelNames].filter((name) => !allowed.includes(name)),
+      [],
+    )
   })
 })
 
@@ -178,7 +205,8 @@ describe('METRICS_PORT', () => {
     try {
       await assert.rejects(
         startChorus({ entry: 'standalone', env: { METRICS_PORT: String(port) } }),
-        (error: Error) => error.message.includes(`chorus: METRICS_PORT ${port} is already in use`) && /exited with code 3/.test(error.message),
+        (error: Error) =>
+          error.message.includes(`chorus: METRICS_PORT ${port} is already in use`) && /exited with code 3/.test(error.message),
       )
     } finally {
       await new Promise((resolve) => holder.close(resolve))

@@ -92,11 +92,7 @@ function portFree(port: number): Promise<boolean> {
 
 /** Waits for the ready log line and returns the server's pid and port. */
 async function whenReady(launched: Launched): Promise<{ pid: number; port: number }> {
-  await waitFor(
-    () => /ready .*pid=\d+/.test(launched.output()) || launched.child.exitCode !== null,
-    'the ready line',
-    20_000,
-  )
+  await waitFor(() => /ready .*pid=\d+/.test(launched.output()) || launched.child.exitCode !== null, 'the ready line', 20_000)
   const pid = /ready .*pid=(\d+)/.exec(launched.output())
   const port = /Chorus listening on http:\/\/[^:]+:(\d+)/.exec(launched.output())
   assert.ok(pid && port, `the server did not start:\n${launched.output()}`)
@@ -123,7 +119,9 @@ describe('npm run server and signals', () => {
   ]
   for (const { target, signal, send } of cases) {
     it(`${signal} to ${target} stops the server cleanly and frees the port`, { timeout: 30_000 }, async () => {
-      const npm = launch('npm', ['run', 'server'], { DATA_DIR: join(scratch, `signals-${signal}-${target.replace(/\W+/g, '-')}`) })
+      const npm = launch('npm', ['run', 'server'], {
+        DATA_DIR: join(scratch, `signals-${signal}-${target.replace(/\W+/g, '-')}`),
+      })
       const { pid, port } = await whenReady(npm)
       const wrapper = parentOf(pid)
       assert.notEqual(wrapper, npm.child.pid, 'the server is started by scripts/start.mjs, not by npm')

@@ -63,7 +63,7 @@ describe('slow HTTP clients', () => {
       ),
     )
     const headers = Array.from({ length: 100 }, () =>
-      trickle(server.port, 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n', 'X-Slow: ' + 'a'.repeat(1000), 50),
+      trickle(server.port, 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n', `X-Slow: ${'a'.repeat(1000)}`, 50),
     )
     // Honest requests are answered meanwhile.
     const health = await fetch(`http://127.0.0.1:${server.port}/healthz`)
@@ -77,7 +77,10 @@ describe('slow HTTP clients', () => {
     assert.ok(latest(headers) < 500 + 2500, `trickled headers closed after ${latest(headers).toFixed(0)} ms`)
     assert.ok(latest(bodies) < 1000 + 2500, `trickled bodies closed after ${latest(bodies).toFixed(0)} ms`)
     // Those whose headers never completed are told why.
-    assert.ok(headers.every((t) => t.response.startsWith('HTTP/1.1 408')), headers[0].response)
+    assert.ok(
+      headers.every((t) => t.response.startsWith('HTTP/1.1 408')),
+      headers[0].response,
+    )
   })
 })
 
@@ -87,10 +90,16 @@ describe('silent WebSocket upgrades', () => {
     const timeoutMs = 4000
     const server = await serverWith({ firstMessageTimeoutMs: timeoutMs, maxConnectionsPerAddressPerMinute: 600 })
     const started = performance.now()
-    const silent: { open: boolean; status: number | null; close: { code: number; reason: string } | null; closedAt: number }[] = []
+    const silent: { open: boolean; status: number | null; close: { code: number; reason: string } | null; closedAt: number }[] =
+      []
     for (let i = 0; i < 700; i++) {
       const ws = new WebSocket(`${server.wsUrl}/silent-${i % 50}`)
-      const entry = { open: false, status: null as number | null, close: null as { code: number; reason: string } | null, closedAt: 0 }
+      const entry = {
+        open: false,
+        status: null as number | null,
+        close: null as { code: number; reason: string } | null,
+        closedAt: 0,
+      }
       silent.push(entry)
       ws.on('open', () => (entry.open = true))
       ws.on('unexpected-response', (_request, response) => {
@@ -122,7 +131,10 @@ describe('silent WebSocket upgrades', () => {
     }
     const last = Math.max(...silent.filter((s) => s.open).map((s) => s.closedAt - started))
     assert.ok(last < timeoutMs + 8000, `last silent upgrade closed after ${last.toFixed(0)} ms`)
-    assert.ok(honest.every((c) => c.provider.wsconnected), 'the honest clients stay connected')
+    assert.ok(
+      honest.every((c) => c.provider.wsconnected),
+      'the honest clients stay connected',
+    )
   })
 
   it('keeps editors and viewers that speak at once, stock or Chorus, past the first-message timeout', async () => {
@@ -131,7 +143,9 @@ describe('silent WebSocket upgrades', () => {
     const editor = client(server, 'spoken', { chorus: true })
     const stock = client(server, 'spoken', { chorus: false })
     await Promise.all([whenSynced(editor), whenSynced(stock)])
-    const { viewId } = (await (await fetch(`http://127.0.0.1:${server.port}/api/documents/spoken/view-link`, { method: 'POST' })).json()) as {
+    const { viewId } = (await (
+      await fetch(`http://127.0.0.1:${server.port}/api/documents/spoken/view-link`, { method: 'POST' })
+    ).json()) as {
       viewId: string
     }
     const viewer = client(server, `view/${viewId}`, { chorus: true })

@@ -79,9 +79,14 @@ describe('soak', () => {
       const elapsed = performance.now() - started
       const after = await settledHeap(server)
       const growthMb = (after - baseline) / 1024 / 1024
-      t.diagnostic(`heap ${(baseline / 1048576).toFixed(1)} MB -> ${(after / 1048576).toFixed(1)} MB after ${DOCUMENTS} documents in ${Math.round(elapsed)} ms`)
+      t.diagnostic(
+        `heap ${(baseline / 1048576).toFixed(1)} MB -> ${(after / 1048576).toFixed(1)} MB after ${DOCUMENTS} documents in ${Math.round(elapsed)} ms`,
+      )
       assert.equal(server.http.listenerCount('upgrade'), upgradeListeners, 'no upgrade listeners leaked')
-      assert.ok(growthMb < 8, `heap grew by ${growthMb.toFixed(1)} MB over ${DOCUMENTS} documents (baseline ${(baseline / 1048576).toFixed(1)} MB, ${Math.round(elapsed)} ms)`)
+      assert.ok(
+        growthMb < 8,
+        `heap grew by ${growthMb.toFixed(1)} MB over ${DOCUMENTS} documents (baseline ${(baseline / 1048576).toFixed(1)} MB, ${Math.round(elapsed)} ms)`,
+      )
       // Everything written survived the churn: a sample of documents reads back both visits.
       const check = new WebSocket(`${server.wsUrl}/soak-${DOCUMENTS - 1}`)
       const doc = new Y.Doc()

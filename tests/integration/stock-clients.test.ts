@@ -7,7 +7,7 @@ import assert from 'node:assert/strict'
 import { afterEach, describe, it } from 'node:test'
 import WebSocket from 'ws'
 import * as Y from 'yjs'
-import * as decoding from 'lib0/decoding'
+import type * as decoding from 'lib0/decoding'
 import { CloseCode, MessageType, decodeNoticePayload, encodeSyncStep1, encodeSyncUpdate } from '../../lib/protocol.ts'
 import { TestScope, connectClient, makeTempDir, startTestServer, whenSynced, type TestServer } from '../support/sync-harness.ts'
 import { waitFor } from '../support/wait-for.ts'
@@ -128,7 +128,20 @@ describe('large changes', () => {
     const bad = await rawSocket(`${server.wsUrl}/small`)
     const state = JSON.stringify({ user: { name: 'x'.repeat(10_000) } })
     const awareness = new TextEncoder().encode(state)
-    const frame = new Uint8Array([MessageType.Awareness, ...varUint(awareness.length + 8), 1, 1, 1, ...varUint(awareness.length), ...awareness, 0, 0, 0, 0, 0])
+    const frame = new Uint8Array([
+      MessageType.Awareness,
+      ...varUint(awareness.length + 8),
+      1,
+      1,
+      1,
+      ...varUint(awareness.length),
+      ...awareness,
+      0,
+      0,
+      0,
+      0,
+      0,
+    ])
     bad.ws.send(frame)
     assert.equal((await bad.closed).code, CloseCode.MessageTooBig)
     honest.doc.getText('t').insert(0, 'still fine')
@@ -163,7 +176,9 @@ describe('the document size cap', () => {
     }
     writer.doc.getText('t').insert(0, 'a'.repeat(1000))
     await writer.whenSaved()
-    const closed = new Promise<CloseEvent>((resolve) => writer.provider.on('connection-close', (event) => event && resolve(event)))
+    const closed = new Promise<CloseEvent>((resolve) =>
+      writer.provider.on('connection-close', (event) => event && resolve(event)),
+    )
     writer.doc.getText('t').insert(1000, 'b'.repeat(1500))
     assert.equal((await closed).code, CloseCode.ChangeTooLarge)
     assert.match(notices.join(), /reached its size limit/)

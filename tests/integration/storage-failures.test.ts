@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict'
 import { afterEach, describe, it } from 'node:test'
 import * as Y from 'yjs'
-import * as decoding from 'lib0/decoding'
+import type * as decoding from 'lib0/decoding'
 import { CloseCode, MessageType, decodeNoticePayload, type Notice } from '../../lib/protocol.ts'
 import { DamagedDataError, StorageError } from '../../server/storage/document-store.ts'
 import { MemoryStore } from '../../server/storage/memory-store.ts'

@@ -18,7 +18,9 @@ describe('readiness and metrics while storage fails', () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
   })
 
-  it('503 storage-failing while writes fail, a growing store lag, and all back without a restart once writes succeed', { timeout: 30_000 }, async () => {
+  it('503 storage-failing while writes fail, a growing store lag, and all back without a restart once writes succeed', {
+    timeout: 30_000,
+  }, async () => {
     const store = new MemoryStore()
     const served = await serveStore(store)
     cleanups.push(() => served.close())
@@ -48,7 +50,10 @@ describe('readiness and metrics while storage fails', () => {
     assert.ok(sample(failing, 'chorus_unstored_updates') >= 1)
     const lag = sample(failing, 'chorus_store_lag_seconds')
     assert.ok(lag > 0, 'the unstored update has an age')
-    await waitFor(async () => sample(await scrape(), 'chorus_store_lag_seconds') >= lag + 0.2, 'the lag grows while nothing is stored')
+    await waitFor(
+      async () => sample(await scrape(), 'chorus_store_lag_seconds') >= lag + 0.2,
+      'the lag grows while nothing is stored',
+    )
 
     store.freeDisk()
     await waitFor(async () => (await ready()).status === 200, 'readiness back to 200')

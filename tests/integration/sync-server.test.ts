@@ -8,7 +8,14 @@ import WebSocket from 'ws'
 import * as Y from 'yjs'
 import * as decoding from 'lib0/decoding'
 import { CloseCode, MessageType, encodeSyncUpdate } from '../../lib/protocol.ts'
-import { connectClient, makeTempDir, startTestServer, whenSynced, type TestClient, type TestServer } from '../support/sync-harness.ts'
+import {
+  connectClient,
+  makeTempDir,
+  startTestServer,
+  whenSynced,
+  type TestClient,
+  type TestServer,
+} from '../support/sync-harness.ts'
 import { waitFor } from '../support/wait-for.ts'
 import { LevelDbStore } from '../../server/storage/leveldb-store.ts'
 import { decodeAwarenessUpdate } from '../../server/document/awareness-registry.ts'
@@ -48,10 +55,7 @@ describe('sync between clients', () => {
     await Promise.all([whenSynced(a), whenSynced(b)])
     a.doc.getText('t').insert(0, 'from a ')
     b.doc.getText('t').insert(0, 'from b ')
-    await waitFor(
-      () => a.doc.getText('t').length === 14 && b.doc.getText('t').length === 14,
-      'both edits on both sides',
-    )
+    await waitFor(() => a.doc.getText('t').length === 14 && b.doc.getText('t').length === 14, 'both edits on both sides')
     assert.equal(a.doc.getText('t').toString(), b.doc.getText('t').toString())
   })
 
@@ -111,7 +115,10 @@ describe('sync between clients', () => {
       raw.close()
       const decoder = decoding.createDecoder(greeting)
       assert.deepEqual([decoding.readVarUint(decoder), decoding.readVarUint(decoder)], [MessageType.Sync, 0])
-      assert.deepEqual(Y.decodeStateVector(decoding.readVarUint8Array(decoder)), Y.decodeStateVector(Y.encodeStateVector(writer.doc)))
+      assert.deepEqual(
+        Y.decodeStateVector(decoding.readVarUint8Array(decoder)),
+        Y.decodeStateVector(Y.encodeStateVector(writer.doc)),
+      )
     }
   })
 
@@ -175,7 +182,10 @@ describe('sync between clients', () => {
     // A stock client sends what it receives back to the server: Bob echoes Ada's caret.
     await waitFor(() => fromBob.includes(ada.doc.clientID), "Bob's stock client echoing Ada's caret")
     // Her own state she may send (she re-announces it when the server asks her to raise its clock).
-    assert.deepEqual(fromGrace.filter((id) => id !== grace.doc.clientID), [])
+    assert.deepEqual(
+      fromGrace.filter((id) => id !== grace.doc.clientID),
+      [],
+    )
 
     grace.provider.awareness.setLocalStateField('cursor', 7)
     await waitFor(() => cursorOf(ada, grace) === 7 && cursorOf(bob, grace) === 7, "Grace's caret at Ada's and Bob's")
@@ -204,7 +214,10 @@ describe('sync between clients', () => {
     assert.match(check.doc.getText('t').toString(), /stock edit/)
     stock.close()
     assert.ok(types.has(MessageType.Sync), 'stock client got sync messages')
-    assert.deepEqual([...types].filter((t) => t !== MessageType.Sync && t !== MessageType.Awareness), [])
+    assert.deepEqual(
+      [...types].filter((t) => t !== MessageType.Sync && t !== MessageType.Awareness),
+      [],
+    )
   })
 
   it('confirms saves only to clients that asked, with a state vector covering their edits', async () => {

@@ -148,6 +148,7 @@ class ChorusProcess implements ChorusServer {
         // The ready line may arrive split across chunks, so match on everything seen so far; colour
         // codes (FORCE_COLOR is set in Playwright workers) are stripped first.
         beforeReady += chunk
+        // biome-ignore lint/suspicious/noControlCharactersInRegex: strips ANSI colour codes, which start with ESC
         const match = READY_LINE.exec(beforeReady.replace(/\x1b\[[0-9;]*m/g, ''))
         if (match) {
           beforeReady = undefined
@@ -190,7 +191,9 @@ class ChorusProcess implements ChorusServer {
     clearTimeout(timer)
     if (result === 'timeout') {
       await this.killAndWait()
-      throw new Error(`Chorus (${this.entry}) did not exit within ${STOP_TIMEOUT_MS} ms of ${signal}; killed it.\n${this.outputForError()}`)
+      throw new Error(
+        `Chorus (${this.entry}) did not exit within ${STOP_TIMEOUT_MS} ms of ${signal}; killed it.\n${this.outputForError()}`,
+      )
     }
     await this.sweepGroup()
     return result
@@ -282,7 +285,9 @@ class ChorusProcess implements ChorusServer {
   }
 
   private startError(what: string): Error {
-    return new Error(`Chorus (${this.entry}, server/${this.entry === 'app' ? 'main' : 'standalone'}.ts) ${what}.\n${this.outputForError()}`)
+    return new Error(
+      `Chorus (${this.entry}, server/${this.entry === 'app' ? 'main' : 'standalone'}.ts) ${what}.\n${this.outputForError()}`,
+    )
   }
 
   private outputForError(): string {

@@ -81,7 +81,7 @@ function canAptInstall(): boolean {
 
 function aptInstallChromium(): void {
   // stdout goes to stderr: this runs while Playwright loads its config, and reporters may own stdout.
-  console.error('chromium: none found; installing Debian\'s package (apt-get install chromium)...')
+  console.error("chromium: none found; installing Debian's package (apt-get install chromium)...")
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }
   for (const args of [['update'], ['install', '-y', 'chromium']]) {
     const result = spawnSync('apt-get', args, { stdio: ['ignore', 2, 2], env })

@@ -96,10 +96,14 @@ export async function startHaproxy(backendPort: number): Promise<Haproxy> {
     rmSync(dir, { recursive: true, force: true })
   }
   try {
-    await waitFor(async () => {
-      if (child.exitCode !== null) throw new Error(`haproxy exited (${child.exitCode}):\n${output}`)
-      return accepts(port)
-    }, 'haproxy accepting connections', 10_000)
+    await waitFor(
+      async () => {
+        if (child.exitCode !== null) throw new Error(`haproxy exited (${child.exitCode}):\n${output}`)
+        return accepts(port)
+      },
+      'haproxy accepting connections',
+      10_000,
+    )
   } catch (error) {
     await stop()
     throw error

@@ -17,7 +17,10 @@ export interface StoreServer {
   close(): Promise<void>
 }
 
-export async function serveStore(store: DocumentStore & ViewLinkStore, overrides: Partial<ServerConfig> = {}): Promise<StoreServer> {
+export async function serveStore(
+  store: DocumentStore & ViewLinkStore,
+  overrides: Partial<ServerConfig> = {},
+): Promise<StoreServer> {
   const config = {
     ...DEFAULT_CONFIG,
     port: 0,

@@ -22,7 +22,9 @@ export function mountSmallDisk(sizeMiB = 16): SmallDisk | { skip: string } {
     execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${sizeMiB}m`, 'tmpfs', dir], { stdio: 'pipe' })
   } catch (error) {
     rmSync(dir, { recursive: true, force: true })
-    return { skip: `cannot mount a ${sizeMiB} MiB tmpfs (needs root and mount permission): ${(error as Error).message.split('\n')[0]}` }
+    return {
+      skip: `cannot mount a ${sizeMiB} MiB tmpfs (needs root and mount permission): ${(error as Error).message.split('\n')[0]}`,
+    }
   }
   const filler = path.join(dir, 'filler')
   return {

@@ -123,7 +123,10 @@ export class TestScope {
   readonly serverWith = async (overrides: Partial<ServerConfig> = {}, logger?: Logger): Promise<TestServer> => {
     const temp = await makeTempDir()
     const server = await startTestServer(temp.dir, overrides, logger)
-    this.defer(() => temp.remove(), () => server.close())
+    this.defer(
+      () => temp.remove(),
+      () => server.close(),
+    )
     return server
   }
 

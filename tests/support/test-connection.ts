@@ -65,7 +65,9 @@ export class TestConnection implements DocumentConnection {
 
   /** The document updates relayed to this connection (updates and step 2s). */
   get updates(): Uint8Array[] {
-    return this.received.flatMap((message) => (message.type === 'sync-update' || message.type === 'sync-step2' ? [message.update] : []))
+    return this.received.flatMap((message) =>
+      message.type === 'sync-update' || message.type === 'sync-step2' ? [message.update] : [],
+    )
   }
 
   /** The updates relayed to this connection (not the step 2 answering its own step 1). */

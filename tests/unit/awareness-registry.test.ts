@@ -37,7 +37,7 @@ describe('AwarenessRegistry', () => {
     assert.equal(registry.encodeAll(), null)
   })
 
-  it("removes exactly the states a connection announced, with clocks others accept", () => {
+  it('removes exactly the states a connection announced, with clocks others accept', () => {
     const registry = new AwarenessRegistry<string>()
     const ada = clientAwareness('Ada')
     const bob = clientAwareness('Bob')
@@ -67,11 +67,15 @@ describe('AwarenessRegistry', () => {
     const clockBefore = ada.meta.get(ada.clientID)!.clock
     applyAwarenessUpdate(observer, registry.removeOwnedBy('socket-1')!, 'server')
     assert.equal(observer.getStates().has(ada.clientID), false)
-    assert.equal(decodeAwarenessUpdate(encodeWithYProtocols(observer, [ada.clientID]))[0].clock, clockBefore, 'removed at the same clock')
+    assert.equal(
+      decodeAwarenessUpdate(encodeWithYProtocols(observer, [ada.clientID]))[0].clock,
+      clockBefore,
+      'removed at the same clock',
+    )
 
     // Ada reconnects and announces her unchanged clock: the observer, rightly, ignores it...
     const again = decodeAwarenessUpdate(announce())
-    const removals = registry.removalsToReannounce(again, 'socket-2')
+    const removals = registry.removalsToReannounce(again)
     registry.apply(again, 'socket-2')
     applyAwarenessUpdate(observer, announce(), 'server')
     assert.equal(observer.getStates().has(ada.clientID), false)
@@ -86,7 +90,11 @@ describe('AwarenessRegistry', () => {
     assert.equal(registry.apply(decodeAwarenessUpdate(reannounced), 'socket-2'), true)
     applyAwarenessUpdate(observer, reannounced, 'server')
     assert.equal(observer.getStates().get(ada.clientID)?.user.name, 'Ada')
-    assert.deepEqual(registry.removalsToReannounce(decodeAwarenessUpdate(reannounced), 'socket-2'), [], 'only the first announcement of a connection')
+    assert.deepEqual(
+      registry.removalsToReannounce(decodeAwarenessUpdate(reannounced)),
+      [],
+      'only the first announcement of a connection',
+    )
     for (const a of [ada, observer]) a.destroy()
   })
 

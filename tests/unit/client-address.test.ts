@@ -15,7 +15,8 @@ const ranges = (spec: string): TrustProxy => parseTrustProxy(spec)
 
 describe('parseTrustProxy', () => {
   it('is off by default and for off/false/0', () => {
-    for (const value of [undefined, '', '  ', 'off', 'false', 'FALSE', '0']) assert.deepEqual(parseTrustProxy(value), TRUST_NOBODY)
+    for (const value of [undefined, '', '  ', 'off', 'false', 'FALSE', '0'])
+      assert.deepEqual(parseTrustProxy(value), TRUST_NOBODY)
   })
 
   it('reads a hop count', () => {
@@ -30,7 +31,10 @@ describe('parseTrustProxy', () => {
   })
 
   it('refuses "true" (anyone could choose their address) and anything that is not an address, naming it', () => {
-    assert.throws(() => parseTrustProxy('true'), (error: Error) => error instanceof TrustProxyError && /number of proxies/.test(error.message))
+    assert.throws(
+      () => parseTrustProxy('true'),
+      (error: Error) => error instanceof TrustProxyError && /number of proxies/.test(error.message),
+    )
     assert.throws(() => parseTrustProxy('10.0.0.0/8,proxy.internal'), /"proxy.internal" is neither an IP address/)
     assert.throws(() => parseTrustProxy('10.0.0.0/33'), /"10.0.0.0\/33"/)
     assert.throws(() => parseTrustProxy('::1/129'), /"::1\/129"/)
@@ -73,7 +77,10 @@ describe('resolveClientAddress', () => {
     // HAProxy's `option forwardfor` adds a header line of its own after the client's.
     assert.equal(resolveClientAddress('10.0.0.5', xff('6.6.6.6, 198.51.100.7'), ranges('10.0.0.5')), '198.51.100.7')
     assert.equal(resolveClientAddress('10.0.0.5', xff(['6.6.6.6', '198.51.100.7']), ranges('10.0.0.5')), '198.51.100.7')
-    assert.equal(resolveClientAddress('10.0.0.5', fwd(['for=6.6.6.6', 'for=198.51.100.7']), parseTrustProxy('1', 'forwarded')), '198.51.100.7')
+    assert.equal(
+      resolveClientAddress('10.0.0.5', fwd(['for=6.6.6.6', 'for=198.51.100.7']), parseTrustProxy('1', 'forwarded')),
+      '198.51.100.7',
+    )
   })
 
   it('treats IPv4-mapped IPv6 as the IPv4 address, for the peer, the ranges and the result', () => {
@@ -118,7 +125,16 @@ describe('resolveClientAddress', () => {
 
   it('falls back safely for obfuscated, unknown and malformed Forwarded elements', () => {
     const trust = parseTrustProxy('10.0.0.0/8', 'forwarded')
-    for (const bad of ['for=_hidden', 'for=unknown', 'proto=https', 'for=1.2.3.4;for=5.6.7.8', 'for="1.2.3.4', 'for', 'garbage', 'for=1.2.3.4 x']) {
+    for (const bad of [
+      'for=_hidden',
+      'for=unknown',
+      'proto=https',
+      'for=1.2.3.4;for=5.6.7.8',
+      'for="1.2.3.4',
+      'for',
+      'garbage',
+      'for=1.2.3.4 x',
+    ]) {
       assert.equal(resolveClientAddress('10.0.0.5', fwd(bad), trust), '10.0.0.5', `element "${bad}"`)
     }
   })

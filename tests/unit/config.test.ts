@@ -20,7 +20,10 @@ describe('loadConfig', () => {
   })
 
   it('names the setting when a value is invalid', () => {
-    assert.throws(() => loadConfig({ PORT: 'abc' }), (error: Error) => error instanceof ConfigError && /PORT/.test(error.message))
+    assert.throws(
+      () => loadConfig({ PORT: 'abc' }),
+      (error: Error) => error instanceof ConfigError && /PORT/.test(error.message),
+    )
     assert.throws(() => loadConfig({ PORT: '70000' }), /PORT/)
     assert.throws(() => loadConfig({ LOG_LEVEL: 'loud' }), /LOG_LEVEL/)
     assert.throws(() => loadConfig({ PING_INTERVAL_MS: '5' }), /PING_INTERVAL_MS/)
@@ -79,7 +82,10 @@ describe('loadConfig: proxies and slow clients', () => {
       [config.httpHeadersTimeoutMs, config.httpRequestTimeoutMs, config.httpKeepAliveTimeoutMs, config.firstMessageTimeoutMs],
       [1000, 2000, 65000, 500],
     )
-    assert.throws(() => loadConfig({ HTTP_HEADERS_TIMEOUT_MS: '40000' }), /HTTP_HEADERS_TIMEOUT_MS \(40000\) must not exceed HTTP_REQUEST_TIMEOUT_MS/)
+    assert.throws(
+      () => loadConfig({ HTTP_HEADERS_TIMEOUT_MS: '40000' }),
+      /HTTP_HEADERS_TIMEOUT_MS \(40000\) must not exceed HTTP_REQUEST_TIMEOUT_MS/,
+    )
     assert.throws(() => loadConfig({ FIRST_MESSAGE_TIMEOUT_MS: '10' }), /FIRST_MESSAGE_TIMEOUT_MS/)
   })
 })

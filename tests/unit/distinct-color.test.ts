@@ -21,10 +21,7 @@ test('what I show is kept while no lower id shows it, so colours do not change a
 })
 
 test('with every colour shown, I still avoid the ones shown by lower ids', () => {
-  assert.equal(
-    distinctColor(5, '#000001', '#000001', others([1, '#000001'], [2, '#000002'], [9, '#000003']), PALETTE),
-    '#000003',
-  )
+  assert.equal(distinctColor(5, '#000001', '#000001', others([1, '#000001'], [2, '#000002'], [9, '#000003']), PALETTE), '#000003')
 })
 
 test('pages that each decide alone end with distinct colours', () => {

@@ -44,7 +44,11 @@ const opened: { store: MemoryStore; registry: DocumentRegistry }[] = []
 function setup(options: Partial<DocumentOptions> = {}): Setup {
   const store = new MemoryStore()
   // A short first retry, so that a failed write is retried within the test.
-  const registry = new DocumentRegistry(store, { ...documentOptionsFrom(DEFAULT_CONFIG), retryDelayMs: 5, ...options }, silentLogger)
+  const registry = new DocumentRegistry(
+    store,
+    { ...documentOptionsFrom(DEFAULT_CONFIG), retryDelayMs: 5, ...options },
+    silentLogger,
+  )
   // As the composition root wires it.
   store.onHealthChange((health) => registry.storageHealthChanged(health))
   opened.push({ store, registry })
@@ -117,7 +121,10 @@ describe('document lifecycle (memory store, no sockets)', () => {
     await waitFor(() => store.held.length === 1, 'the retry held')
     assert.equal(store.held[0].seq, 1)
     await turns()
-    assert.ok(client.connection.savedClockOf(client.doc.clientID) < ownClock(client.doc), 'no "Saved" before the retry is durable')
+    assert.ok(
+      client.connection.savedClockOf(client.doc.clientID) < ownClock(client.doc),
+      'no "Saved" before the retry is durable',
+    )
     store.release(1, 'ok')
     await waitFor(() => client.connection.savedClockOf(client.doc.clientID) >= ownClock(client.doc), '"Saved" after the retry')
     assert.equal(await storedText(store, 'retry'), 'kept')
@@ -206,7 +213,10 @@ describe('document lifecycle (memory store, no sockets)', () => {
       [],
       'neither a sync step nor any of the document was sent',
     )
-    assert.deepEqual(named('load-failed').map(({ damaged }) => damaged), [true])
+    assert.deepEqual(
+      named('load-failed').map(({ damaged }) => damaged),
+      [true],
+    )
     assert.equal(registry.get('broken'), undefined)
     await turns()
     assert.deepEqual(store.storedDocumentIds(), [])
@@ -220,7 +230,10 @@ describe('document lifecycle (memory store, no sockets)', () => {
     registry.open('later').join(connection)
     await waitFor(() => connection.closedWith !== null, 'closed')
     assert.equal(connection.closedWith?.code, CloseCode.InternalError)
-    assert.deepEqual(named('load-failed').map(({ damaged }) => damaged), [false])
+    assert.deepEqual(
+      named('load-failed').map(({ damaged }) => damaged),
+      [false],
+    )
     assert.equal(registry.get('later'), undefined)
     store.failLoads(null)
     const client = await joinClient(registry, 'later')
@@ -238,10 +251,17 @@ describe('document lifecycle (memory store, no sockets)', () => {
     await waitFor(() => client.connection.notices.some((n) => n.code === 'storage-failing' && n.message !== ''), 'editor told')
     edit(client, 'second')
     await waitFor(() => named('store-failed').length >= 2, 'the retry failed too')
-    assert.ok(client.connection.savedClockOf(client.doc.clientID) < ownClock(client.doc), 'nothing "Saved" while the disk is full')
+    assert.ok(
+      client.connection.savedClockOf(client.doc.clientID) < ownClock(client.doc),
+      'nothing "Saved" while the disk is full',
+    )
     assert.equal(await store.acceptsWrites(), false)
     store.freeDisk()
-    await waitFor(() => client.connection.savedClockOf(client.doc.clientID) >= ownClock(client.doc), '"Saved" after recovery', 10_000)
+    await waitFor(
+      () => client.connection.savedClockOf(client.doc.clientID) >= ownClock(client.doc),
+      '"Saved" after recovery',
+      10_000,
+    )
     assert.equal(client.connection.notices.at(-1)?.code, 'storage-failing')
     assert.equal(client.connection.notices.at(-1)?.message, '', 'notice withdrawn')
     assert.equal(await storedText(store, 'full'), 'first second')

@@ -37,7 +37,12 @@ describe('GracefulStop', () => {
     const server = fakeServer()
     const exits: number[] = []
     const lines: string[] = []
-    const stop = new GracefulStop(server as never, 60_000, createLogger('info', (line) => lines.push(line)), (code) => exits.push(code))
+    const stop = new GracefulStop(
+      server as never,
+      60_000,
+      createLogger('info', (line) => lines.push(line)),
+      (code) => exits.push(code),
+    )
     const first = performance.now()
     stop.request('SIGTERM')
     stop.request('SIGTERM') // the copy through the start script

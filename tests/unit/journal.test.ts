@@ -20,7 +20,8 @@ function setup() {
   const journal = new DocumentJournal<string>('doc', store, 1, silentLogger, {
     beforeCut: () => {},
     stateVector: () => Y.encodeStateVector(ydoc),
-    confirm: (who, stateVector) => confirmed.push({ who: [...who].sort(), clock: Y.decodeStateVector(stateVector).get(ydoc.clientID) ?? 0 }),
+    confirm: (who, stateVector) =>
+      confirmed.push({ who: [...who].sort(), clock: Y.decodeStateVector(stateVector).get(ydoc.clientID) ?? 0 }),
     isPresent: (who) => present.has(who),
     settled: () => {},
     emit: (name) => events.push(name),

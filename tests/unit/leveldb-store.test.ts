@@ -46,7 +46,10 @@ describe('LevelDbStore', () => {
   it('orders log records numerically past the first hex digit', async () => {
     for (let seq = 0; seq < 20; seq++) await store.appendRecord('d', seq, [bytes(seq)])
     const stored = await store.load('d')
-    assert.deepEqual(stored.updates, Array.from({ length: 20 }, (_, i) => bytes(i)))
+    assert.deepEqual(
+      stored.updates,
+      Array.from({ length: 20 }, (_, i) => bytes(i)),
+    )
     assert.equal(stored.nextSeq, 20)
   })
 

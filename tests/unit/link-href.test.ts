@@ -24,7 +24,13 @@ test('empty means remove the link', () => {
 })
 
 test('other schemes and things that are not addresses are refused with a reason', () => {
-  for (const input of ['javascript:alert(1)', 'JavaScript:alert(1)', 'data:text/html,x', 'file:///etc/passwd', 'ftp://example.com']) {
+  for (const input of [
+    'javascript:alert(1)',
+    'JavaScript:alert(1)',
+    'data:text/html,x',
+    'file:///etc/passwd',
+    'ftp://example.com',
+  ]) {
     const parsed = parseLinkInput(input)
     assert.equal(parsed.kind, 'invalid', input)
     assert.match((parsed as { message: string }).message, /Only web/)

@@ -49,7 +49,10 @@ describe('MemoryStore faults', () => {
     store.holdWrites()
     const first = store.appendRecord('d', 0, [bytes(1)])
     const second = store.appendRecord('d', 1, [bytes(2)])
-    assert.deepEqual(store.held.map((write) => write.seq), [0, 1])
+    assert.deepEqual(
+      store.held.map((write) => write.seq),
+      [0, 1],
+    )
     store.release(1, 'fail')
     await assert.rejects(second, StorageError)
     store.releaseAll()

@@ -5,14 +5,24 @@ import { DocumentEvents } from '../../server/document/document-events.ts'
 import { StoreLag } from '../../server/ops/metrics.ts'
 import { parseSyncPath } from '../../server/transport/sync-endpoint.ts'
 import { closeCodeLabel, messageKind, REFUSAL_CODES, refusalCode } from '../../server/transport/traffic.ts'
-import { encodeAwarenessFrame, encodeNotice, encodeSavedState, encodeSyncStep1, encodeSyncStep2, encodeSyncUpdate } from '../../lib/protocol.ts'
+import {
+  encodeAwarenessFrame,
+  encodeNotice,
+  encodeSavedState,
+  encodeSyncStep1,
+  encodeSyncStep2,
+  encodeSyncUpdate,
+} from '../../lib/protocol.ts'
 
 describe('refusal codes', () => {
   // Root cause this guards against: the reason label is matched on the refusal's wording, so a
   // new or reworded refusal would silently count as 'other'.
   it('name every refusal the sync endpoint makes, with its status', () => {
     const source = readFileSync(new URL('../../server/transport/sync-endpoint.ts', import.meta.url), 'utf8')
-    const refusals = [...source.matchAll(/new Refusal\((\d+), '([^']+)'/g)].map(([, status, reason]) => ({ status: Number(status), reason }))
+    const refusals = [...source.matchAll(/new Refusal\((\d+), '([^']+)'/g)].map(([, status, reason]) => ({
+      status: Number(status),
+      reason,
+    }))
     assert.ok(refusals.length >= 7, 'found the refusals in the source')
     for (const { status, reason } of refusals) {
       const code = refusalCode(reason)

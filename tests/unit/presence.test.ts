@@ -15,7 +15,10 @@ test("one browser's tabs are one person; me first", () => {
   const people = groupPeople(states, 13)
   assert.deepEqual(
     people.map((p) => [p.name, p.isMe]),
-    [['Ada', true], ['Grace', false]],
+    [
+      ['Ada', true],
+      ['Grace', false],
+    ],
   )
 })
 
@@ -24,7 +27,10 @@ test('my other tab counts as me, and the name shown is the one this page has', (
     [1, user('Old name', 'a')],
     [2, user('New name', 'a')],
   ])
-  assert.deepEqual(groupPeople(states, 2).map((p) => [p.name, p.isMe]), [['New name', true]])
+  assert.deepEqual(
+    groupPeople(states, 2).map((p) => [p.name, p.isMe]),
+    [['New name', true]],
+  )
 })
 
 test('pages without an author id stay one entry each; states without a user are skipped', () => {
@@ -34,7 +40,10 @@ test('pages without an author id stay one entry each; states without a user are 
     [3, {}],
     [4, { user: 'nonsense' }],
   ])
-  assert.deepEqual(groupPeople(states, 99).map((p) => p.key), ['client:1', 'client:2'])
+  assert.deepEqual(
+    groupPeople(states, 99).map((p) => p.key),
+    ['client:1', 'client:2'],
+  )
 })
 
 test('viewing tabs are never folded into an editing entry, so a copied author id cannot hide a viewer', () => {
@@ -45,17 +54,23 @@ test('viewing tabs are never folded into an editing entry, so a copied author id
     [4, user('Ada', 'a')],
     [5, user('Eve', 'a', { viewing: true })],
   ])
-  assert.deepEqual(groupPeople(states, 99).map((p) => [p.name, p.viewing]), [
-    ['Bob', true],
-    ['Bob', false],
-    ['Ada', false],
-    ['Eve', true],
-  ])
+  assert.deepEqual(
+    groupPeople(states, 99).map((p) => [p.name, p.viewing]),
+    [
+      ['Bob', true],
+      ['Bob', false],
+      ['Ada', false],
+      ['Eve', true],
+    ],
+  )
   // Seen from Ada's page, Eve copied her id but is not "you".
-  assert.deepEqual(groupPeople(states, 4).map((p) => [p.name, p.isMe]), [
-    ['Ada', true],
-    ['Bob', false],
-    ['Bob', false],
-    ['Eve', false],
-  ])
+  assert.deepEqual(
+    groupPeople(states, 4).map((p) => [p.name, p.isMe]),
+    [
+      ['Ada', true],
+      ['Bob', false],
+      ['Bob', false],
+      ['Eve', false],
+    ],
+  )
 })

@@ -1,18 +1,26 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import * as Y from 'yjs'
-import {
-  idsToRemember,
-  parseRememberedIds,
-  rememberId,
-  unsavedClients,
-} from '../../components/lib/save-state.ts'
+import { idsToRemember, parseRememberedIds, rememberId, unsavedClients } from '../../components/lib/save-state.ts'
 
 const sv = (entries: [number, number][]) => new Map(entries)
 
 test('nothing of mine is unsaved when the server is at or past my clocks', () => {
-  const local = sv([[1, 5], [2, 9]])
-  assert.deepEqual(unsavedClients(local, sv([[1, 5], [2, 3]]), [1]), [])
+  const local = sv([
+    [1, 5],
+    [2, 9],
+  ])
+  assert.deepEqual(
+    unsavedClients(
+      local,
+      sv([
+        [1, 5],
+        [2, 3],
+      ]),
+      [1],
+    ),
+    [],
+  )
   assert.deepEqual(unsavedClients(local, sv([[1, 7]]), [1]), [])
 })
 
@@ -22,11 +30,24 @@ test('my client is unsaved while its local clock is ahead of the saved one', () 
 })
 
 test("other people's unsaved edits are not mine to wait for", () => {
-  assert.deepEqual(unsavedClients(sv([[1, 2], [2, 50]]), sv([[1, 2]]), [1]), [])
+  assert.deepEqual(
+    unsavedClients(
+      sv([
+        [1, 2],
+        [2, 50],
+      ]),
+      sv([[1, 2]]),
+      [1],
+    ),
+    [],
+  )
 })
 
 test('an id I used earlier counts: an offline edit before a reload is still unsaved', () => {
-  const local = sv([[10, 3], [11, 0]])
+  const local = sv([
+    [10, 3],
+    [11, 0],
+  ])
   assert.deepEqual(unsavedClients(local, sv([]), [11, 10]), [10])
 })
 
@@ -46,8 +67,34 @@ test('works with real Yjs state vectors', () => {
 })
 
 test('remembered ids keep only those with unsaved edits, most recent last, bounded', () => {
-  assert.deepEqual(idsToRemember([1, 2, 3], sv([[1, 1], [2, 5], [3, 2]]), sv([[1, 1], [2, 4]])), [2, 3])
-  assert.deepEqual(idsToRemember([1, 2, 3], sv([[1, 1], [2, 1], [3, 1]]), sv([]), 2), [2, 3])
+  assert.deepEqual(
+    idsToRemember(
+      [1, 2, 3],
+      sv([
+        [1, 1],
+        [2, 5],
+        [3, 2],
+      ]),
+      sv([
+        [1, 1],
+        [2, 4],
+      ]),
+    ),
+    [2, 3],
+  )
+  assert.deepEqual(
+    idsToRemember(
+      [1, 2, 3],
+      sv([
+        [1, 1],
+        [2, 1],
+        [3, 1],
+      ]),
+      sv([]),
+      2,
+    ),
+    [2, 3],
+  )
 })
 
 test('rememberId appends once and drops the oldest beyond the limit', () => {

@@ -34,9 +34,15 @@ test('without a notice, the close code still says what happened', () => {
 })
 
 test('any other final close shows its reason, or its code when it has none', () => {
-  const malformed = describeSessionEnd({ code: CloseCode.MalformedMessage, reason: 'text frames are not part of the protocol' }, null)
+  const malformed = describeSessionEnd(
+    { code: CloseCode.MalformedMessage, reason: 'text frames are not part of the protocol' },
+    null,
+  )
   assert.equal(malformed.kind, 'refused')
-  assert.match(malformed.message, /^The server ended the connection: text frames are not part of the protocol\. .*Reload the page/)
+  assert.match(
+    malformed.message,
+    /^The server ended the connection: text frames are not part of the protocol\. .*Reload the page/,
+  )
   assert.match(describeSessionEnd({ code: 4499, reason: '' }, null).message, /\(code 4499\)/)
 })
 
@@ -46,6 +52,7 @@ test('a reset or unknown view link takes the document away', () => {
 })
 
 test('the watch uses the error notice of the connection that closed, not an earlier one', () => {
+  // biome-ignore lint/suspicious/noExplicitAny: stands in for the provider, whose events take anything
   const provider = new ObservableV2<Record<string, (...args: any[]) => void>>()
   const watch = new SessionEndWatch(provider as unknown as WebsocketProvider)
   watch.noticeReceived({ level: 'info', code: 'hello', message: 'Welcome' })

@@ -32,7 +32,10 @@ describe('SilentConnections', () => {
     assert.deepEqual(dismissed, [['a', '1.1.1.1', 'replaced']])
     assert.equal(silent.replaceOne('1.1.1.1', 1100), true)
     assert.equal(silent.replaceOne('1.1.1.1', 5000), false, 'each is replaced once')
-    assert.deepEqual(dismissed.map(([name]) => name), ['a', 'b'])
+    assert.deepEqual(
+      dismissed.map(([name]) => name),
+      ['a', 'b'],
+    )
     silent.clear()
   })
 

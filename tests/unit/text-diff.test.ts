@@ -3,8 +3,7 @@ import assert from 'node:assert/strict'
 import * as Y from 'yjs'
 import { diffText, mapPosition, type Splice } from '../../components/lib/text-diff.ts'
 
-const apply = (text: string, s: Splice | null) =>
-  s ? text.slice(0, s.index) + s.insert + text.slice(s.index + s.remove) : text
+const apply = (text: string, s: Splice | null) => (s ? text.slice(0, s.index) + s.insert + text.slice(s.index + s.remove) : text)
 
 test('equal strings need no edit', () => {
   assert.equal(diffText('same', 'same'), null)
@@ -19,7 +18,11 @@ test('typing, deleting and replacing become one minimal splice', () => {
 })
 
 test('repeated letters: the splice is still minimal and correct', () => {
-  for (const [a, b] of [['aaa', 'aaaa'], ['abab', 'ab'], ['mississippi', 'missippi']]) {
+  for (const [a, b] of [
+    ['aaa', 'aaaa'],
+    ['abab', 'ab'],
+    ['mississippi', 'missippi'],
+  ]) {
     const splice = diffText(a, b)
     assert.equal(apply(a, splice), b)
     assert.equal(splice!.remove + splice!.insert.length, Math.abs(a.length - b.length))
@@ -27,7 +30,12 @@ test('repeated letters: the splice is still minimal and correct', () => {
 })
 
 test('never splits a surrogate pair', () => {
-  for (const [a, b] of [['x😀y', 'x😁y'], ['😀', '😁'], ['a😀', 'a😀😀'], ['😀b', '😀😀b']]) {
+  for (const [a, b] of [
+    ['x😀y', 'x😁y'],
+    ['😀', '😁'],
+    ['a😀', 'a😀😀'],
+    ['😀b', '😀😀b'],
+  ]) {
     const splice = diffText(a, b)!
     assert.equal(apply(a, splice), b)
     const removed = a.slice(splice.index, splice.index + splice.remove)

@@ -62,7 +62,10 @@ describe('a document applies updates as their origin says', () => {
       document.join(connection)
       document.receive(connection, encodeSyncStep1(Y.encodeStateVector(new Y.Doc())))
     }
-    await waitFor(() => document.isReady && a.savedStates.length === 1 && b.savedStates.length === 1, 'loaded, both told what is saved')
+    await waitFor(
+      () => document.isReady && a.savedStates.length === 1 && b.savedStates.length === 1,
+      'loaded, both told what is saved',
+    )
     return { store, registry, document, a, b, aDoc, applied, storedRecords: () => stored }
   }
 
@@ -111,14 +114,20 @@ describe('a document applies updates as their origin says', () => {
     assert.deepEqual(b.relayed, [update])
     await document.whenStored()
     assert.equal(store.storedAppends, 0, 'nothing written')
-    assert.deepEqual(applied.map(({ origin }) => origin), ['peer'])
+    assert.deepEqual(
+      applied.map(({ origin }) => origin),
+      ['peer'],
+    )
   })
 
   it('refuses a server-side edit past the size cap, changing nothing', async () => {
     const { document, a } = await setup()
     const edit = new Y.Doc()
     edit.getText('t').insert(0, 'x'.repeat(DEFAULT_CONFIG.maxDocumentBytes))
-    assert.throws(() => document.applyUpdate(Y.encodeStateAsUpdate(edit), { kind: 'server', reason: 'test' }), DocumentTooLargeError)
+    assert.throws(
+      () => document.applyUpdate(Y.encodeStateAsUpdate(edit), { kind: 'server', reason: 'test' }),
+      DocumentTooLargeError,
+    )
     assert.deepEqual(a.relayed, [])
     assert.equal(document.ydoc.getText('t').length, 0)
   })
