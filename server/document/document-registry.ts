@@ -79,6 +79,16 @@ export class DocumentRegistry {
     return { documents, updates }
   }
 
+  /** How long the oldest update not yet durable has waited, over all documents (0: none waits). */
+  storeLagMs(now: number): number {
+    let oldest = Infinity
+    for (const document of this.documents.values()) {
+      const since = document.oldestUnstoredAt
+      if (since !== null && since < oldest) oldest = since
+    }
+    return oldest === Infinity ? 0 : Math.max(0, now - oldest)
+  }
+
   /** Waits until every open document has stored everything it holds, then compacts its log. */
   async storeAll(): Promise<void> {
     await Promise.all([...this.documents.values()].map((document) => document.whenStored()))

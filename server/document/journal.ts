@@ -55,6 +55,10 @@ export class DocumentJournal<Contributor> {
   private updatesInFlight = 0
   /** Bytes of the records being written now: not in recordBytes until they are on disk. */
   private writingBytes = 0
+  /** When the oldest update in `unsaved` was handed over (Infinity: none waits). */
+  private unsavedSince = Infinity
+  /** Each record being written, by seq: when its oldest update was handed over. */
+  private readonly writingSince = new Map<number, number>()
 
   // After a failed write.
   /** No state counts as durable until a record cut after the failure (seq >= this) succeeds. */
@@ -107,6 +111,7 @@ export class DocumentJournal<Contributor> {
    * be among, so the contributor is told again once they are complete.
    */
   append(update: Uint8Array, contributor: Contributor | null, incomplete: boolean): void {
+    if (this.unsaved.length === 0) this.unsavedSince = Math.min(this.unsavedSince, performance.now())
     this.unsaved.push(update)
     this.unsavedBytes += update.byteLength
     if (contributor !== null) {
@@ -168,6 +173,17 @@ export class DocumentJournal<Contributor> {
     return this.unsaved.length + this.updatesInFlight
   }
 
+  /**
+   * When the oldest update not yet durable was handed over (performance.now() time), or null when
+   * everything is stored. After a failed write its updates keep their time: the store lag it
+   * gives never looks better than the oldest thing still waiting.
+   */
+  get oldestUnstoredAt(): number | null {
+    let oldest = this.unsavedSince
+    for (const since of this.writingSince.values()) if (since < oldest) oldest = since
+    return oldest === Infinity ? null : oldest
+  }
+
   /** Stored size, and what is on its way there. */
   get approximateBytes(): number {
     return this.snapshotSize + this.recordBytes + this.writingBytes + this.unsavedBytes
@@ -227,6 +243,9 @@ export class DocumentJournal<Contributor> {
     this.unsavedFrom = new Set()
     this.unsavedBytes = 0
     const seq = this.nextSeq++
+    const since = this.unsavedSince
+    this.unsavedSince = Infinity
+    this.writingSince.set(seq, since)
     // Everything applied so far is in this record or an earlier one, so once it is on disk this
     // state vector is durable. Only worth encoding when someone will be told. After a failure,
     // this record may be the one that confirms earlier durable records too.
@@ -241,6 +260,7 @@ export class DocumentJournal<Contributor> {
     this.store.appendRecord(this.docId, seq, updates).then(
       () => {
         this.hooks.emit('stored', { ms: performance.now() - started, updates: updates.length, bytes })
+        this.writingSince.delete(seq)
         this.writeSettled(updates.length, bytes)
         this.records++
         this.recordBytes += bytes
@@ -271,7 +291,9 @@ export class DocumentJournal<Contributor> {
           updates: updates.length,
           retryInMs: this.retryDelayMs,
         })
+        this.writingSince.delete(seq)
         this.unsaved = updates.concat(this.unsaved)
+        this.unsavedSince = Math.min(this.unsavedSince, since)
         this.unsavedBytes += bytes
         for (const contributor of contributors) if (this.hooks.isPresent(contributor)) this.unsavedFrom.add(contributor)
         this.unconfirmedBeforeSeq = this.nextSeq

@@ -13,7 +13,6 @@ import { createHash, timingSafeEqual } from 'node:crypto'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
-import type { DocumentEvents } from '../document/document-events.ts'
 import type { DocumentRegistry } from '../document/document-registry.ts'
 import type { DocumentStore } from '../storage/document-store.ts'
 import type { StoreBatch } from '../storage/leveldb-store.ts'
@@ -60,14 +59,13 @@ export class Metrics {
   private readonly registry = new Registry()
   /** What /metrics answers: the process's metrics and this server's. */
   readonly exposed: Registry
-  private readonly storeLag: StoreLag
+  private readonly unsubscribe: (() => void)[] = []
 
   constructor(
     { documents, sync, store, health }: MetricsSources,
     private readonly token: string | undefined,
   ) {
     const registers = [this.registry]
-    this.storeLag = new StoreLag(documents.events)
 
     // --- Connections and documents, read when scraped.
     new Gauge({
@@ -127,34 +125,56 @@ export class Metrics {
 
     // --- Documents, counted from their events.
     const events = documents.events
-    const applied = new Counter({
+    // Updates are counted in plain numbers and handed to prom-client when scraped: these events
+    // come once per batch of every document, and a labelled inc() hashes its labels every time.
+    // Present from the start (client at 0), so that rate() and increase() see the first update.
+    const appliedByOrigin = new Map<string, { updates: number; bytes: number }>([['client', { updates: 0, bytes: 0 }]])
+    const stored = { updates: 0, bytes: 0 }
+    this.unsubscribe.push(
+      events.on('applied', ({ origin, updates, bytes }) => {
+        let counts = appliedByOrigin.get(origin)
+        if (!counts) appliedByOrigin.set(origin, (counts = { updates: 0, bytes: 0 }))
+        counts.updates += updates
+        counts.bytes += bytes
+      }),
+    )
+    new Counter({
       name: 'chorus_updates_applied_total',
       help: 'Updates that changed a document (duplicates a reconnecting client resends are not counted), by origin.',
       labelNames: ['origin'],
       registers,
+      collect() {
+        this.reset()
+        for (const [origin, counts] of appliedByOrigin) this.inc({ origin }, counts.updates)
+      },
     })
-    const appliedBytes = new Counter({
+    new Counter({
       name: 'chorus_applied_bytes_total',
       help: 'Bytes of the updates counted in chorus_updates_applied_total.',
       labelNames: ['origin'],
       registers,
+      collect() {
+        this.reset()
+        for (const [origin, counts] of appliedByOrigin) this.inc({ origin }, counts.bytes)
+      },
     })
-    // Present from the start, so that rate() and increase() see the first update.
-    applied.inc({ origin: 'client' }, 0)
-    appliedBytes.inc({ origin: 'client' }, 0)
-    events.on('applied', ({ origin, updates, bytes }) => {
-      applied.inc({ origin }, updates)
-      appliedBytes.inc({ origin }, bytes)
-    })
-    const storedUpdates = new Counter({
+    new Counter({
       name: 'chorus_stored_updates_total',
       help: 'Updates durably stored (synced to disk).',
       registers,
+      collect() {
+        this.reset()
+        this.inc(stored.updates)
+      },
     })
-    const storedBytes = new Counter({
+    new Counter({
       name: 'chorus_stored_bytes_total',
       help: 'Bytes of the updates durably stored.',
       registers,
+      collect() {
+        this.reset()
+        this.inc(stored.bytes)
+      },
     })
     const recordSeconds = new Histogram({
       name: 'chorus_store_record_duration_seconds',
@@ -163,11 +183,13 @@ export class Metrics {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.06, 0.075, 0.1, 0.15, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,
     })
-    events.on('stored', ({ ms, updates, bytes }) => {
-      storedUpdates.inc(updates)
-      storedBytes.inc(bytes)
-      recordSeconds.observe(ms / 1000)
-    })
+    this.unsubscribe.push(
+      events.on('stored', ({ ms, updates, bytes }) => {
+        stored.updates += updates
+        stored.bytes += bytes
+        recordSeconds.observe(ms / 1000)
+      }),
+    )
     const storeFailures = new Counter({
       name: 'chorus_store_failures_total',
       help: 'Log records that failed to store (they are kept in memory and retried).',
@@ -218,13 +240,12 @@ export class Metrics {
         this.set(documents.unstored().updates)
       },
     })
-    const storeLag = this.storeLag
     new Gauge({
       name: 'chorus_store_lag_seconds',
       help: 'Age of the oldest applied update not yet durably stored (0 when everything is stored). While a write has failed, counted from the oldest update waiting then.',
       registers,
       collect() {
-        this.set(storeLag.seconds(performance.now()))
+        this.set(documents.storeLagMs(performance.now()) / 1000)
       },
     })
     new Gauge({
@@ -305,7 +326,7 @@ export class Metrics {
   }
 
   close(): void {
-    this.storeLag.close()
+    for (const unsubscribe of this.unsubscribe.splice(0)) unsubscribe()
   }
 }
 
@@ -375,66 +396,4 @@ function bearerMatches(header: string | undefined, token: string): boolean {
   if (!match) return false
   const digest = (value: string) => createHash('sha256').update(value).digest()
   return timingSafeEqual(digest(match[1]), digest(token))
-}
-
-/**
- * The age of the oldest applied update that is not yet durable, from the documents' events: per
- * document, the times its updates were applied, in order; each `stored` record takes its count of
- * updates off the front (a record holds the updates in the order they were applied, and a failed
- * record is retried ahead of later ones). Counts are exact, so "nothing waits" is exact. Which
- * update a record held is not in its event, so while a write of the document has failed, the
- * age is taken from the oldest update waiting at that moment until everything is stored: the
- * figure can be too high in that case, never too low.
- */
-export class StoreLag {
-  private readonly waiting = new Map<string, { times: number[]; counts: number[]; head: number; failedSince: number | null }>()
-  private readonly unsubscribe: (() => void)[]
-
-  constructor(events: DocumentEvents) {
-    this.unsubscribe = [
-      events.on('applied', ({ docId, updates }) => {
-        let entry = this.waiting.get(docId)
-        if (!entry) this.waiting.set(docId, (entry = { times: [], counts: [], head: 0, failedSince: null }))
-        entry.times.push(performance.now())
-        entry.counts.push(updates)
-      }),
-      events.on('stored', ({ docId, updates }) => {
-        const entry = this.waiting.get(docId)
-        if (!entry) return
-        let left = updates
-        while (left > 0 && entry.head < entry.counts.length) {
-          const taken = Math.min(left, entry.counts[entry.head])
-          entry.counts[entry.head] -= taken
-          left -= taken
-          if (entry.counts[entry.head] === 0) entry.head++
-        }
-        if (entry.head === entry.counts.length) this.waiting.delete(docId)
-        else if (entry.head > 1024) {
-          entry.times.splice(0, entry.head)
-          entry.counts.splice(0, entry.head)
-          entry.head = 0
-        }
-      }),
-      events.on('store-failed', ({ docId }) => {
-        const entry = this.waiting.get(docId)
-        if (entry && entry.head < entry.times.length) entry.failedSince ??= entry.times[entry.head]
-      }),
-      // A document leaves memory only once everything is stored, or when its load failed (it
-      // then applied nothing).
-      events.on('unloaded', ({ docId }) => void this.waiting.delete(docId)),
-    ]
-  }
-
-  seconds(now: number): number {
-    let oldest = Infinity
-    for (const entry of this.waiting.values()) {
-      if (entry.head < entry.times.length) oldest = Math.min(oldest, entry.times[entry.head])
-      if (entry.failedSince !== null) oldest = Math.min(oldest, entry.failedSince)
-    }
-    return oldest === Infinity ? 0 : Math.max(0, now - oldest) / 1000
-  }
-
-  close(): void {
-    for (const unsubscribe of this.unsubscribe) unsubscribe()
-  }
 }

@@ -83,4 +83,29 @@ describe('DocumentJournal', () => {
     await waitFor(() => journal.idle, 'stored after the retry')
     assert.deepEqual(confirmed, [{ who: ['ada'], clock: 2 }])
   })
+
+  // The store lag /metrics reports: the age of the oldest update not yet durable.
+  it('knows when the oldest update not yet durable was handed over, also across a failed write', async () => {
+    const { store, journal, write } = setup()
+    assert.equal(journal.oldestUnstoredAt, null)
+    store.holdWrites()
+    const before = performance.now()
+    write('ada', 'a')
+    const first = journal.oldestUnstoredAt
+    assert.ok(first !== null && first >= before)
+    await waitFor(() => store.held.length === 1, 'record 0 held')
+    assert.equal(journal.oldestUnstoredAt, first, 'a record being written keeps its time')
+    write('bob', 'b')
+    await waitFor(() => store.held.length === 2, 'record 1 held')
+    // The later record lands first; the failed one's updates wait again with their own time.
+    store.release(1, 'ok')
+    store.release(0, 'fail')
+    await waitFor(() => journal.failing, 'failing')
+    assert.equal(journal.oldestUnstoredAt, first, 'never younger than what waited when the write failed')
+    store.holdWrites(false)
+    await waitFor(() => store.held.length === 1, 'the retry held')
+    store.release(2, 'ok')
+    await waitFor(() => journal.idle, 'stored')
+    assert.equal(journal.oldestUnstoredAt, null)
+  })
 })

@@ -1,8 +1,6 @@
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { describe, it } from 'node:test'
-import { DocumentEvents } from '../../server/document/document-events.ts'
-import { StoreLag } from '../../server/ops/metrics.ts'
 import { parseSyncPath } from '../../server/transport/sync-endpoint.ts'
 import { closeCodeLabel, messageKind, REFUSAL_CODES, refusalCode } from '../../server/transport/traffic.ts'
 import {
@@ -52,42 +50,5 @@ describe('refusal codes', () => {
     assert.equal(messageKind(encodeSavedState(new Uint8Array([0]))), 'saved-state')
     assert.equal(messageKind(encodeNotice({ level: 'info', code: 'x', message: '' })), 'notice')
     assert.equal(messageKind(new Uint8Array([9])), 'other')
-  })
-})
-
-describe('StoreLag', () => {
-  const at = (lag: StoreLag, now: number) => Math.round(lag.seconds(now) * 1000)
-
-  it('is the age of the oldest applied update not yet stored, per document, and 0 once all are', () => {
-    const events = new DocumentEvents()
-    const lag = new StoreLag(events)
-    const t0 = performance.now()
-    assert.equal(lag.seconds(t0), 0)
-    events.emit('applied', { docId: 'a', origin: 'client', updates: 2, bytes: 10 })
-    events.emit('applied', { docId: 'b', origin: 'client', updates: 1, bytes: 10 })
-    assert.ok(at(lag, t0 + 1000) >= 999, 'a second old')
-    // One of a's two updates stored: the other is as old as before.
-    events.emit('stored', { docId: 'a', ms: 1, updates: 1, bytes: 5 })
-    assert.ok(at(lag, t0 + 1000) >= 999)
-    events.emit('stored', { docId: 'a', ms: 1, updates: 1, bytes: 5 })
-    events.emit('stored', { docId: 'b', ms: 1, updates: 1, bytes: 10 })
-    assert.equal(lag.seconds(t0 + 1000), 0)
-    lag.close()
-  })
-
-  it('after a failed write, never reports less than the age of what waited then, until all is stored', async () => {
-    const events = new DocumentEvents()
-    const lag = new StoreLag(events)
-    events.emit('applied', { docId: 'a', origin: 'client', updates: 1, bytes: 1 })
-    const first = performance.now()
-    await new Promise((resolve) => setTimeout(resolve, 20))
-    events.emit('applied', { docId: 'a', origin: 'client', updates: 1, bytes: 1 })
-    events.emit('store-failed', { docId: 'a', error: new Error('disk full') })
-    // A later record lands first; its count takes the oldest entry off, but the failure holds on.
-    events.emit('stored', { docId: 'a', ms: 1, updates: 1, bytes: 1 })
-    assert.ok(lag.seconds(first + 1000) >= 1, 'still counted from the first update')
-    events.emit('stored', { docId: 'a', ms: 1, updates: 1, bytes: 1 })
-    assert.equal(lag.seconds(first + 1000), 0)
-    lag.close()
   })
 })
