@@ -24,7 +24,7 @@ import { SyncEndpoint } from './transport/sync-endpoint.ts'
 import type http from 'node:http'
 import { logCertificate, readTlsCredentials, tlsReloader, TlsFileError } from './transport/tls.ts'
 import { EXIT_CONFIG, StartupFailure } from './ops/startup-failure.ts'
-import { DocumentRelay } from './cluster/document-relay.ts'
+import { DEFAULT_RELAY_OPTIONS, DocumentRelay, type RelayOptions } from './cluster/document-relay.ts'
 import { REDIS_NEEDS_SHARED_STORE } from './config.ts'
 
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
@@ -36,6 +36,8 @@ export interface StartOptions {
   next?: { dev: boolean }
   /** The store to serve from; by default a LevelDB store in `config.dataDir`. */
   store?: DocumentStore & ViewLinkStore
+  /** With REDIS_URL: the relay's timings, when not the defaults (tests shorten them). */
+  relay?: Partial<RelayOptions>
 }
 
 export interface RunningServer {
@@ -74,7 +76,7 @@ export class StopTimeoutError extends Error {
   }
 }
 
-export async function startServer({ config, logger, next, store: givenStore }: StartOptions): Promise<RunningServer> {
+export async function startServer({ config, logger, next, store: givenStore, relay }: StartOptions): Promise<RunningServer> {
   // First, so that a bad certificate stops the start (before the store opens), not every handshake.
   const tls = config.tls ? await readTlsCredentials(config.tls).catch(asStartupFailure) : undefined
   // Each instance would serve its own copy of every document; loadConfig says so too.
@@ -86,7 +88,12 @@ export async function startServer({ config, logger, next, store: givenStore }: S
     await store.close()
     throw new StartupFailure(REDIS_NEEDS_SHARED_STORE, EXIT_CONFIG)
   }
-  const cluster = config.redisUrl ? new DocumentRelay(config.redisUrl, documents, logger.child({ component: 'cluster' })) : null
+  const cluster = config.redisUrl
+    ? new DocumentRelay(config.redisUrl, documents, logger.child({ component: 'cluster' }), {
+        ...DEFAULT_RELAY_OPTIONS,
+        ...relay,
+      })
+    : null
   cluster?.start()
   const viewLinks = new ViewLinks(store, (docId, viewId) => sync.disconnectViewers(docId, viewId))
   const sync = new SyncEndpoint(config, documents, viewLinks, logger)
@@ -94,11 +101,17 @@ export async function startServer({ config, logger, next, store: givenStore }: S
   const metrics = new Metrics({ documents, sync, store, health, cluster }, config.metricsToken)
   const ownPort = config.metricsPort !== 0
   const app = next ? await startNextApp(config, next.dev) : null
-  const server = await listen(config, { health, sync, viewLinks, logger, app, metrics: ownPort ? null : metrics }, tls)
+  const server = await listen(config, { health, sync, viewLinks, logger, app, metrics: ownPort ? null : metrics }, tls).catch(
+    async (error: unknown) => {
+      await cluster?.close()
+      throw error
+    },
+  )
   if (tls) logCertificate(logger, 'serving https and wss', tls.certificate)
   const metricsServer = ownPort
     ? await listenMetrics(metrics, config.metricsPort, config.host).catch(async (error: unknown) => {
         await new Promise((resolve) => server.http.close(resolve))
+        await cluster?.close()
         throw error
       })
     : null

@@ -9,6 +9,7 @@
 import assert from 'node:assert/strict'
 import { after, afterEach, before, describe, it } from 'node:test'
 import { Redis } from 'ioredis'
+import * as Y from 'yjs'
 import { decodeClusterMessage, documentChannel, Kind } from '../../server/cluster/cluster-messages.ts'
 import { allSee, count, person, startInstance, text, type, type Instance } from '../support/cluster.ts'
 import { REDIS_MISSING, redisAvailable, startRedis, type TestRedis } from '../support/redis.ts'
@@ -51,8 +52,14 @@ describe('a cluster when Redis goes away', { skip }, () => {
   after(() => redis?.remove())
   afterEach(() => scope.cleanup())
 
-  async function instance(db: SharedDatabase, url: string, name: string): Promise<Instance> {
-    const started = await startInstance(db, url, name)
+  async function instance(
+    db: SharedDatabase,
+    url: string,
+    name: string,
+    options: Parameters<typeof startInstance>[4] = undefined,
+    waitForRedis = true,
+  ): Promise<Instance> {
+    const started = await startInstance(db, url, name, {}, options, { waitForRedis })
     scope.defer(() => started.close())
     return started
   }
@@ -162,5 +169,45 @@ describe('a cluster when Redis goes away', { skip }, () => {
     tokens.push('[after]')
     await allSee([ann, bob, cat], (t) => t.includes('[after]'), 'live again')
     assertExactlyOnce([ann, bob, cat], tokens)
+  })
+
+  it('starts without Redis, degraded and serving, and joins the others when Redis comes', async () => {
+    const db = new SharedDatabase()
+    const link = await startTcpLink(redis.port)
+    scope.defer(() => link.close())
+    link.cut()
+    const a = await instance(db, redis.url, 'a')
+    const late = await instance(db, link.url, 'late', undefined, false)
+    assert.deepEqual(await readiness(late), { status: 200, body: { status: 'degraded', reason: 'redis-unavailable' } })
+    const id = docId()
+    const ann = personOn(a, id, 'Ann')
+    const lou = personOn(late, id, 'Lou')
+    type(ann, '<ann>')
+    type(lou, '<lou>')
+    await Promise.all([ann.whenSaved(), lou.whenSaved()])
+    link.restore()
+    await allSee([ann, lou], (t) => t.includes('<ann>') && t.includes('<lou>'), 'joined after Redis came')
+    assertExactlyOnce([ann, lou], ['<ann>', '<lou>'])
+    assert.deepEqual((await readiness(late)).body, { status: 'ready' })
+  })
+
+  it('reconciles on the slow timer what a lost message did not carry', async () => {
+    const db = new SharedDatabase()
+    const fast = { antiEntropyMs: 300 }
+    const a = await instance(db, redis.url, 'a', fast)
+    const b = await instance(db, redis.url, 'b', fast)
+    const id = docId()
+    const ann = personOn(a, id, 'Ann')
+    const bob = personOn(b, id, 'Bob')
+    type(ann, '<ann>')
+    await allSee([ann, bob], (t) => t === '<ann>', 'shared')
+    // An update that reached instance a but whose message to b was lost: applied as another
+    // instance's would be, so it is neither stored nor published again by a.
+    const lost = new Y.Doc()
+    lost.getText('t').insert(0, '<lost>')
+    a.server.documents.get(id)!.applyUpdate(Y.encodeStateAsUpdate(lost), { kind: 'peer', instanceId: 'gone' })
+    await allSee([ann], (t) => t.includes('<lost>'), 'a has it')
+    await allSee([bob], (t) => t.includes('<lost>'), 'b got it from the slow exchange', 5000)
+    assertExactlyOnce([ann, bob], ['<ann>', '<lost>'])
   })
 })

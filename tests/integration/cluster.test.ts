@@ -114,6 +114,19 @@ describe('a cluster through Redis', { skip }, () => {
     process.stdout.write(`# presence of a silent instance gone after ${Math.round(gone)} ms\n`)
   })
 
+  it('removes the people of an instance that stops gracefully at once', async () => {
+    const [a, b] = await instances(2)
+    const id = docId()
+    const ann = personOn(a, id, 'Ann')
+    personOn(b, id, 'Bob')
+    await waitFor(() => namesSeenBy(ann).join() === 'Ann,Bob', 'both present')
+    const stopped = performance.now()
+    await b.close()
+    // Well before a lapsed heartbeat (3 s) would remove them.
+    await waitFor(() => namesSeenBy(ann).join() === 'Ann', 'Bob gone with his instance', 2500)
+    process.stdout.write(`# presence of a stopped instance gone after ${Math.round(performance.now() - stopped)} ms\n`)
+  })
+
   it('lets a document leave memory on every instance, and unsubscribes', async () => {
     const [a, b] = await instances(2)
     const id = docId()

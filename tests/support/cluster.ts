@@ -5,6 +5,7 @@
  */
 import type * as Y from 'yjs'
 import { startServer, type RunningServer } from '../../server/compose.ts'
+import type { RelayOptions } from '../../server/cluster/document-relay.ts'
 import { DEFAULT_CONFIG, type ServerConfig } from '../../server/config.ts'
 import { silentLogger } from '../../server/ops/logger.ts'
 import { connectClient, type TestClient } from './sync-harness.ts'
@@ -23,6 +24,8 @@ export async function startInstance(
   redisUrl: string,
   name: string,
   overrides: Partial<ServerConfig> = {},
+  relay?: Partial<RelayOptions>,
+  { waitForRedis = true } = {},
 ): Promise<Instance> {
   const config: ServerConfig = {
     ...DEFAULT_CONFIG,
@@ -35,8 +38,8 @@ export async function startInstance(
     redisUrl,
     ...overrides,
   }
-  const server = await startServer({ config, logger: silentLogger, store: db.instance() })
-  await waitFor(() => server.cluster?.connected === true, `instance ${name} connected to Redis`)
+  const server = await startServer({ config, logger: silentLogger, store: db.instance(), relay })
+  if (waitForRedis) await waitFor(() => server.cluster?.connected === true, `instance ${name} connected to Redis`)
   return { server, wsUrl: `ws://127.0.0.1:${server.port}/sync`, name, close: () => server.close().catch(() => {}) }
 }
 
