@@ -76,7 +76,11 @@ export class DocumentRelay {
   ) {
     this.link = new RedisLink(url, logger, {
       message: (channel, bytes) => this.receive(channel, bytes),
-      ready: () => this.reconcileAll(),
+      ready: () => {
+        this.reconcileAll()
+        // The others dropped our people if we were away longer than their heartbeat expiry.
+        this.askLocalPeopleToReannounce()
+      },
       lost: () => {},
     })
     this.peers = new PeerInstances(options, {
@@ -157,6 +161,10 @@ export class DocumentRelay {
     }
   }
 
+  private askLocalPeopleToReannounce(): void {
+    for (const docId of this.open) this.documents.get(docId)?.askLocalPeopleToReannounce()
+  }
+
   private offerStateVector(document: SharedDocument): void {
     const stateVector = Y.encodeStateVector(document.ydoc)
     this.publish(documentChannel(document.id), { kind: Kind.StateVector, from: this.instanceId, stateVector })
@@ -181,7 +189,9 @@ export class DocumentRelay {
       this.peers.left(message.from)
       return
     }
-    this.peers.heard(message.from)
+    // An instance that is new, or back after its heartbeat lapsed, dropped our people or never
+    // had them: our clients announce themselves again (one frame each, answered in a round trip).
+    if (this.peers.heard(message.from)) this.askLocalPeopleToReannounce()
     if (channel.startsWith(DOCUMENT_CHANNEL_PREFIX)) {
       this.receiveForDocument(channel.slice(DOCUMENT_CHANNEL_PREFIX.length), message)
       return

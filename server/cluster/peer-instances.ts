@@ -32,9 +32,11 @@ export class PeerInstances {
     this.timers.push(setInterval(() => this.expireSilent(), this.timing.heartbeatMs / 2).unref())
   }
 
-  /** Heard from `instanceId` (any message counts). */
-  heard(instanceId: string): void {
+  /** Heard from `instanceId` (any message counts). True when it was not alive until now (new, or back). */
+  heard(instanceId: string): boolean {
+    const known = this.lastHeard.has(instanceId)
     this.lastHeard.set(instanceId, performance.now())
+    return !known
   }
 
   /** It said it is leaving: gone now. */

@@ -125,6 +125,18 @@ export class AwarenessRegistry<Owner> {
     return entries.length > 0 ? encodeAwarenessUpdate(entries) : null
   }
 
+  /** The live states, by owner. */
+  liveByOwner(): Map<Owner, AwarenessEntry[]> {
+    const byOwner = new Map<Owner, AwarenessEntry[]>()
+    for (const [clientId, meta] of this.clients) {
+      if (meta.json === null || meta.owner === null) continue
+      let entries = byOwner.get(meta.owner)
+      if (!entries) byOwner.set(meta.owner, (entries = []))
+      entries.push({ clientId, clock: meta.clock, json: meta.json })
+    }
+    return byOwner
+  }
+
   /** The live states whose owner passes `include`, as one awareness update, or null if none. */
   encodeOwned(include: (owner: Owner) => boolean): Uint8Array | null {
     const entries: AwarenessEntry[] = []

@@ -134,6 +134,20 @@ export class ClientMessages {
     return removal
   }
 
+  /**
+   * Tells each connection here that its own states were removed, which a y-protocols client
+   * answers by announcing them again one clock higher. For instances that dropped our people
+   * while they could not hear us: they hold the removal at the same clock, and would ignore a
+   * mere repeat of the state until the client's next renewal (up to 15 s later).
+   */
+  askToReannounce(): void {
+    for (const [owner, entries] of this.awareness.liveByOwner()) {
+      if (typeof owner === 'string') continue
+      const removals = entries.map(({ clientId, clock }) => ({ clientId, clock, json: 'null' }))
+      owner.send(encodeAwarenessFrame(encodeAwarenessUpdate(removals)))
+    }
+  }
+
   /** Another instance's awareness update: relayed here as is when it changed something, never published again. */
   applyPeerAwareness(update: Uint8Array, owner: AwarenessOwner): void {
     if (this.awareness.apply(decodeAwarenessUpdate(update), owner)) {

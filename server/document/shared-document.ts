@@ -262,6 +262,11 @@ export class SharedDocument {
     this.messages.removeOwnedBy(peerOwner(instanceId))
   }
 
+  /** Has this server's connections announce their states again, one clock higher (see ClientMessages). */
+  askLocalPeopleToReannounce(): void {
+    if (this.state === 'ready') this.messages.askToReannounce()
+  }
+
   /** The states announced by this server's own connections, as one awareness update, or null. */
   encodeLocalAwareness(): Uint8Array | null {
     return this.messages.awareness.encodeOwned((owner) => typeof owner !== 'string')

@@ -11,7 +11,7 @@ import { after, afterEach, before, describe, it } from 'node:test'
 import { Redis } from 'ioredis'
 import * as Y from 'yjs'
 import { decodeClusterMessage, documentChannel, Kind } from '../../server/cluster/cluster-messages.ts'
-import { allSee, count, person, startInstance, text, type, type Instance } from '../support/cluster.ts'
+import { allSee, count, namesSeenBy, person, startInstance, text, type, type Instance } from '../support/cluster.ts'
 import { REDIS_MISSING, redisAvailable, startRedis, type TestRedis } from '../support/redis.ts'
 import { scrapeMetrics } from '../support/scrape-metrics.ts'
 import { SharedDatabase } from '../support/shared-store.ts'
@@ -209,5 +209,29 @@ describe('a cluster when Redis goes away', { skip }, () => {
     await allSee([ann], (t) => t.includes('<lost>'), 'a has it')
     await allSee([bob], (t) => t.includes('<lost>'), 'b got it from the slow exchange', 5000)
     assertExactlyOnce([ann, bob], ['<ann>', '<lost>'])
+  })
+
+  it('shows everyone again within moments after a partition long enough to drop presence', async () => {
+    // Root cause: both sides kept the removal at the state's clock, and ignored the same state
+    // sent again until the client renewed it, 15 s later.
+    const db = new SharedDatabase()
+    const link = await startTcpLink(redis.port)
+    scope.defer(() => link.close())
+    const a = await instance(db, redis.url, 'a')
+    const cut = await instance(db, link.url, 'cut')
+    const id = docId()
+    const ann = personOn(a, id, 'Ann')
+    const sam = personOn(cut, id, 'Sam')
+    await waitFor(() => namesSeenBy(ann).join() === 'Ann,Sam' && namesSeenBy(sam).join() === 'Ann,Sam', 'both present')
+    link.cut()
+    await waitFor(() => namesSeenBy(ann).join() === 'Ann' && namesSeenBy(sam).join() === 'Sam', 'each side dropped the other')
+    const restored = performance.now()
+    link.restore()
+    await waitFor(
+      () => namesSeenBy(ann).join() === 'Ann,Sam' && namesSeenBy(sam).join() === 'Ann,Sam',
+      'both see each other again',
+      5000,
+    )
+    process.stdout.write(`# presence back ${Math.round(performance.now() - restored)} ms after the partition ended\n`)
   })
 })
