@@ -244,15 +244,15 @@ export class DocumentRelay {
     if (!sameBytes(before, Y.encodeStateVector(document.ydoc))) this.counts.reconciled++
     if (message.kind !== Kind.Reply) return
     if (message.awareness.byteLength > 0) this.applyPeerAwareness(document, message.from, message.awareness)
-    // The peer lacks something of ours (edits made here while Redis was away from one of us).
-    if (hasMoreThan(Y.encodeStateVector(document.ydoc), message.stateVector)) {
-      this.publish(instanceChannel(message.from), {
-        kind: Kind.CatchUp,
-        from: this.instanceId,
-        docId: document.id,
-        update: Y.encodeStateAsUpdate(document.ydoc, message.stateVector),
-      })
-    }
+    // What the peer lacks of ours (edits made here while Redis was away from one of us). Sent
+    // even when our state vector is not ahead: a deletion moves no state vector, and only the
+    // delete set that comes with every diff carries it.
+    this.publish(instanceChannel(message.from), {
+      kind: Kind.CatchUp,
+      from: this.instanceId,
+      docId: document.id,
+      update: Y.encodeStateAsUpdate(document.ydoc, message.stateVector),
+    })
   }
 
   private applyPeerUpdate(document: SharedDocument, from: string, update: Uint8Array): void {
@@ -290,15 +290,6 @@ export class DocumentRelay {
     this.publish(INSTANCES_CHANNEL, { kind: Kind.Leaving, from: this.instanceId })
     await this.link.close()
   }
-}
-
-/** Does state vector `ours` hold any client's clock beyond `theirs`? */
-export function hasMoreThan(ours: Uint8Array, theirs: Uint8Array): boolean {
-  const theirClocks = Y.decodeStateVector(theirs)
-  for (const [client, clock] of Y.decodeStateVector(ours)) {
-    if (clock > (theirClocks.get(client) ?? 0)) return true
-  }
-  return false
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {

@@ -234,4 +234,25 @@ describe('a cluster when Redis goes away', { skip }, () => {
     )
     process.stdout.write(`# presence back ${Math.round(performance.now() - restored)} ms after the partition ended\n`)
   })
+
+  it('carries a deletion made during a partition, which moves no state vector', async () => {
+    // Root cause: the requester sent a peer what it lacked only when its state vector was ahead,
+    // and a deletion alone leaves the state vector as it was: it waited for the slow timer.
+    const db = new SharedDatabase()
+    const link = await startTcpLink(redis.port)
+    scope.defer(() => link.close())
+    const a = await instance(db, redis.url, 'a')
+    const cut = await instance(db, link.url, 'cut')
+    const id = docId()
+    const ann = personOn(a, id, 'Ann')
+    const sam = personOn(cut, id, 'Sam')
+    type(ann, '<keep><drop>')
+    await allSee([ann, sam], (t) => t === '<keep><drop>', 'shared')
+    link.cut()
+    await waitFor(() => !cut.server.cluster!.connected, 'cut off')
+    sam.doc.getText('t').delete('<keep>'.length, '<drop>'.length)
+    await sam.whenSaved()
+    link.restore()
+    await allSee([ann, sam], (t) => t === '<keep>', 'the deletion reached the other instance', 5000)
+  })
 })

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import * as Y from 'yjs'
 import {
   type ClusterMessage,
   decodeClusterMessage,
@@ -9,7 +8,6 @@ import {
   instanceChannel,
   Kind,
 } from '../../server/cluster/cluster-messages.ts'
-import { hasMoreThan } from '../../server/cluster/document-relay.ts'
 
 describe('cluster messages', () => {
   it('round-trips every kind', () => {
@@ -41,16 +39,5 @@ describe('cluster messages', () => {
   it('names the channels', () => {
     assert.equal(documentChannel('abc'), 'chorus:doc:abc')
     assert.equal(instanceChannel('i1'), 'chorus:instance:i1')
-  })
-
-  it('tells whether one state vector holds something another lacks', () => {
-    const a = new Y.Doc()
-    const b = new Y.Doc()
-    a.getText('t').insert(0, 'x')
-    Y.applyUpdate(b, Y.encodeStateAsUpdate(a))
-    assert.equal(hasMoreThan(Y.encodeStateVector(a), Y.encodeStateVector(b)), false)
-    b.getText('t').insert(0, 'y')
-    assert.equal(hasMoreThan(Y.encodeStateVector(b), Y.encodeStateVector(a)), true)
-    assert.equal(hasMoreThan(Y.encodeStateVector(a), Y.encodeStateVector(b)), false)
   })
 })
