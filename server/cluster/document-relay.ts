@@ -33,6 +33,7 @@ import {
   Kind,
 } from './cluster-messages.ts'
 import { DEFAULT_PEER_TIMING, PeerInstances, type PeerTiming } from './peer-instances.ts'
+import { RecentPeerUpdates } from './recent-peer-updates.ts'
 import { RedisLink } from './redis-link.ts'
 
 export interface RelayOptions extends PeerTiming {
@@ -66,6 +67,8 @@ export class DocumentRelay {
   /** Peer updates for documents still loading, applied in order once they are ready. */
   private readonly waiting = new Map<string, { from: string; update: Uint8Array }[]>()
   private readonly unsubscribers: (() => void)[] = []
+  /** Updates received from each instance lately, per document: stored here should it die. */
+  private readonly recent: RecentPeerUpdates
   private antiEntropyTimer: NodeJS.Timeout | null = null
 
   constructor(
@@ -83,12 +86,13 @@ export class DocumentRelay {
       },
       lost: () => {},
     })
+    this.recent = new RecentPeerUpdates(options.expireAfterMs + options.heartbeatMs * 2)
     this.peers = new PeerInstances(options, {
-      heartbeat: () => this.publish(INSTANCES_CHANNEL, { kind: Kind.Heartbeat, from: this.instanceId }),
-      expired: (instanceId) => {
-        this.logger.info('instance gone; removing its presence', { instance: instanceId })
-        for (const docId of this.open) this.documents.get(docId)?.removePeerAwareness(instanceId)
+      heartbeat: () => {
+        this.publish(INSTANCES_CHANNEL, { kind: Kind.Heartbeat, from: this.instanceId })
+        this.recent.prune(performance.now())
       },
+      expired: (instanceId, silently) => this.instanceGone(instanceId, silently),
     })
   }
 
@@ -158,6 +162,22 @@ export class DocumentRelay {
     for (const docId of this.open) {
       const document = this.documents.get(docId)
       if (document?.isReady) this.offerStateVector(document)
+    }
+  }
+
+  /**
+   * Another instance left or fell silent: its people go. If it fell silent (killed, cut off), it
+   * may have published updates it never stored: each instance holding them stores them again.
+   */
+  private instanceGone(instanceId: string, silently: boolean): void {
+    this.logger.info('instance gone; removing its presence', { instance: instanceId, silently })
+    const recent = this.recent.take(instanceId)
+    for (const docId of this.open) {
+      const document = this.documents.get(docId)
+      if (!document) continue
+      document.removePeerAwareness(instanceId)
+      const updates = silently ? recent.get(docId) : undefined
+      if (updates && updates.length > 0) document.storeOnBehalf(updates)
     }
   }
 
@@ -257,7 +277,10 @@ export class DocumentRelay {
 
   private applyPeerUpdate(document: SharedDocument, from: string, update: Uint8Array): void {
     try {
-      if (document.applyUpdate(update, { kind: 'peer', instanceId: from })) return
+      if (document.applyUpdate(update, { kind: 'peer', instanceId: from })) {
+        this.recent.add(from, document.id, update, performance.now())
+        return
+      }
     } catch (error) {
       this.reject('peer update refused', document.id, error)
       return

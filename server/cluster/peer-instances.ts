@@ -23,7 +23,7 @@ export class PeerInstances {
 
   constructor(
     private readonly timing: PeerTiming,
-    private readonly hooks: { heartbeat(): void; expired(instanceId: string): void },
+    private readonly hooks: { heartbeat(): void; expired(instanceId: string, silently: boolean): void },
   ) {}
 
   start(): void {
@@ -39,10 +39,10 @@ export class PeerInstances {
     return !known
   }
 
-  /** It said it is leaving: gone now. */
+  /** It said it is leaving (after storing everything): gone now. */
   left(instanceId: string): void {
     this.lastHeard.delete(instanceId)
-    this.hooks.expired(instanceId)
+    this.hooks.expired(instanceId, false)
   }
 
   get alive(): number {
@@ -52,7 +52,9 @@ export class PeerInstances {
   private expireSilent(): void {
     const now = performance.now()
     for (const [instanceId, heard] of this.lastHeard) {
-      if (now - heard > this.timing.expireAfterMs) this.left(instanceId)
+      if (now - heard <= this.timing.expireAfterMs) continue
+      this.lastHeard.delete(instanceId)
+      this.hooks.expired(instanceId, true)
     }
   }
 

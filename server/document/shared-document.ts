@@ -247,6 +247,17 @@ export class SharedDocument {
   }
 
   /**
+   * Stores updates this document already holds from another instance that died before it could
+   * have stored them (a peer's update is published when applied, before its record is written).
+   * Appended to the log as they are: they changed nothing here, so the intake would not store them.
+   * Storing one twice is harmless (applying a Yjs update again changes nothing).
+   */
+  storeOnBehalf(updates: readonly Uint8Array[]): void {
+    if (this.state !== 'ready') return
+    for (const update of updates) this.journal.append(update, null, false)
+  }
+
+  /**
    * Applies another instance's awareness update (carets, presence) and relays it to the
    * connections here, owned by that instance: when the instance goes, its states go with it
    * (`removePeerAwareness`). Throws on a malformed update, changing nothing.

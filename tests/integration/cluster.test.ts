@@ -29,8 +29,9 @@ describe('a cluster through Redis', { skip }, () => {
   after(() => redis?.remove())
   afterEach(() => scope.cleanup())
 
-  async function instances(n: number): Promise<Instance[]> {
-    db = new SharedDatabase()
+  /** `n` instances over the database `db`, a new one unless the test made it already. */
+  async function instances(n: number, shared = false): Promise<Instance[]> {
+    if (!shared) db = new SharedDatabase()
     const started: Instance[] = []
     for (let i = 0; i < n; i++) {
       const instance = await startInstance(db, redis.url, `i${i}`)
@@ -92,7 +93,7 @@ describe('a cluster through Redis', { skip }, () => {
     // The third instance reaches Redis through a link the test can cut without a goodbye.
     const link = await startTcpLink(redis.port)
     scope.defer(() => link.close())
-    const [a, b] = await instances(2).then((started) => started)
+    const [a, b] = await instances(2, true)
     const c = await startInstance(db, link.url, 'i2')
     scope.defer(() => c.close())
     const id = docId()
@@ -125,6 +126,33 @@ describe('a cluster through Redis', { skip }, () => {
     // Well before a lapsed heartbeat (3 s) would remove them.
     await waitFor(() => namesSeenBy(ann).join() === 'Ann', 'Bob gone with his instance', 2500)
     process.stdout.write(`# presence of a stopped instance gone after ${Math.round(performance.now() - stopped)} ms\n`)
+  })
+
+  it('stores what a killed instance published but never stored', async () => {
+    // Root cause: an update is published when applied, before its instance stores it; the
+    // others hold it without storing it (a peer's update is not theirs to store), and one of them
+    // would confirm it as "Saved" to its author reconnecting there, with nobody having stored it.
+    db = new SharedDatabase()
+    const link = await startTcpLink(redis.port)
+    scope.defer(() => link.close())
+    const doomed = await startInstance(db, link.url, 'doomed')
+    scope.defer(() => doomed.close())
+    const [b] = await instances(1, true)
+    const id = docId()
+    const ann = personOn(doomed, id, 'Ann')
+    const bob = personOn(b, id, 'Bob')
+    await allSee([ann, bob], () => true, 'connected')
+    await waitFor(() => b.server.documents.get(id)?.isReady === true, 'open on b')
+    // The doomed instance writes nothing from now on, then vanishes without a goodbye.
+    doomed.store.freeze()
+    type(ann, '<never stored by its instance>')
+    await allSee([bob], (t) => t.includes('<never stored by its instance>'), 'b has it')
+    link.cut()
+    await waitFor(
+      () => db.contents(id).getText('t').toString().includes('<never stored by its instance>'),
+      'stored by the survivor once the doomed instance fell silent',
+      8000,
+    )
   })
 
   it('lets a document leave memory on every instance, and unsubscribes', async () => {

@@ -9,11 +9,12 @@ import type { RelayOptions } from '../../server/cluster/document-relay.ts'
 import { DEFAULT_CONFIG, type ServerConfig } from '../../server/config.ts'
 import { silentLogger } from '../../server/ops/logger.ts'
 import { connectClient, type TestClient } from './sync-harness.ts'
-import type { SharedDatabase } from './shared-store.ts'
+import type { SharedDatabase, SharedStoreInstance } from './shared-store.ts'
 import { waitFor } from './wait-for.ts'
 
 export interface Instance {
   readonly server: RunningServer
+  readonly store: SharedStoreInstance
   readonly wsUrl: string
   readonly name: string
   close(): Promise<void>
@@ -38,9 +39,10 @@ export async function startInstance(
     redisUrl,
     ...overrides,
   }
-  const server = await startServer({ config, logger: silentLogger, store: db.instance(), relay })
+  const store = db.instance()
+  const server = await startServer({ config, logger: silentLogger, store, relay })
   if (waitForRedis) await waitFor(() => server.cluster?.connected === true, `instance ${name} connected to Redis`)
-  return { server, wsUrl: `ws://127.0.0.1:${server.port}/sync`, name, close: () => server.close().catch(() => {}) }
+  return { server, store, wsUrl: `ws://127.0.0.1:${server.port}/sync`, name, close: () => server.close().catch(() => {}) }
 }
 
 /** A stock y-websocket client (with Chorus's Saved messages) that shows itself as `name`. */

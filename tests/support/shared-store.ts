@@ -47,8 +47,14 @@ export class SharedStoreInstance implements DocumentStore, ViewLinkStore {
   /** docId → this instance's record number → row. */
   private readonly rowsOf = new Map<string, Map<number, number>>()
   readonly health: StorageHealth = 'ok'
+  private frozen = false
 
   constructor(private readonly db: SharedDatabase) {}
+
+  /** From now on no write of this instance ever completes: a process killed before its next fsync. */
+  freeze(): void {
+    this.frozen = true
+  }
 
   async load(docId: string): Promise<StoredDocument> {
     await nextTurn()
@@ -70,6 +76,7 @@ export class SharedStoreInstance implements DocumentStore, ViewLinkStore {
 
   async appendRecord(docId: string, seq: number, updates: readonly Uint8Array[]): Promise<void> {
     await nextTurn()
+    if (this.frozen) await new Promise(() => {})
     const row = this.db.nextRow++
     this.db.log(docId).rows.set(row, [...updates])
     let mine = this.rowsOf.get(docId)
@@ -79,6 +86,7 @@ export class SharedStoreInstance implements DocumentStore, ViewLinkStore {
 
   async replaceLogWithSnapshot(docId: string, snapshot: Uint8Array, fromSeq: number, toSeq: number): Promise<void> {
     await nextTurn()
+    if (this.frozen) await new Promise(() => {})
     const stored = this.db.log(docId)
     stored.snapshot = stored.snapshot ? Y.mergeUpdates([stored.snapshot, snapshot]) : snapshot
     const mine = this.rowsOf.get(docId)
