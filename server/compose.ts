@@ -5,6 +5,7 @@
  *   storage     the store (LevelDB unless one is passed in, e.g. a test's in-memory store)
  *   document    the registry of open documents, the view links
  *   transport   the sync endpoint (WebSocket upgrades → connections), the HTTP server
+ *   cluster     with REDIS_URL, the relay between instances (server/cluster/)
  *   ops         health and readiness, metrics (on the main port or METRICS_PORT)
  */
 import https from 'node:https'
@@ -23,6 +24,8 @@ import { SyncEndpoint } from './transport/sync-endpoint.ts'
 import type http from 'node:http'
 import { logCertificate, readTlsCredentials, tlsReloader, TlsFileError } from './transport/tls.ts'
 import { EXIT_CONFIG, StartupFailure } from './ops/startup-failure.ts'
+import { DEFAULT_RELAY_OPTIONS, DocumentRelay, type RelayOptions } from './cluster/document-relay.ts'
+import { REDIS_NEEDS_SHARED_STORE } from './config.ts'
 
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 
@@ -33,6 +36,8 @@ export interface StartOptions {
   next?: { dev: boolean }
   /** The store to serve from; by default a LevelDB store in `config.dataDir`. */
   store?: DocumentStore & ViewLinkStore
+  /** With REDIS_URL: the relay's timings, when not the defaults (tests shorten them). */
+  relay?: Partial<RelayOptions>
 }
 
 export interface RunningServer {
@@ -41,6 +46,8 @@ export interface RunningServer {
   readonly documents: DocumentRegistry
   readonly health: Health
   readonly metrics: Metrics
+  /** With REDIS_URL: the relay to the other instances. */
+  readonly cluster: DocumentRelay | null
   /** Where /metrics is served: METRICS_PORT's actual port, or `port`. */
   readonly metricsPort: number
   readonly port: number
@@ -69,23 +76,42 @@ export class StopTimeoutError extends Error {
   }
 }
 
-export async function startServer({ config, logger, next, store: givenStore }: StartOptions): Promise<RunningServer> {
+export async function startServer({ config, logger, next, store: givenStore, relay }: StartOptions): Promise<RunningServer> {
   // First, so that a bad certificate stops the start (before the store opens), not every handshake.
   const tls = config.tls ? await readTlsCredentials(config.tls).catch(asStartupFailure) : undefined
+  // Each instance would serve its own copy of every document; loadConfig says so too.
+  if (config.redisUrl && !givenStore && !config.databaseUrl) throw new StartupFailure(REDIS_NEEDS_SHARED_STORE, EXIT_CONFIG)
   const store = givenStore ?? (await LevelDbStore.open(config.dataDir, { commitDelayMs: config.commitDelayMs, logger }))
   const documents = new DocumentRegistry(store, documentOptionsFrom(config), logger)
   store.onHealthChange((health) => documents.storageHealthChanged(health))
+  if (config.redisUrl && store instanceof LevelDbStore) {
+    await store.close()
+    throw new StartupFailure(REDIS_NEEDS_SHARED_STORE, EXIT_CONFIG)
+  }
+  const cluster = config.redisUrl
+    ? new DocumentRelay(config.redisUrl, documents, logger.child({ component: 'cluster' }), {
+        ...DEFAULT_RELAY_OPTIONS,
+        ...relay,
+      })
+    : null
+  cluster?.start()
   const viewLinks = new ViewLinks(store, (docId, viewId) => sync.disconnectViewers(docId, viewId))
   const sync = new SyncEndpoint(config, documents, viewLinks, logger)
-  const health = new Health(store, documents, sync)
-  const metrics = new Metrics({ documents, sync, store, health }, config.metricsToken)
+  const health = new Health(store, documents, sync, cluster)
+  const metrics = new Metrics({ documents, sync, store, health, cluster }, config.metricsToken)
   const ownPort = config.metricsPort !== 0
   const app = next ? await startNextApp(config, next.dev) : null
-  const server = await listen(config, { health, sync, viewLinks, logger, app, metrics: ownPort ? null : metrics }, tls)
+  const server = await listen(config, { health, sync, viewLinks, logger, app, metrics: ownPort ? null : metrics }, tls).catch(
+    async (error: unknown) => {
+      await cluster?.close()
+      throw error
+    },
+  )
   if (tls) logCertificate(logger, 'serving https and wss', tls.certificate)
   const metricsServer = ownPort
     ? await listenMetrics(metrics, config.metricsPort, config.host).catch(async (error: unknown) => {
         await new Promise((resolve) => server.http.close(resolve))
+        await cluster?.close()
         throw error
       })
     : null
@@ -98,6 +124,7 @@ export async function startServer({ config, logger, next, store: givenStore }: S
     documents,
     health,
     metrics,
+    cluster,
     metricsPort: metricsServer?.port ?? server.port,
     port: server.port,
     url: tls ? url.replace(/^http:/, 'https:') : url,
@@ -115,6 +142,8 @@ export async function startServer({ config, logger, next, store: givenStore }: S
           new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), config.stopTimeoutMs))),
         ])
         clearTimeout(timer)
+        // After the clients have gone: their presence removals went out through it.
+        await cluster?.close()
         const unstored = stored ? null : documents.unstored()
         if (unstored) {
           logger.error('STOP TIMED OUT: could not store everything; the editors still hold it and resend it on reconnect', {

@@ -90,6 +90,12 @@ export interface ServerConfig {
   httpKeepAliveTimeoutMs: number
   /** A WebSocket that sends nothing this long after the upgrade is closed (every real client speaks at once). */
   firstMessageTimeoutMs: number
+
+  // --- Scale-out ---
+  /** PostgreSQL (`postgres://…`): the shared document store of a cluster (DATABASE_URL). */
+  databaseUrl: string | undefined
+  /** Redis (`redis://…`, `rediss://…`): carries updates and presence between instances (REDIS_URL). */
+  redisUrl: string | undefined
 }
 
 export const DEFAULT_CONFIG: ServerConfig = {
@@ -123,6 +129,8 @@ export const DEFAULT_CONFIG: ServerConfig = {
   httpRequestTimeoutMs: 30_000,
   httpKeepAliveTimeoutMs: 5_000,
   firstMessageTimeoutMs: 10_000,
+  databaseUrl: undefined,
+  redisUrl: undefined,
 }
 
 export class ConfigError extends Error {
@@ -197,7 +205,23 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     metricsPort,
     drainSeconds: integer(env, 'DRAIN_SECONDS', DEFAULT_CONFIG.drainSeconds, 0),
     ...edge,
+    ...loadScaleOutConfig(env),
   }
+}
+
+/** The message a cluster on the embedded store stops with (one line, exit 2). */
+export const REDIS_NEEDS_SHARED_STORE =
+  'REDIS_URL needs a shared store (DATABASE_URL): the embedded LevelDB belongs to one instance and cannot be shared, so instances connected through Redis would each serve their own copy of every document'
+
+/** DATABASE_URL and REDIS_URL: several instances serving the same documents. */
+function loadScaleOutConfig(env: Record<string, string | undefined>): Pick<ServerConfig, 'databaseUrl' | 'redisUrl'> {
+  const databaseUrl = env.DATABASE_URL?.trim() || undefined
+  const redisUrl = env.REDIS_URL?.trim() || undefined
+  if (redisUrl !== undefined && !/^rediss?:\/\/[^/]/.test(redisUrl)) {
+    throw new ConfigError(`REDIS_URL must be redis://host[:port][/db] or rediss://…, got "${redisUrl}"`)
+  }
+  if (redisUrl !== undefined && databaseUrl === undefined) throw new ConfigError(REDIS_NEEDS_SHARED_STORE)
+  return { databaseUrl, redisUrl }
 }
 
 type EdgeConfig = Pick<

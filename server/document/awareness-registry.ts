@@ -125,6 +125,28 @@ export class AwarenessRegistry<Owner> {
     return entries.length > 0 ? encodeAwarenessUpdate(entries) : null
   }
 
+  /** The live states, by owner. */
+  liveByOwner(): Map<Owner, AwarenessEntry[]> {
+    const byOwner = new Map<Owner, AwarenessEntry[]>()
+    for (const [clientId, meta] of this.clients) {
+      if (meta.json === null || meta.owner === null) continue
+      let entries = byOwner.get(meta.owner)
+      if (!entries) byOwner.set(meta.owner, (entries = []))
+      entries.push({ clientId, clock: meta.clock, json: meta.json })
+    }
+    return byOwner
+  }
+
+  /** The live states whose owner passes `include`, as one awareness update, or null if none. */
+  encodeOwned(include: (owner: Owner) => boolean): Uint8Array | null {
+    const entries: AwarenessEntry[] = []
+    for (const [clientId, meta] of this.clients) {
+      if (meta.json !== null && meta.owner !== null && include(meta.owner))
+        entries.push({ clientId, clock: meta.clock, json: meta.json })
+    }
+    return entries.length > 0 ? encodeAwarenessUpdate(entries) : null
+  }
+
   /**
    * Removes every state `owner` announced and returns the update that tells the others, or null
    * if it announced none. The removal keeps the state's clock, as y-protocols' own

@@ -31,7 +31,12 @@ export interface ClientMessagesHooks {
   tellSavedState(connection: DocumentConnection): void
   /** Sends a frame to every connection but `except`. */
   broadcast(frame: Uint8Array, except: DocumentConnection | null): void
+  /** A connection's awareness changed something: for the other instances. */
+  publishAwareness(update: Uint8Array): void
 }
+
+/** A connection here, or another instance (`instance:<id>`) for the states it relayed to us. */
+export type AwarenessOwner = DocumentConnection | `instance:${string}`
 
 export interface ClientMessagesOptions {
   /** Most messages a connection may send while the document loads. */
@@ -41,7 +46,7 @@ export interface ClientMessagesOptions {
 }
 
 export class ClientMessages {
-  readonly awareness = new AwarenessRegistry<DocumentConnection>()
+  readonly awareness = new AwarenessRegistry<AwarenessOwner>()
   /** Messages that arrived while the document loaded, per connection, in arrival order. */
   private readonly held = new Map<DocumentConnection, Uint8Array[]>()
   /** Writes dropped from read-only connections, over the document's time in memory. */
@@ -118,8 +123,36 @@ export class ClientMessages {
   /** Removes what the connection announced, for everyone at once (no ghost carets). */
   leave(connection: DocumentConnection): void {
     this.held.delete(connection)
-    const removal = this.awareness.removeOwnedBy(connection)
+    const removal = this.removeOwnedBy(connection)
+    if (removal) this.hooks.publishAwareness(removal)
+  }
+
+  /** Removes every state `owner` announced, for everyone here; returns the removal sent, if any. */
+  removeOwnedBy(owner: AwarenessOwner): Uint8Array | null {
+    const removal = this.awareness.removeOwnedBy(owner)
     if (removal) this.hooks.broadcast(encodeAwarenessFrame(removal), null)
+    return removal
+  }
+
+  /**
+   * Tells each connection here that its own states were removed, which a y-protocols client
+   * answers by announcing them again one clock higher. For instances that dropped our people
+   * while they could not hear us: they hold the removal at the same clock, and would ignore a
+   * mere repeat of the state until the client's next renewal (up to 15 s later).
+   */
+  askToReannounce(): void {
+    for (const [owner, entries] of this.awareness.liveByOwner()) {
+      if (typeof owner === 'string') continue
+      const removals = entries.map(({ clientId, clock }) => ({ clientId, clock, json: 'null' }))
+      owner.send(encodeAwarenessFrame(encodeAwarenessUpdate(removals)))
+    }
+  }
+
+  /** Another instance's awareness update: relayed here as is when it changed something, never published again. */
+  applyPeerAwareness(update: Uint8Array, owner: AwarenessOwner): void {
+    if (this.awareness.apply(decodeAwarenessUpdate(update), owner)) {
+      this.hooks.broadcast(encodeAwarenessFrame(update), null)
+    }
   }
 
   /** What a new connection gets: our state vector (so it sends what we lack) and who is here. */
@@ -164,9 +197,11 @@ export class ClientMessages {
           if (connection.readOnly) entries = entries.map(markViewing)
           const removals = this.awareness.removalsToReannounce(entries)
           if (this.awareness.apply(entries, connection)) {
+            const update = connection.readOnly ? encodeAwarenessUpdate(entries) : message.update
             // Echoed to the sender too: a stock y-websocket client drops a connection on which
             // nothing arrived for 30 s, and its own awareness renewals are what keep it alive.
-            this.hooks.broadcast(connection.readOnly ? encodeAwarenessFrame(encodeAwarenessUpdate(entries)) : frame, null)
+            this.hooks.broadcast(connection.readOnly ? encodeAwarenessFrame(update) : frame, null)
+            this.hooks.publishAwareness(update)
           }
           if (removals.length > 0) connection.send(encodeAwarenessFrame(encodeAwarenessUpdate(removals)))
           break

@@ -26,6 +26,13 @@ export interface DocumentEventMap {
   'compaction-failed': { error: Error }
   /** An update failed to apply; the document is reloaded from disk. */
   quarantined: Record<string, never>
+  /**
+   * Updates applied here whose origin's policy publishes them (not a peer's), merged per batch:
+   * what the other instances serving the document need (server/cluster/).
+   */
+  'update-to-publish': { update: Uint8Array }
+  /** An awareness update from a connection of this server (a removal when one leaves), for the other instances. */
+  'awareness-to-publish': { update: Uint8Array }
   /** The document left memory. */
   unloaded: Record<string, never>
 }

@@ -25,6 +25,12 @@ export class DocumentRegistry {
   private readonly documents = new Map<string, SharedDocument>()
   /** What happens to every document of this registry (see document-events.ts). */
   readonly events = new DocumentEvents()
+  /**
+   * Awaited before a document's stored state is read (the cluster relay subscribes to the
+   * document's channel here, so that no other instance's update can fall between the read and the
+   * subscription). It must settle promptly and never reject; a document loads after it regardless.
+   */
+  beforeLoad: ((docId: string) => Promise<void>) | null = null
 
   constructor(
     private readonly store: DocumentStore,
@@ -52,7 +58,8 @@ export class DocumentRegistry {
       },
     )
     this.documents.set(docId, document)
-    void document.load()
+    if (this.beforeLoad) void this.beforeLoad(docId).then(() => document.load())
+    else void document.load()
     return document
   }
 

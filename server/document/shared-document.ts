@@ -56,6 +56,11 @@ export interface DocumentOptions extends CompactionOptions {
 type State = 'loading' | 'ready' | 'quarantined' | 'unloaded'
 type Origin = UpdateOrigin<DocumentConnection>
 
+/** Who holds an awareness state that reached us from another instance. */
+function peerOwner(instanceId: string): `instance:${string}` {
+  return `instance:${instanceId}`
+}
+
 /** A change that did not come from a connection took the document past its size cap. */
 export class DocumentTooLargeError extends Error {
   override name = 'DocumentTooLargeError'
@@ -107,12 +112,14 @@ export class SharedDocument {
       relay: (frame, except) => this.broadcast(frame, except),
       afterApply: () => this.messages.forgetEncodedFrames(),
       applied: (origin, updates, bytes) => this.emit('applied', { origin, updates, bytes }),
+      publish: (update) => this.emit('update-to-publish', { update }),
       failed: (culprit, error) => this.quarantine(culprit, error),
     })
     this.messages = new ClientMessages(this.ydoc, this.intake, options, logger, {
       approximateBytes: () => this.approximateBytes,
       tellSavedState: (connection) => this.tellSavedState(connection),
       broadcast: (frame, except) => this.broadcast(frame, except),
+      publishAwareness: (update) => this.emit('awareness-to-publish', { update }),
     })
   }
 
@@ -240,6 +247,43 @@ export class SharedDocument {
     this.intake.enqueue(origin, update, null)
     this.intake.applyWaiting()
     return true
+  }
+
+  /**
+   * Stores updates this document already holds from another instance that died before it could
+   * have stored them (a peer's update is published when applied, before its record is written).
+   * Appended to the log as they are: they changed nothing here, so the intake would not store them.
+   * Storing one twice is harmless (applying a Yjs update again changes nothing).
+   */
+  storeOnBehalf(updates: readonly Uint8Array[]): void {
+    if (this.state !== 'ready') return
+    for (const update of updates) this.journal.append(update, null, false)
+  }
+
+  /**
+   * Applies another instance's awareness update (carets, presence) and relays it to the
+   * connections here, owned by that instance: when the instance goes, its states go with it
+   * (`removePeerAwareness`). Throws on a malformed update, changing nothing.
+   */
+  applyPeerAwareness(update: Uint8Array, instanceId: string): void {
+    if (this.state === 'unloaded') return
+    this.messages.applyPeerAwareness(update, peerOwner(instanceId))
+  }
+
+  /** Removes, for everyone here, every state another instance announced (it stopped or died). */
+  removePeerAwareness(instanceId: string): void {
+    if (this.state === 'unloaded') return
+    this.messages.removeOwnedBy(peerOwner(instanceId))
+  }
+
+  /** Has this server's connections announce their states again, one clock higher (see ClientMessages). */
+  askLocalPeopleToReannounce(): void {
+    if (this.state === 'ready') this.messages.askToReannounce()
+  }
+
+  /** The states announced by this server's own connections, as one awareness update, or null. */
+  encodeLocalAwareness(): Uint8Array | null {
+    return this.messages.awareness.encodeOwned((owner) => typeof owner !== 'string')
   }
 
   /**

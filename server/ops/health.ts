@@ -4,6 +4,11 @@
  *   /healthz  200 while the process serves (liveness), with a few counts for a human.
  *   /readyz   200 only while storage accepts a synced write (a real probe, cached briefly by the
  *             store); 503 with a JSON reason while the server is stopping or storage fails.
+ *             In a cluster without Redis: 200 `{"status":"degraded","reason":"redis-unavailable"}`.
+ *             The instance still serves its clients and stores their edits; only the other
+ *             instances' edits and carets stop reaching it until Redis returns and it reconciles.
+ *             A 503 would make the load balancer take every instance out at once when Redis
+ *             stops, turning a loss of live co-editing across instances into a full outage.
  */
 import type { DocumentRegistry } from '../document/document-registry.ts'
 import type { DocumentStore } from '../storage/document-store.ts'
@@ -14,6 +19,12 @@ export interface HealthAnswer {
   body: object
 }
 
+/** What readiness needs of the cluster relay (server/cluster/). */
+export interface ClusterLink {
+  /** Connected to Redis and subscribed. */
+  readonly connected: boolean
+}
+
 export class Health {
   private stoppingSince: number | null = null
 
@@ -21,6 +32,7 @@ export class Health {
     private readonly store: DocumentStore,
     private readonly documents: DocumentRegistry,
     private readonly sync: SyncEndpoint,
+    private readonly cluster: ClusterLink | null = null,
   ) {}
 
   /** From now on readiness answers 503 'stopping': load balancers send no new connections. */
@@ -50,8 +62,10 @@ export class Health {
   async readiness(): Promise<HealthAnswer> {
     if (this.stoppingSince !== null) return { status: 503, body: { status: 'unavailable', reason: 'stopping' } }
     const writable = await this.store.acceptsWrites().catch(() => false)
-    return writable
-      ? { status: 200, body: { status: 'ready' } }
-      : { status: 503, body: { status: 'unavailable', reason: 'storage-failing' } }
+    if (!writable) return { status: 503, body: { status: 'unavailable', reason: 'storage-failing' } }
+    if (this.cluster && !this.cluster.connected) {
+      return { status: 200, body: { status: 'degraded', reason: 'redis-unavailable' } }
+    }
+    return { status: 200, body: { status: 'ready' } }
   }
 }

@@ -19,6 +19,7 @@ import type { StoreBatch } from '../storage/leveldb-store.ts'
 import { MESSAGE_KINDS, type MessageCounts } from '../transport/traffic.ts'
 import type { SyncEndpoint } from '../transport/sync-endpoint.ts'
 import type { Health } from './health.ts'
+import type { DocumentRelay } from '../cluster/document-relay.ts'
 import { EXIT_BUSY, EXIT_CONFIG, StartupFailure } from './startup-failure.ts'
 
 export const METRICS_PATH = '/metrics'
@@ -37,6 +38,8 @@ export interface MetricsSources {
   sync: SyncEndpoint
   store: DocumentStore
   health: Health
+  /** The cluster relay, with REDIS_URL. */
+  cluster?: DocumentRelay | null
 }
 
 const SECONDS_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
@@ -62,7 +65,7 @@ export class Metrics {
   private readonly unsubscribe: (() => void)[] = []
 
   constructor(
-    { documents, sync, store, health }: MetricsSources,
+    { documents, sync, store, health, cluster }: MetricsSources,
     private readonly token: string | undefined,
   ) {
     const registers = [this.registry]
@@ -265,6 +268,8 @@ export class Metrics {
       },
     })
 
+    if (cluster) clusterMetrics(registers, cluster)
+
     // --- The store's synced batches (group commit: one fsync for many records).
     if (reportsBatches(store)) {
       const batchSeconds = new Histogram({
@@ -396,4 +401,35 @@ function bearerMatches(header: string | undefined, token: string): boolean {
   if (!match) return false
   const digest = (value: string) => createHash('sha256').update(value).digest()
   return timingSafeEqual(digest(match[1]), digest(token))
+}
+
+
+/** With REDIS_URL: whether this instance reaches the others, and what went between them. */
+function clusterMetrics(registers: Registry[], cluster: DocumentRelay): void {
+  new Gauge({
+    name: 'chorus_redis_connected',
+    help: '1 while connected to Redis and subscribed; 0 while Redis is unavailable (readiness says "degraded").',
+    registers,
+    collect() {
+      this.set(cluster.connected ? 1 : 0)
+    },
+  })
+  new Gauge({
+    name: 'chorus_cluster_peers',
+    help: 'Other instances heard from within the heartbeat expiry.',
+    registers,
+    collect() {
+      this.set(cluster.peerCount)
+    },
+  })
+  new Counter({
+    name: 'chorus_cluster_messages_total',
+    help: 'Cluster messages by outcome: published, unpublished (Redis away; reconciled later), received, rejected (unreadable or refused), reconciled (brought something new).',
+    labelNames: ['outcome'],
+    registers,
+    collect() {
+      this.reset()
+      for (const [outcome, count] of Object.entries(cluster.counts)) this.inc({ outcome }, count)
+    },
+  })
 }

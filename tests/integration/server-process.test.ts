@@ -308,6 +308,12 @@ describe('starts that cannot succeed', () => {
     assertOneLine(stderr, /PORT must be an integer/)
     assert.equal(code, 2)
   })
+
+  it('REDIS_URL on the embedded LevelDB: one line saying why, exit 2', async () => {
+    const { code, stderr } = await failedStart({ REDIS_URL: 'redis://127.0.0.1:1', DATA_DIR: join(scratch, 'redis-alone') })
+    assertOneLine(stderr, /REDIS_URL needs a shared store \(DATABASE_URL\): the embedded LevelDB .* cannot be shared/)
+    assert.equal(code, 2)
+  })
 })
 
 describe('a DATA_DIR that does not exist', () => {

@@ -89,3 +89,29 @@ describe('loadConfig: proxies and slow clients', () => {
     assert.throws(() => loadConfig({ FIRST_MESSAGE_TIMEOUT_MS: '10' }), /FIRST_MESSAGE_TIMEOUT_MS/)
   })
 })
+
+describe('loadConfig: scale-out', () => {
+  it('reads DATABASE_URL and REDIS_URL, neither by default', () => {
+    assert.equal(DEFAULT_CONFIG.redisUrl, undefined)
+    assert.equal(DEFAULT_CONFIG.databaseUrl, undefined)
+    const config = loadConfig({ DATABASE_URL: 'postgres://db/chorus', REDIS_URL: 'redis://cache:6379' })
+    assert.equal(config.databaseUrl, 'postgres://db/chorus')
+    assert.equal(config.redisUrl, 'redis://cache:6379')
+    assert.equal(loadConfig({ DATABASE_URL: 'postgres://db/chorus' }).redisUrl, undefined)
+  })
+
+  it('refuses REDIS_URL without a shared store, saying why, and a REDIS_URL that is not one', () => {
+    assert.throws(
+      () => loadConfig({ REDIS_URL: 'redis://cache:6379' }),
+      (error: Error) =>
+        error instanceof ConfigError &&
+        error.message.startsWith('REDIS_URL needs a shared store (DATABASE_URL)') &&
+        error.message.includes('cannot be shared') &&
+        !error.message.includes('\n'),
+    )
+    assert.throws(
+      () => loadConfig({ REDIS_URL: 'cache:6379', DATABASE_URL: 'postgres://db/chorus' }),
+      /REDIS_URL must be redis:\/\//,
+    )
+  })
+})

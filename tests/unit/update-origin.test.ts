@@ -54,6 +54,9 @@ describe('a document applies updates as their origin says', () => {
     registry.events.on('applied', (event) => applied.push(event))
     let stored = 0
     registry.events.on('stored', () => stored++)
+    // What the cluster relay would send to the other instances.
+    const published: Uint8Array[] = []
+    registry.events.on('update-to-publish', ({ update }) => published.push(update))
     const document = registry.open('origins')
     const a = new TestConnection()
     const b = new TestConnection()
@@ -66,11 +69,11 @@ describe('a document applies updates as their origin says', () => {
       () => document.isReady && a.savedStates.length === 1 && b.savedStates.length === 1,
       'loaded, both told what is saved',
     )
-    return { store, registry, document, a, b, aDoc, applied, storedRecords: () => stored }
+    return { store, registry, document, a, b, aDoc, applied, published, storedRecords: () => stored }
   }
 
   it('a client: relayed to the others (not back), stored, and confirms its sender', async () => {
-    const { store, document, a, b, aDoc, applied } = await setup()
+    const { store, document, a, b, aDoc, applied, published } = await setup()
     aDoc.getText('t').insert(0, 'from a')
     const update = Y.encodeStateAsUpdate(aDoc)
     document.receive(a, encodeSyncUpdate(update))
@@ -83,10 +86,24 @@ describe('a document applies updates as their origin says', () => {
       [{ origin: 'client', updates: 1 }],
     )
     assert.equal((await store.load('origins')).logRecords, 1)
+    assert.deepEqual(published, [update], 'published for the other instances')
+  })
+
+  it("a socket read's updates are published to the other instances once, merged", async () => {
+    const { document, a, b, aDoc, published } = await setup()
+    const updates: Uint8Array[] = []
+    aDoc.on('update', (update: Uint8Array) => updates.push(update))
+    for (const key of 'abc') aDoc.getText('t').insert(0, key)
+    for (const update of updates) document.receive(a, encodeSyncUpdate(update))
+    await waitFor(() => b.relayed.length === 3, 'relayed one by one')
+    assert.equal(published.length, 1, 'one message for the batch')
+    const merged = new Y.Doc()
+    Y.applyUpdate(merged, published[0])
+    assert.equal(merged.getText('t').toString(), 'cba')
   })
 
   it('a server-side edit: relayed to everyone, stored, and confirms nobody', async () => {
-    const { store, document, a, b, applied, storedRecords } = await setup()
+    const { store, document, a, b, applied, published, storedRecords } = await setup()
     const edit = new Y.Doc()
     edit.getText('t').insert(0, 'from the server')
     const update = Y.encodeStateAsUpdate(edit)
@@ -102,10 +119,11 @@ describe('a document applies updates as their origin says', () => {
       applied.map(({ origin, updates, bytes }) => ({ origin, updates, bytes })),
       [{ origin: 'server', updates: 1, bytes: update.byteLength }],
     )
+    assert.deepEqual(published, [update], 'published for the other instances')
   })
 
   it("another instance's update: relayed to everyone here, not stored again", async () => {
-    const { store, document, a, b, applied } = await setup()
+    const { store, document, a, b, applied, published } = await setup()
     const edit = new Y.Doc()
     edit.getText('t').insert(0, 'from instance b')
     const update = Y.encodeStateAsUpdate(edit)
@@ -118,6 +136,7 @@ describe('a document applies updates as their origin says', () => {
       applied.map(({ origin }) => origin),
       ['peer'],
     )
+    assert.deepEqual(published, [], 'not published again: no echo between instances')
   })
 
   it('refuses a server-side edit past the size cap, changing nothing', async () => {

@@ -1,0 +1,320 @@
+/**
+ * Connects this instance's open documents with the other instances serving them, through Redis.
+ *
+ *   subscribe   before a document's stored state is read, the relay subscribes to its channel
+ *               (the registry's `beforeLoad`), so nothing published after the read can be missed;
+ *               peer updates arriving while it loads wait here and are applied once it is ready.
+ *               When it leaves memory, the relay unsubscribes.
+ *   publish     what the document's policies publish (a client's update, merged per batch; a
+ *               connection's awareness) goes on the document channel, tagged with this
+ *               instance's id. Received, it is applied with a `peer` origin: relayed to every
+ *               connection here, not stored (its instance stored it), not published again.
+ *   presence    another instance's awareness is held under that instance's name; when it leaves
+ *               or its heartbeat lapses (peer-instances.ts), its states are removed here.
+ *   reconcile   once loaded, on every reconnect to Redis and every `antiEntropyMs`, each open
+ *               document's state vector goes on its channel. Each peer serving it answers on the
+ *               REQUESTER'S instance channel only with what the requester lacks, its own state
+ *               vector and its local presence; the requester sends back what that peer lacks,
+ *               again on that peer's channel alone. A diff is never broadcast (cluster-messages.ts).
+ */
+import { randomUUID } from 'node:crypto'
+import * as Y from 'yjs'
+import type { DocumentRegistry } from '../document/document-registry.ts'
+import type { SharedDocument } from '../document/shared-document.ts'
+import type { Logger } from '../ops/logger.ts'
+import {
+  type ClusterMessage,
+  DOCUMENT_CHANNEL_PREFIX,
+  decodeClusterMessage,
+  documentChannel,
+  encodeClusterMessage,
+  INSTANCES_CHANNEL,
+  instanceChannel,
+  Kind,
+} from './cluster-messages.ts'
+import { DEFAULT_PEER_TIMING, PeerInstances, type PeerTiming } from './peer-instances.ts'
+import { RecentPeerUpdates } from './recent-peer-updates.ts'
+import { RedisLink } from './redis-link.ts'
+
+export interface RelayOptions extends PeerTiming {
+  /** How often every open document's state vector is offered for reconciliation. */
+  antiEntropyMs: number
+  /** Longest a document's load waits for its subscription (Redis slow or away: it loads anyway). */
+  subscribeTimeoutMs: number
+}
+
+export const DEFAULT_RELAY_OPTIONS: RelayOptions = { ...DEFAULT_PEER_TIMING, antiEntropyMs: 30_000, subscribeTimeoutMs: 1000 }
+
+/** Counts for /metrics. */
+export interface RelayCounts {
+  published: number
+  /** Not published because Redis was away (made up for by reconciliation). */
+  unpublished: number
+  received: number
+  /** Messages that could not be read or applied. */
+  rejected: number
+  /** Updates that brought something new to a document here in reconciliation. */
+  reconciled: number
+}
+
+export class DocumentRelay {
+  readonly instanceId: string = randomUUID()
+  readonly counts: RelayCounts = { published: 0, unpublished: 0, received: 0, rejected: 0, reconciled: 0 }
+  private readonly link: RedisLink
+  private readonly peers: PeerInstances
+  /** Documents open here (from before their load until they leave memory). */
+  private readonly open = new Set<string>()
+  /** Peer updates for documents still loading, applied in order once they are ready. */
+  private readonly waiting = new Map<string, { from: string; update: Uint8Array }[]>()
+  private readonly unsubscribers: (() => void)[] = []
+  /** Updates received from each instance lately, per document: stored here should it die. */
+  private readonly recent: RecentPeerUpdates
+  private antiEntropyTimer: NodeJS.Timeout | null = null
+
+  constructor(
+    url: string,
+    private readonly documents: DocumentRegistry,
+    private readonly logger: Logger,
+    private readonly options: RelayOptions = DEFAULT_RELAY_OPTIONS,
+  ) {
+    this.link = new RedisLink(url, logger, {
+      message: (channel, bytes) => this.receive(channel, bytes),
+      ready: () => {
+        this.reconcileAll()
+        // The others dropped our people if we were away longer than their heartbeat expiry.
+        this.askLocalPeopleToReannounce()
+      },
+      lost: () => {},
+    })
+    this.recent = new RecentPeerUpdates(options.expireAfterMs + options.heartbeatMs * 2)
+    this.peers = new PeerInstances(options, {
+      heartbeat: () => {
+        this.publish(INSTANCES_CHANNEL, { kind: Kind.Heartbeat, from: this.instanceId })
+        this.recent.prune(performance.now())
+      },
+      expired: (instanceId, silently) => this.instanceGone(instanceId, silently),
+    })
+  }
+
+  /** Connected to Redis and subscribed; false while Redis is away (readiness says degraded). */
+  get connected(): boolean {
+    return this.link.connected
+  }
+
+  get peerCount(): number {
+    return this.peers.alive
+  }
+
+  /** Channels subscribed to (or to be, once Redis is back). */
+  get subscriptions(): ReadonlySet<string> {
+    return this.link.subscriptions
+  }
+
+  start(): void {
+    void this.link.subscribe(instanceChannel(this.instanceId))
+    void this.link.subscribe(INSTANCES_CHANNEL)
+    this.documents.beforeLoad = (docId) => this.beforeLoad(docId)
+    const events = this.documents.events
+    this.unsubscribers.push(
+      // After `loaded` the document becomes ready in the same turn.
+      events.on('loaded', ({ docId }) => queueMicrotask(() => this.documentReady(docId))),
+      events.on('unloaded', ({ docId }) => this.documentGone(docId)),
+      events.on('update-to-publish', ({ docId, update }) =>
+        this.publish(documentChannel(docId), { kind: Kind.Update, from: this.instanceId, update }),
+      ),
+      events.on('awareness-to-publish', ({ docId, update }) =>
+        this.publish(documentChannel(docId), { kind: Kind.Awareness, from: this.instanceId, update }),
+      ),
+    )
+    this.peers.start()
+    this.antiEntropyTimer = setInterval(() => this.reconcileAll(), this.options.antiEntropyMs).unref()
+  }
+
+  private async beforeLoad(docId: string): Promise<void> {
+    this.open.add(docId)
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([
+      this.link.subscribe(documentChannel(docId)),
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, this.options.subscribeTimeoutMs))),
+    ])
+    clearTimeout(timer)
+  }
+
+  private documentReady(docId: string): void {
+    const document = this.documents.get(docId)
+    if (!document?.isReady) return
+    const waiting = this.waiting.get(docId)
+    this.waiting.delete(docId)
+    for (const { from, update } of waiting ?? []) this.applyPeerUpdate(document, from, update)
+    this.offerStateVector(document)
+  }
+
+  private documentGone(docId: string): void {
+    // A new load of the same document may have started already; it keeps the subscription.
+    if (this.documents.get(docId)) return
+    this.open.delete(docId)
+    this.waiting.delete(docId)
+    this.link.unsubscribe(documentChannel(docId))
+  }
+
+  /** Offers every open document's state vector (after a reconnect, and on the slow timer). */
+  private reconcileAll(): void {
+    for (const docId of this.open) {
+      const document = this.documents.get(docId)
+      if (document?.isReady) this.offerStateVector(document)
+    }
+  }
+
+  /**
+   * Another instance left or fell silent: its people go. If it fell silent (killed, cut off), it
+   * may have published updates it never stored: each instance holding them stores them again.
+   */
+  private instanceGone(instanceId: string, silently: boolean): void {
+    this.logger.info('instance gone; removing its presence', { instance: instanceId, silently })
+    const recent = this.recent.take(instanceId)
+    for (const docId of this.open) {
+      const document = this.documents.get(docId)
+      if (!document) continue
+      document.removePeerAwareness(instanceId)
+      const updates = silently ? recent.get(docId) : undefined
+      if (updates && updates.length > 0) document.storeOnBehalf(updates)
+    }
+  }
+
+  private askLocalPeopleToReannounce(): void {
+    for (const docId of this.open) this.documents.get(docId)?.askLocalPeopleToReannounce()
+  }
+
+  private offerStateVector(document: SharedDocument): void {
+    const stateVector = Y.encodeStateVector(document.ydoc)
+    this.publish(documentChannel(document.id), { kind: Kind.StateVector, from: this.instanceId, stateVector })
+  }
+
+  private publish(channel: string, message: ClusterMessage): void {
+    if (this.link.publish(channel, encodeClusterMessage(message))) this.counts.published++
+    else this.counts.unpublished++
+  }
+
+  private receive(channel: string, bytes: Buffer): void {
+    let message: ClusterMessage
+    try {
+      message = decodeClusterMessage(bytes)
+    } catch (error) {
+      this.reject('unreadable cluster message', channel, error)
+      return
+    }
+    if (message.from === this.instanceId) return
+    this.counts.received++
+    if (message.kind === Kind.Leaving) {
+      this.peers.left(message.from)
+      return
+    }
+    // An instance that is new, or back after its heartbeat lapsed, dropped our people or never
+    // had them: our clients announce themselves again (one frame each, answered in a round trip).
+    if (this.peers.heard(message.from)) this.askLocalPeopleToReannounce()
+    if (channel.startsWith(DOCUMENT_CHANNEL_PREFIX)) {
+      this.receiveForDocument(channel.slice(DOCUMENT_CHANNEL_PREFIX.length), message)
+      return
+    }
+    if (message.kind === Kind.Reply || message.kind === Kind.CatchUp) this.receiveReply(message)
+  }
+
+  private receiveForDocument(docId: string, message: ClusterMessage): void {
+    const document = this.documents.get(docId)
+    if (!document) return
+    switch (message.kind) {
+      case Kind.Update:
+        this.applyPeerUpdate(document, message.from, message.update)
+        break
+      case Kind.Awareness:
+        this.applyPeerAwareness(document, message.from, message.update)
+        break
+      case Kind.StateVector:
+        // Still loading: our own offer, once loaded, settles it both ways.
+        if (document.isReady) this.answer(document, message.from, message.stateVector)
+        break
+    }
+  }
+
+  /** What the requester lacks, on its own channel only (never on the document's: hocuspocus#1151). */
+  private answer(document: SharedDocument, requester: string, theirStateVector: Uint8Array): void {
+    let update: Uint8Array
+    try {
+      update = Y.encodeStateAsUpdate(document.ydoc, theirStateVector)
+    } catch (error) {
+      this.reject('unreadable state vector', document.id, error)
+      return
+    }
+    this.publish(instanceChannel(requester), {
+      kind: Kind.Reply,
+      from: this.instanceId,
+      docId: document.id,
+      update,
+      stateVector: Y.encodeStateVector(document.ydoc),
+      awareness: document.encodeLocalAwareness() ?? new Uint8Array(),
+    })
+  }
+
+  private receiveReply(message: Extract<ClusterMessage, { docId: string }>): void {
+    const document = this.documents.get(message.docId)
+    if (!document) return
+    const before = Y.encodeStateVector(document.ydoc)
+    this.applyPeerUpdate(document, message.from, message.update)
+    if (!document.isReady) return
+    if (!sameBytes(before, Y.encodeStateVector(document.ydoc))) this.counts.reconciled++
+    if (message.kind !== Kind.Reply) return
+    if (message.awareness.byteLength > 0) this.applyPeerAwareness(document, message.from, message.awareness)
+    // What the peer lacks of ours (edits made here while Redis was away from one of us). Sent
+    // even when our state vector is not ahead: a deletion moves no state vector, and only the
+    // delete set that comes with every diff carries it.
+    this.publish(instanceChannel(message.from), {
+      kind: Kind.CatchUp,
+      from: this.instanceId,
+      docId: document.id,
+      update: Y.encodeStateAsUpdate(document.ydoc, message.stateVector),
+    })
+  }
+
+  private applyPeerUpdate(document: SharedDocument, from: string, update: Uint8Array): void {
+    try {
+      if (document.applyUpdate(update, { kind: 'peer', instanceId: from })) {
+        this.recent.add(from, document.id, update, performance.now())
+        return
+      }
+    } catch (error) {
+      this.reject('peer update refused', document.id, error)
+      return
+    }
+    // Loading (or reloading after a quarantine): applied once ready, or dropped with the document.
+    let waiting = this.waiting.get(document.id)
+    if (!waiting) this.waiting.set(document.id, (waiting = []))
+    waiting.push({ from, update })
+  }
+
+  private applyPeerAwareness(document: SharedDocument, from: string, update: Uint8Array): void {
+    try {
+      document.applyPeerAwareness(update, from)
+    } catch (error) {
+      this.reject('peer awareness refused', document.id, error)
+    }
+  }
+
+  private reject(what: string, where: string, error: unknown): void {
+    this.counts.rejected++
+    this.logger.warn(what, { where, error: (error as Error).message })
+  }
+
+  /** Says goodbye (peers drop this instance's presence at once), then closes the connections. */
+  async close(): Promise<void> {
+    for (const unsubscribe of this.unsubscribers.splice(0)) unsubscribe()
+    if (this.documents.beforeLoad) this.documents.beforeLoad = null
+    if (this.antiEntropyTimer) clearInterval(this.antiEntropyTimer)
+    this.peers.stop()
+    this.publish(INSTANCES_CHANNEL, { kind: Kind.Leaving, from: this.instanceId })
+    await this.link.close()
+  }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.byteLength === b.byteLength && a.every((byte, i) => byte === b[i])
+}

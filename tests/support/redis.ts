@@ -1,0 +1,114 @@
+/**
+ * A real redis-server (Debian's package, 7.0) for the cluster tests, in a temporary folder on a
+ * free loopback port, one per test file. No persistence: the relay carries messages, it keeps
+ * nothing in Redis. It can be stopped and started again mid-test on the same port, so that the
+ * instances' clients reconnect to "the same Redis coming back".
+ *
+ *   if (!redisAvailable()) test.skip(REDIS_MISSING)
+ *   const redis = await startRedis()   // redis.url
+ *   await redis.stop(); await redis.start()
+ *   await redis.remove()               // always, in an after hook
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import net from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { waitFor } from './wait-for.ts'
+
+export const REDIS_SERVER = '/usr/bin/redis-server'
+export const REDIS_MISSING = `redis-server not found at ${REDIS_SERVER} (apt-get install -y redis-server; .ci/run installs it)`
+
+export function redisAvailable(): boolean {
+  return spawnSync(REDIS_SERVER, ['--version'], { stdio: 'ignore' }).status === 0
+}
+
+export interface TestRedis {
+  readonly port: number
+  /** redis://127.0.0.1:<port> */
+  readonly url: string
+  readonly running: boolean
+  /** Stops the server (SIGKILL: no goodbye to its clients); the port stays ours to start on again. */
+  stop(): Promise<void>
+  /** Starts it again on the same port. */
+  start(): Promise<void>
+  /** Stops it and deletes its folder. */
+  remove(): Promise<void>
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer()
+    probe.once('error', reject)
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as net.AddressInfo
+      probe.close(() => resolve(port))
+    })
+  })
+}
+
+function answersPing(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1')
+    socket.setTimeout(500, () => {
+      socket.destroy()
+      resolve(false)
+    })
+    socket.once('connect', () => socket.write('PING\r\n'))
+    socket.once('data', (data) => {
+      socket.destroy()
+      resolve(data.toString().startsWith('+PONG'))
+    })
+    socket.once('error', () => resolve(false))
+  })
+}
+
+export async function startRedis(): Promise<TestRedis> {
+  const dir = mkdtempSync(join(tmpdir(), 'chorus-redis-'))
+  const port = await freePort()
+  let child: ChildProcess | null = null
+  let exited: Promise<void> = Promise.resolve()
+  let output = ''
+
+  const start = async () => {
+    output = ''
+    const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no']
+    const started = spawn(REDIS_SERVER, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
+    started.stdout!.on('data', (chunk: Buffer) => (output += chunk))
+    started.stderr!.on('data', (chunk: Buffer) => (output += chunk))
+    exited = new Promise((resolve) => started.once('exit', () => resolve()))
+    child = started
+    let gone = false
+    void exited.then(() => (gone = true))
+    await waitFor(async () => {
+      if (gone) throw new Error(`redis-server exited at start:\n${output}`)
+      return answersPing(port)
+    }, `redis-server on port ${port}`)
+  }
+
+  const stop = async () => {
+    if (!child) return
+    try {
+      process.kill(-child.pid!, 'SIGKILL')
+    } catch {
+      // already gone
+    }
+    await exited
+    child = null
+  }
+
+  await start()
+  return {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    get running() {
+      return child !== null
+    },
+    stop,
+    start,
+    async remove() {
+      await stop()
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
+}

@@ -1,0 +1,43 @@
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import {
+  type ClusterMessage,
+  decodeClusterMessage,
+  documentChannel,
+  encodeClusterMessage,
+  instanceChannel,
+  Kind,
+} from '../../server/cluster/cluster-messages.ts'
+
+describe('cluster messages', () => {
+  it('round-trips every kind', () => {
+    const bytes = new Uint8Array([1, 2, 3])
+    const messages: ClusterMessage[] = [
+      { kind: Kind.Update, from: 'i1', update: bytes },
+      { kind: Kind.Awareness, from: 'i1', update: bytes },
+      { kind: Kind.StateVector, from: 'i1', stateVector: bytes },
+      {
+        kind: Kind.Reply,
+        from: 'i1',
+        docId: 'd:1/é',
+        update: bytes,
+        stateVector: new Uint8Array([0]),
+        awareness: new Uint8Array(),
+      },
+      { kind: Kind.CatchUp, from: 'i1', docId: 'd', update: bytes },
+      { kind: Kind.Heartbeat, from: 'i1' },
+      { kind: Kind.Leaving, from: 'i1' },
+    ]
+    for (const message of messages) assert.deepEqual(decodeClusterMessage(encodeClusterMessage(message)), message)
+  })
+
+  it('refuses what it cannot read', () => {
+    assert.throws(() => decodeClusterMessage(new Uint8Array([99, 1, 65])), /unknown cluster message kind 99/)
+    assert.throws(() => decodeClusterMessage(new Uint8Array([1, 5])))
+  })
+
+  it('names the channels', () => {
+    assert.equal(documentChannel('abc'), 'chorus:doc:abc')
+    assert.equal(instanceChannel('i1'), 'chorus:instance:i1')
+  })
+})
