@@ -403,7 +403,6 @@ function bearerMatches(header: string | undefined, token: string): boolean {
   return timingSafeEqual(digest(match[1]), digest(token))
 }
 
-
 /** With REDIS_URL: whether this instance reaches the others, and what went between them. */
 function clusterMetrics(registers: Registry[], cluster: DocumentRelay): void {
   new Gauge({
