@@ -21,8 +21,10 @@ export interface ServerConfig {
   host: string | undefined
   /** Serve https and wss on that port with this certificate and key (PEM files); reloaded on SIGHUP. */
   tls: TlsFiles | undefined
-  /** LevelDB folder. */
+  /** LevelDB folder (unused when databaseUrl is set). */
   dataDir: string
+  /** PostgreSQL connection URL (postgres://…): documents are stored there instead of LevelDB. */
+  databaseUrl: string | undefined
   logLevel: LogLevel
   /**
    * How often every socket is pinged; a socket that missed the previous pong is dropped and its
@@ -97,6 +99,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   host: undefined,
   tls: undefined,
   dataDir: path.resolve('data'),
+  databaseUrl: undefined,
   logLevel: 'info',
   pingIntervalMs: 5_000,
   maxMessageBytes: 1024 * 1024,
@@ -149,6 +152,21 @@ function tlsFiles(env: Record<string, string | undefined>): TlsFiles | undefined
   return { certFile: path.resolve(certFile), keyFile: path.resolve(keyFile) }
 }
 
+function databaseUrl(env: Record<string, string | undefined>): string | undefined {
+  const raw = env.DATABASE_URL?.trim()
+  if (!raw) return undefined
+  let url: URL
+  try {
+    url = new URL(raw)
+  } catch {
+    throw new ConfigError('DATABASE_URL must be a URL like postgres://user:password@host:5432/database')
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+    throw new ConfigError(`DATABASE_URL must start with postgres:// or postgresql://, got ${url.protocol}//`)
+  }
+  return raw
+}
+
 export function loadConfig(env: Record<string, string | undefined> = process.env): ServerConfig {
   const logLevel = env.LOG_LEVEL?.trim() || DEFAULT_CONFIG.logLevel
   if (!isLogLevel(logLevel)) {
@@ -169,6 +187,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     host: env.HOST?.trim() || undefined,
     tls: tlsFiles(env),
     dataDir: path.resolve(env.DATA_DIR?.trim() || DEFAULT_CONFIG.dataDir),
+    databaseUrl: databaseUrl(env),
     logLevel,
     pingIntervalMs: integer(env, 'PING_INTERVAL_MS', DEFAULT_CONFIG.pingIntervalMs, 100),
     maxMessageBytes: integer(env, 'MAX_MESSAGE_BYTES', DEFAULT_CONFIG.maxMessageBytes, 1024),

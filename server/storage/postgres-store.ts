@@ -23,8 +23,11 @@
  * replaced it since this one last saw it. A record whose updates are not in the caller's memory
  * is therefore never lost, only folded into the snapshot.
  *
- * Failures: any failed query rejects with StorageError and makes health 'failing' until a write
- * succeeds again (the journal's retry, or the readiness probe). Nothing resolves before COMMIT.
+ * Failures: a failed write rejects with StorageError and makes health 'failing'. Appends made
+ * meanwhile wait in the queue (as in LevelDbStore) while a probe write is retried with backoff;
+ * once one commits, health is 'ok' again and the queue is written at once, so "Saved" follows the
+ * database's return within about a second, not after the journal's longer retry backoff.
+ * Nothing resolves before COMMIT; reads fail with StorageError meanwhile.
  */
 import pg from 'pg'
 import * as Y from 'yjs'
@@ -45,6 +48,8 @@ const WRITABLE_CACHE_MS = 2000
 /** A query that takes longer is given up (and its connection dropped): storage is failing. */
 const QUERY_TIMEOUT_MS = 15_000
 const CONNECT_TIMEOUT_MS = 5_000
+const RECOVERY_FIRST_DELAY_MS = 100
+const RECOVERY_MAX_DELAY_MS = 1_000
 
 export interface PostgresStoreOptions {
   /** How long the first write of an idle queue waits for others to join its commit (COMMIT_DELAY_MS). */
@@ -155,14 +160,10 @@ export class PostgresStore implements DocumentStore, ViewLinkStore {
    * (whose success also ends a failing episode, as any write's does).
    */
   async acceptsWrites(): Promise<boolean> {
-    if (this.closed) return false
-    if (!this.failing && performance.now() - this.lastWriteOkAt < WRITABLE_CACHE_MS) return true
-    this.probing ??= this.transaction(async (client) => {
-      await client.query(
-        'INSERT INTO chorus_probe (instance, probed_at) VALUES ($1, now()) ON CONFLICT (instance) DO UPDATE SET probed_at = now()',
-        [process.pid],
-      )
-    }).then(
+    // While failing, the recovery loop probes; its success ends the episode.
+    if (this.closed || this.failing) return false
+    if (performance.now() - this.lastWriteOkAt < WRITABLE_CACHE_MS) return true
+    this.probing ??= this.probe().then(
       () => {
         this.writeSucceeded()
         return true
@@ -231,6 +232,8 @@ export class PostgresStore implements DocumentStore, ViewLinkStore {
         return
       }
       this.queue.push({ docId, seq, record: encodeRecord(updates), resolve, reject })
+      // While failing, the recovery writes the queue once the database takes writes again.
+      if (this.failing) return
       if (this.queue.length === 1 && !this.writing && !this.flushTimer) {
         // A later turn (or the commit delay), so that every write of this turn joins the batch.
         this.flushTimer = setTimeout(() => {
@@ -309,6 +312,8 @@ export class PostgresStore implements DocumentStore, ViewLinkStore {
   }
 
   async setViewId(docId: string, viewId: string, _previousViewId: string | null): Promise<void> {
+    // Someone is waiting on an HTTP request: an answer now beats one after the database is back.
+    if (this.failing) throw new StorageError('storage is failing; the view link cannot be stored now')
     // One row per document: replacing its view id forgets the previous one in the same statement.
     try {
       await this.transaction((client) =>
@@ -344,12 +349,12 @@ export class PostgresStore implements DocumentStore, ViewLinkStore {
 
   private whenDrained(): Promise<void> {
     if (!this.writing && this.queue.length === 0) return Promise.resolve()
-    if (!this.writing && !this.flushTimer) void this.flush()
+    if (!this.writing && !this.flushTimer && !this.failing) void this.flush()
     return new Promise((resolve) => this.drainWaiters.push(resolve))
   }
 
   private flush(): Promise<void> {
-    if (this.writing || this.queue.length === 0) return this.writing ?? Promise.resolve()
+    if (this.writing || this.queue.length === 0 || this.failing) return this.writing ?? Promise.resolve()
     const batch = this.queue
     this.queue = []
     const started = performance.now()
@@ -389,8 +394,9 @@ export class PostgresStore implements DocumentStore, ViewLinkStore {
         this.writeSucceeded()
         for (const write of batch) write.resolve()
       }
-      if (this.queue.length > 0) void this.flush()
-      else for (const resolve of this.drainWaiters.splice(0)) resolve()
+      if (this.queue.length > 0) {
+        if (!this.failing) void this.flush()
+      } else for (const resolve of this.drainWaiters.splice(0)) resolve()
     })()
     return this.writing
   }
@@ -426,6 +432,35 @@ export class PostgresStore implements DocumentStore, ViewLinkStore {
     }
   }
 
+  /** A real commit: one row per process in chorus_probe. */
+  private probe(): Promise<void> {
+    return this.transaction(async (client) => {
+      await client.query(
+        'INSERT INTO chorus_probe (instance, probed_at) VALUES ($1, now()) ON CONFLICT (instance) DO UPDATE SET probed_at = now()',
+        [process.pid],
+      )
+    })
+  }
+
+  /** Probes with backoff until a write commits, then ends the episode and writes what waited. */
+  private async recover(): Promise<void> {
+    let delayMs = RECOVERY_FIRST_DELAY_MS
+    let attempts = 0
+    while (this.failing) {
+      // Unref'd: what keeps the process alive is the server, or a stop waiting for this store.
+      await new Promise((resolve) => setTimeout(resolve, delayMs).unref())
+      attempts++
+      try {
+        await this.probe()
+      } catch (error) {
+        this.logger.debug('storage still failing', { error: messageOf(error), attempts })
+        delayMs = Math.min(delayMs * 2, RECOVERY_MAX_DELAY_MS)
+        continue
+      }
+      this.writeSucceeded()
+    }
+  }
+
   private writeSucceeded(): void {
     this.lastWriteOkAt = performance.now()
     if (!this.failing) return
@@ -434,8 +469,11 @@ export class PostgresStore implements DocumentStore, ViewLinkStore {
     this.logger.warn('storage recovered: PostgreSQL takes writes again', {
       database: this.location,
       failingMs: Math.round(performance.now() - episode.since),
+      waitingWrites: this.queue.length,
     })
     for (const listener of this.healthListeners) listener('ok')
+    if (this.queue.length > 0) void this.flush()
+    else for (const resolve of this.drainWaiters.splice(0)) resolve()
   }
 
   private writeFailed(error: unknown): void {
@@ -448,6 +486,7 @@ export class PostgresStore implements DocumentStore, ViewLinkStore {
       error: messageOf(error),
     })
     for (const listener of this.healthListeners) listener('failing')
+    void this.recover()
   }
 }
 
