@@ -329,6 +329,21 @@ export class PostgresStore implements DocumentStore, ViewLinkStore {
     this.writeSucceeded()
   }
 
+  /** How much the database holds (a migration refuses a non-empty target). */
+  async contents(): Promise<{ documents: number; logRecords: number; viewLinks: number }> {
+    const { rows } = await this.query<{ documents: string; log_records: string; view_links: string }>(
+      `SELECT (SELECT count(*) FROM documents WHERE snapshot IS NOT NULL) AS documents,
+              (SELECT count(*) FROM document_log) AS log_records,
+              (SELECT count(*) FROM view_links) AS view_links`,
+      [],
+    )
+    return {
+      documents: Number(rows[0].documents),
+      logRecords: Number(rows[0].log_records),
+      viewLinks: Number(rows[0].view_links),
+    }
+  }
+
   /** Completes pending writes (each succeeds or fails) and closes the pool. */
   async close(): Promise<void> {
     if (this.closed) return
