@@ -184,13 +184,15 @@ export class PostgresStore implements DocumentStore, ViewLinkStore {
     if (this.closed) throw new StorageError('store is closed')
     // One statement reads from one MVCC snapshot: a concurrent compaction cannot make us see the
     // new snapshot without the old log, or neither.
-    let rows: { id: string | null; seq: string | null; data: Buffer | null; version: string | null }[]
+    let rows: { id: string | null; seq: string | null; data: string | null; version: string | null }[]
     try {
       ;({ rows } = await this.pool.query(
-        `SELECT NULL::bigint AS id, NULL::bigint AS seq, snapshot AS data, snapshot_version AS version, 0 AS part
+        // base64, not bytea's hex text: a third shorter on the wire and faster to decode, which
+        // is most of a large document's cold load.
+        `SELECT NULL::bigint AS id, NULL::bigint AS seq, encode(snapshot, 'base64') AS data, snapshot_version AS version, 0 AS part
            FROM documents WHERE doc_id = $1
          UNION ALL
-         SELECT id, seq, record, NULL, 1 FROM document_log WHERE doc_id = $1
+         SELECT id, seq, encode(record, 'base64'), NULL, 1 FROM document_log WHERE doc_id = $1
          ORDER BY part, id`,
         [docId],
       ))
@@ -201,23 +203,24 @@ export class PostgresStore implements DocumentStore, ViewLinkStore {
     const known: KnownDocument = { rows: new Map(), snapshotVersion: '0' }
     let seq = 0
     for (const row of rows) {
+      const data = row.data === null ? null : Buffer.from(row.data, 'base64')
       if (row.id === null) {
         known.snapshotVersion = row.version ?? '0'
-        if (row.data && row.data.byteLength > 0) {
-          stored.updates.push(new Uint8Array(row.data.buffer, row.data.byteOffset, row.data.byteLength))
-          stored.snapshotBytes = row.data.byteLength
+        if (data && data.byteLength > 0) {
+          stored.updates.push(new Uint8Array(data.buffer, data.byteOffset, data.byteLength))
+          stored.snapshotBytes = data.byteLength
         }
         continue
       }
       if (stored.logRecords === 0) seq = stored.firstLogSeq = Number(row.seq ?? 0)
       try {
-        for (const update of decodeRecord(row.data!)) stored.updates.push(update)
+        for (const update of decodeRecord(data!)) stored.updates.push(update)
       } catch (error) {
         throw new DamagedDataError(`record ${row.id} of document ${docId} in PostgreSQL is damaged: ${messageOf(error)}`)
       }
       known.rows.set(seq++, row.id)
       stored.logRecords++
-      stored.logBytes += row.data!.byteLength
+      stored.logBytes += data!.byteLength
     }
     // Numbered on from the first row's seq, whoever appended the rest: seqs are this instance's.
     stored.nextSeq = stored.logRecords === 0 ? 0 : seq
