@@ -332,6 +332,14 @@ export class PostgresStore implements DocumentStore, ViewLinkStore {
     this.writeSucceeded()
   }
 
+  /** synchronous_commit as the store's own write transactions run with it ("Saved" needs it not off). */
+  synchronousCommit(): Promise<string> {
+    return this.transaction(async (client) => {
+      const { rows } = await client.query<{ setting: string }>("SELECT current_setting('synchronous_commit') AS setting")
+      return rows[0].setting
+    })
+  }
+
   /** How much the database holds (a migration refuses a non-empty target). */
   async contents(): Promise<{ documents: number; logRecords: number; viewLinks: number }> {
     const { rows } = await this.query<{ documents: string; log_records: string; view_links: string }>(

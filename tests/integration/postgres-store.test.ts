@@ -8,6 +8,7 @@ import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { constants } from 'node:os'
 import { after, before, describe, it } from 'node:test'
+import pg from 'pg'
 import * as Y from 'yjs'
 import { serverNodeArgs } from '../../scripts/server-command.mjs'
 import { clockOf } from '../../lib/state-vector.ts'
@@ -152,6 +153,21 @@ describe('Chorus on PostgreSQL', { skip }, () => {
     await Promise.all(stores.map((store) => store.close()))
     const again = await PostgresStore.open(url)
     await again.close()
+  })
+
+  it('commits synchronously even where the database turns synchronous_commit off', async () => {
+    const url = await cluster.createDatabase()
+    const admin = await PostgresStore.open(url)
+    assert.equal(await admin.synchronousCommit(), 'on', "PostgreSQL's default")
+    await admin.close()
+    const name = new URL(url).pathname.slice(1)
+    const pgClient = new pg.Client(cluster.adminUrl)
+    await pgClient.connect()
+    await pgClient.query(`ALTER DATABASE ${name} SET synchronous_commit = off`)
+    await pgClient.end()
+    const store = await PostgresStore.open(url)
+    cleanups.push(() => store.close())
+    assert.equal(await store.synchronousCommit(), 'on', 'turned on again for its own transactions')
   })
 
   // Root cause this guards against: seqs are instance-local and a compaction's snapshot holds only
