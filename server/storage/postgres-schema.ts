@@ -55,6 +55,9 @@ const MIGRATION_LOCK = 0x63686f727573
 export async function migrate(pool: pg.Pool, logger: Logger, migrations: readonly Migration[] = MIGRATIONS): Promise<number[]> {
   const client = await pool.connect()
   let broken: Error | undefined
+  // Not listened to by the pool while checked out: a cut connection must not end the process.
+  const lost = (error: Error) => (broken ??= error)
+  client.on('error', lost)
   try {
     await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK])
     try {
@@ -95,6 +98,7 @@ export async function migrate(pool: pg.Pool, logger: Logger, migrations: readonl
     broken = error as Error
     throw error
   } finally {
+    client.off('error', lost)
     client.release(broken)
   }
 }

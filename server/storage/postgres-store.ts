@@ -434,6 +434,10 @@ export class PostgresStore implements DocumentStore, ViewLinkStore {
   private async transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     const client = await this.pool.connect()
     let broken: Error | undefined
+    // The pool listens for errors only while a connection is idle: one cut between two queries
+    // of ours would otherwise be an unhandled 'error' event, which ends the process.
+    const lost = (error: Error) => (broken ??= error)
+    client.on('error', lost)
     try {
       await client.query('BEGIN')
       if (this.forceSynchronousCommit) await client.query('SET LOCAL synchronous_commit = on')
@@ -445,6 +449,7 @@ export class PostgresStore implements DocumentStore, ViewLinkStore {
       await client.query('ROLLBACK').catch(() => undefined)
       throw error
     } finally {
+      client.off('error', lost)
       client.release(broken)
     }
   }
