@@ -62,6 +62,38 @@ async function freePort(): Promise<number> {
 
 let databases = 0
 
+/** Clusters not yet removed: an exiting test process takes them down (PID 1 here reaps no orphans). */
+const live = new Map<string, () => number | undefined>()
+let hooked = false
+function removeAllSync(): void {
+  for (const [dir, pid] of live) {
+    const group = pid()
+    if (group) {
+      try {
+        process.kill(-group, 'SIGKILL')
+      } catch {}
+    }
+    rmSync(dir, { recursive: true, force: true })
+  }
+  live.clear()
+}
+function installExitHook(): void {
+  if (hooked) return
+  hooked = true
+  process.on('exit', removeAllSync)
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    // Clean up, then pass the signal on: to the other handlers (chorus-process.ts's, a test
+    // runner's), which decide, or to the default action. Deferring to them instead would leave
+    // two handlers each waiting for the other, and the signal ignored.
+    const onSignal = (): void => {
+      removeAllSync()
+      process.removeListener(signal, onSignal)
+      process.kill(process.pid, signal)
+    }
+    process.on(signal, onSignal)
+  }
+}
+
 export async function startPostgres(): Promise<PostgresCluster> {
   const bin = postgresBinDir()
   if (!bin) throw new Error(postgresMissing() ?? 'PostgreSQL is not installed')
@@ -153,7 +185,16 @@ export async function startPostgres(): Promise<PostgresCluster> {
     clearTimeout(timer)
   }
 
-  await start()
+  installExitHook()
+  live.set(dir, () => child?.pid)
+  try {
+    await start()
+  } catch (error) {
+    await stop()
+    live.delete(dir)
+    rmSync(dir, { recursive: true, force: true })
+    throw error
+  }
   return {
     port,
     adminUrl,
@@ -172,6 +213,7 @@ export async function startPostgres(): Promise<PostgresCluster> {
     start,
     async remove() {
       await stop()
+      live.delete(dir)
       rmSync(dir, { recursive: true, force: true })
     },
   }
