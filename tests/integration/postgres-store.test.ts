@@ -111,6 +111,38 @@ describe('Chorus on PostgreSQL', { skip }, () => {
     assert.equal(reader.doc.getText('t').toString(), '> before. during. ')
   })
 
+  it('with a synchronous standby, "Saved" means committed on both servers', { timeout: 90_000 }, async () => {
+    // Its own primary: synchronous_standby_names would hold every other test's commits too.
+    const primary = await startPostgres()
+    cleanups.push(() => primary.remove())
+    const url = await primary.createDatabase()
+    const standby = await primary.addSynchronousStandby()
+    const chorus = await startChorus({ entry: 'standalone', env: { DATABASE_URL: url, COMMIT_DELAY_MS: '5' } })
+    cleanups.push(() => chorus.cleanup())
+    const ada = connect(chorus, 'two-machines')
+    const bob = connect(chorus, 'two-machines')
+    await Promise.all([whenSynced(ada), whenSynced(bob)])
+    ada.doc.getText('t').insert(0, 'on both. ')
+    await ada.whenSaved()
+
+    await standby.stop()
+    const admin = new pg.Client(primary.adminUrl)
+    cleanups.push(() => admin.end())
+    await admin.connect()
+    ada.doc.getText('t').insert(9, 'primary only. ')
+    await waitFor(() => bob.doc.getText('t').toString() === 'on both. primary only. ', 'relayed meanwhile')
+    // The commit is on the primary's disk and waits for the standby: PostgreSQL says so.
+    await waitFor(
+      async () => (await admin.query("SELECT 1 FROM pg_stat_activity WHERE wait_event = 'SyncRep'")).rowCount! > 0,
+      'a commit waiting for the synchronous standby',
+    )
+    const saved = ada.savedStateVector?.get(ada.doc.clientID) ?? 0
+    assert.ok(saved < clockOf(ada.doc), `not "Saved" while only the primary has it (saved ${saved}, typed ${clockOf(ada.doc)})`)
+
+    await standby.start()
+    await ada.whenSaved(15_000)
+  })
+
   async function failedStart(databaseUrl: string): Promise<{ code: number; output: string }> {
     const child = spawn(process.execPath, serverNodeArgs('server/standalone.ts'), {
       stdio: ['ignore', 'pipe', 'pipe'],

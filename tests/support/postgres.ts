@@ -45,7 +45,12 @@ export interface PostgresCluster {
   stop(): Promise<void>
   /** Starts it again on the same folder and port. */
   start(): Promise<void>
-  /** Stops the server and deletes its folder. */
+  /**
+   * A streaming replica (pg_basebackup) on its own port, made the primary's synchronous standby
+   * (synchronous_standby_names = '*'): from then on a commit returns once it is on both.
+   */
+  addSynchronousStandby(): Promise<{ port: number; stop(): Promise<void>; start(): Promise<void>; remove(): Promise<void> }>
+  /** Stops the server (and any standby) and deletes its folder. */
   remove(): Promise<void>
 }
 
@@ -94,27 +99,11 @@ function installExitHook(): void {
   }
 }
 
-export async function startPostgres(): Promise<PostgresCluster> {
-  const bin = postgresBinDir()
-  if (!bin) throw new Error(postgresMissing() ?? 'PostgreSQL is not installed')
-  const dir = mkdtempSync(join(tmpdir(), 'chorus-pg-'))
-  const data = join(dir, 'data')
-  const uid = Number(spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).stdout.trim())
-  const gid = Number(spawnSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).stdout.trim())
-  chownSync(dir, uid, gid)
-  const init = spawnSync(
-    'runuser',
-    ['-u', 'postgres', '--', join(bin, 'initdb'), '-D', data, '-A', 'trust', '-U', 'chorus', '--no-sync', '-E', 'UTF8'],
-    { encoding: 'utf8' },
-  )
-  if (init.status !== 0) {
-    rmSync(dir, { recursive: true, force: true })
-    throw new Error(`initdb failed: ${init.stderr || init.stdout}`)
-  }
-  const port = await freePort()
-  const adminUrl = `postgres://chorus@127.0.0.1:${port}/postgres`
+/** Starts and stops one PostgreSQL server on `data`, in the foreground, in its own process group. */
+function serverControl(bin: string, dir: string, data: string, port: number) {
   let child: ChildProcess | null = null
   let output = ''
+  const url = `postgres://chorus@127.0.0.1:${port}/postgres`
 
   const start = async () => {
     output = ''
@@ -150,7 +139,7 @@ export async function startPostgres(): Promise<PostgresCluster> {
     await waitFor(
       async () => {
         if (dead) throw new Error(`PostgreSQL exited: ${output}`)
-        const client = new pg.Client({ connectionString: adminUrl, connectionTimeoutMillis: 1000 })
+        const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1000 })
         try {
           await client.connect()
           await client.end()
@@ -185,8 +174,34 @@ export async function startPostgres(): Promise<PostgresCluster> {
     clearTimeout(timer)
   }
 
+  return { start, stop, pid: () => child?.pid }
+}
+
+export async function startPostgres(): Promise<PostgresCluster> {
+  const bin = postgresBinDir()
+  if (!bin) throw new Error(postgresMissing() ?? 'PostgreSQL is not installed')
+  const dir = mkdtempSync(join(tmpdir(), 'chorus-pg-'))
+  const data = join(dir, 'data')
+  const uid = Number(spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).stdout.trim())
+  const gid = Number(spawnSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).stdout.trim())
+  chownSync(dir, uid, gid)
+  const init = spawnSync(
+    'runuser',
+    ['-u', 'postgres', '--', join(bin, 'initdb'), '-D', data, '-A', 'trust', '-U', 'chorus', '--no-sync', '-E', 'UTF8'],
+    { encoding: 'utf8' },
+  )
+  if (init.status !== 0) {
+    rmSync(dir, { recursive: true, force: true })
+    throw new Error(`initdb failed: ${init.stderr || init.stdout}`)
+  }
+  const port = await freePort()
+  const adminUrl = `postgres://chorus@127.0.0.1:${port}/postgres`
+  const server = serverControl(bin, dir, data, port)
+  const { start, stop } = server
+  const standbys: (() => Promise<void>)[] = []
+
   installExitHook()
-  live.set(dir, () => child?.pid)
+  live.set(dir, server.pid)
   try {
     await start()
   } catch (error) {
@@ -211,7 +226,66 @@ export async function startPostgres(): Promise<PostgresCluster> {
     },
     stop,
     start,
+    async addSynchronousStandby() {
+      const standbyDir = mkdtempSync(join(tmpdir(), 'chorus-pg-standby-'))
+      chownSync(standbyDir, uid, gid)
+      const standbyData = join(standbyDir, 'data')
+      // -R writes standby.signal and primary_conninfo: it starts as a streaming replica.
+      const copied = spawnSync(
+        'runuser',
+        [
+          '-u',
+          'postgres',
+          '--',
+          join(bin, 'pg_basebackup'),
+          '-h',
+          '127.0.0.1',
+          '-p',
+          String(port),
+          '-U',
+          'chorus',
+          '-D',
+          standbyData,
+          '-R',
+          '-X',
+          'stream',
+          '--no-sync',
+          // Not the default spread checkpoint, which takes minutes once anything was written.
+          '--checkpoint=fast',
+        ],
+        { encoding: 'utf8', timeout: 60_000 },
+      )
+      if (copied.status !== 0) {
+        rmSync(standbyDir, { recursive: true, force: true })
+        throw new Error(`pg_basebackup failed: ${copied.stderr || copied.stdout}`)
+      }
+      const standbyPort = await freePort()
+      const standby = serverControl(bin, standbyDir, standbyData, standbyPort)
+      live.set(standbyDir, standby.pid)
+      const remove = async () => {
+        await standby.stop()
+        live.delete(standbyDir)
+        rmSync(standbyDir, { recursive: true, force: true })
+      }
+      standbys.push(remove)
+      await standby.start()
+      const admin = new pg.Client({ connectionString: adminUrl })
+      await admin.connect()
+      try {
+        await admin.query("ALTER SYSTEM SET synchronous_standby_names = '*'")
+        await admin.query('SELECT pg_reload_conf()')
+        await waitFor(
+          async () => (await admin.query("SELECT 1 FROM pg_stat_replication WHERE sync_state = 'sync'")).rowCount === 1,
+          'the standby to be synchronous',
+          30_000,
+        )
+      } finally {
+        await admin.end()
+      }
+      return { port: standbyPort, stop: standby.stop, start: standby.start, remove }
+    },
     async remove() {
+      for (const removeStandby of standbys.splice(0)) await removeStandby()
       await stop()
       live.delete(dir)
       rmSync(dir, { recursive: true, force: true })
