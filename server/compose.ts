@@ -2,7 +2,8 @@
  * The composition root: builds the server's parts from the config, wires them together, and
  * takes them apart again in order on a graceful stop. Nothing else constructs these parts.
  *
- *   storage     the store (LevelDB unless one is passed in, e.g. a test's in-memory store)
+ *   storage     the store: PostgreSQL with DATABASE_URL, else LevelDB in DATA_DIR (or one passed
+ *               in, e.g. a test's in-memory store)
  *   document    the registry of open documents, the view links
  *   transport   the sync endpoint (WebSocket upgrades → connections), the HTTP server
  *   cluster     with REDIS_URL, the relay between instances (server/cluster/)
@@ -19,11 +20,12 @@ import { listenMetrics, Metrics } from './ops/metrics.ts'
 import type { Logger } from './ops/logger.ts'
 import type { DocumentStore, ViewLinkStore } from './storage/document-store.ts'
 import { LevelDbStore } from './storage/leveldb-store.ts'
+import { PostgresConnectError, PostgresStore } from './storage/postgres-store.ts'
 import { listen, type AppHandler } from './transport/http-server.ts'
 import { SyncEndpoint } from './transport/sync-endpoint.ts'
 import type http from 'node:http'
 import { logCertificate, readTlsCredentials, tlsReloader, TlsFileError } from './transport/tls.ts'
-import { EXIT_CONFIG, StartupFailure } from './ops/startup-failure.ts'
+import { EXIT_CONFIG, EXIT_FAILED, StartupFailure } from './ops/startup-failure.ts'
 import { DEFAULT_RELAY_OPTIONS, DocumentRelay, type RelayOptions } from './cluster/document-relay.ts'
 import { REDIS_NEEDS_SHARED_STORE } from './config.ts'
 
@@ -81,7 +83,7 @@ export async function startServer({ config, logger, next, store: givenStore, rel
   const tls = config.tls ? await readTlsCredentials(config.tls).catch(asStartupFailure) : undefined
   // Each instance would serve its own copy of every document; loadConfig says so too.
   if (config.redisUrl && !givenStore && !config.databaseUrl) throw new StartupFailure(REDIS_NEEDS_SHARED_STORE, EXIT_CONFIG)
-  const store = givenStore ?? (await LevelDbStore.open(config.dataDir, { commitDelayMs: config.commitDelayMs, logger }))
+  const store = givenStore ?? (await openStore(config, logger))
   const documents = new DocumentRegistry(store, documentOptionsFrom(config), logger)
   store.onHealthChange((health) => documents.storageHealthChanged(health))
   if (config.redisUrl && store instanceof LevelDbStore) {
@@ -172,6 +174,18 @@ export async function startServer({ config, logger, next, store: givenStore, rel
       })()
       return closing
     },
+  }
+}
+
+async function openStore(config: ServerConfig, logger: Logger): Promise<DocumentStore & ViewLinkStore> {
+  if (!config.databaseUrl) return LevelDbStore.open(config.dataDir, { commitDelayMs: config.commitDelayMs, logger })
+  try {
+    return await PostgresStore.open(config.databaseUrl, { commitDelayMs: config.commitDelayMs, logger })
+  } catch (error) {
+    // Wrong credentials or database name stay wrong (2); a database that is down may come back (1).
+    if (error instanceof PostgresConnectError)
+      throw new StartupFailure(error.message, error.isConfiguration ? EXIT_CONFIG : EXIT_FAILED)
+    throw error
   }
 }
 

@@ -21,8 +21,10 @@ export interface ServerConfig {
   host: string | undefined
   /** Serve https and wss on that port with this certificate and key (PEM files); reloaded on SIGHUP. */
   tls: TlsFiles | undefined
-  /** LevelDB folder. */
+  /** LevelDB folder (unused when databaseUrl is set). */
   dataDir: string
+  /** PostgreSQL connection URL (postgres://…): documents are stored there instead of LevelDB. */
+  databaseUrl: string | undefined
   logLevel: LogLevel
   /**
    * How often every socket is pinged; a socket that missed the previous pong is dropped and its
@@ -91,9 +93,7 @@ export interface ServerConfig {
   /** A WebSocket that sends nothing this long after the upgrade is closed (every real client speaks at once). */
   firstMessageTimeoutMs: number
 
-  // --- Scale-out ---
-  /** PostgreSQL (`postgres://…`): the shared document store of a cluster (DATABASE_URL). */
-  databaseUrl: string | undefined
+  // --- Scale-out (with databaseUrl above, the shared store) ---
   /** Redis (`redis://…`, `rediss://…`): carries updates and presence between instances (REDIS_URL). */
   redisUrl: string | undefined
 }
@@ -103,6 +103,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   host: undefined,
   tls: undefined,
   dataDir: path.resolve('data'),
+  databaseUrl: undefined,
   logLevel: 'info',
   pingIntervalMs: 5_000,
   maxMessageBytes: 1024 * 1024,
@@ -129,7 +130,6 @@ export const DEFAULT_CONFIG: ServerConfig = {
   httpRequestTimeoutMs: 30_000,
   httpKeepAliveTimeoutMs: 5_000,
   firstMessageTimeoutMs: 10_000,
-  databaseUrl: undefined,
   redisUrl: undefined,
 }
 
@@ -157,6 +157,21 @@ function tlsFiles(env: Record<string, string | undefined>): TlsFiles | undefined
   return { certFile: path.resolve(certFile), keyFile: path.resolve(keyFile) }
 }
 
+function databaseUrl(env: Record<string, string | undefined>): string | undefined {
+  const raw = env.DATABASE_URL?.trim()
+  if (!raw) return undefined
+  let url: URL
+  try {
+    url = new URL(raw)
+  } catch {
+    throw new ConfigError('DATABASE_URL must be a URL like postgres://user:password@host:5432/database')
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+    throw new ConfigError(`DATABASE_URL must start with postgres:// or postgresql://, got ${url.protocol}//`)
+  }
+  return raw
+}
+
 export function loadConfig(env: Record<string, string | undefined> = process.env): ServerConfig {
   const logLevel = env.LOG_LEVEL?.trim() || DEFAULT_CONFIG.logLevel
   if (!isLogLevel(logLevel)) {
@@ -172,11 +187,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(`METRICS_PORT must differ from PORT (${port}); leave it unset to serve /metrics on PORT`)
   }
   const edge = loadEdgeConfig(env)
+  const database = databaseUrl(env)
   return {
     port,
     host: env.HOST?.trim() || undefined,
     tls: tlsFiles(env),
     dataDir: path.resolve(env.DATA_DIR?.trim() || DEFAULT_CONFIG.dataDir),
+    databaseUrl: database,
     logLevel,
     pingIntervalMs: integer(env, 'PING_INTERVAL_MS', DEFAULT_CONFIG.pingIntervalMs, 100),
     maxMessageBytes: integer(env, 'MAX_MESSAGE_BYTES', DEFAULT_CONFIG.maxMessageBytes, 1024),
@@ -205,7 +222,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     metricsPort,
     drainSeconds: integer(env, 'DRAIN_SECONDS', DEFAULT_CONFIG.drainSeconds, 0),
     ...edge,
-    ...loadScaleOutConfig(env),
+    redisUrl: redisUrl(env, database),
   }
 }
 
@@ -213,15 +230,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 export const REDIS_NEEDS_SHARED_STORE =
   'REDIS_URL needs a shared store (DATABASE_URL): the embedded LevelDB belongs to one instance and cannot be shared, so instances connected through Redis would each serve their own copy of every document'
 
-/** DATABASE_URL and REDIS_URL: several instances serving the same documents. */
-function loadScaleOutConfig(env: Record<string, string | undefined>): Pick<ServerConfig, 'databaseUrl' | 'redisUrl'> {
-  const databaseUrl = env.DATABASE_URL?.trim() || undefined
+/** REDIS_URL: several instances serving the same documents, which needs a shared store. */
+function redisUrl(env: Record<string, string | undefined>, databaseUrl: string | undefined): string | undefined {
   const redisUrl = env.REDIS_URL?.trim() || undefined
   if (redisUrl !== undefined && !/^rediss?:\/\/[^/]/.test(redisUrl)) {
     throw new ConfigError(`REDIS_URL must be redis://host[:port][/db] or rediss://…, got "${redisUrl}"`)
   }
   if (redisUrl !== undefined && databaseUrl === undefined) throw new ConfigError(REDIS_NEEDS_SHARED_STORE)
-  return { databaseUrl, redisUrl }
+  return redisUrl
 }
 
 type EdgeConfig = Pick<

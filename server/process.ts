@@ -6,6 +6,7 @@
  */
 import { ConfigError, loadConfig, type ServerConfig } from './config.ts'
 import { startServer, type RunningServer, type StartOptions } from './compose.ts'
+import { redactUrl } from './storage/postgres-store.ts'
 import { GracefulStop } from './ops/graceful-stop.ts'
 import { createLogger, ignoreClosedOutput } from './ops/logger.ts'
 import {
@@ -29,8 +30,11 @@ export async function runServerProcess(next: StartOptions['next']): Promise<void
   const logger = createLogger(config.logLevel, undefined, {}, config.logFormat)
   let server: RunningServer
   try {
-    const { created } = await prepareDataDir(config.dataDir)
-    if (created) logger.info('no store in DATA_DIR yet; creating a new, empty one', { dataDir: showPath(config.dataDir) })
+    // With DATABASE_URL, DATA_DIR is not used: no folder is created for it.
+    if (!config.databaseUrl) {
+      const { created } = await prepareDataDir(config.dataDir)
+      if (created) logger.info('no store in DATA_DIR yet; creating a new, empty one', { dataDir: showPath(config.dataDir) })
+    }
     server = await startServer({ config, logger, next })
   } catch (error) {
     const failure = describeStartupFailure(error, config)
@@ -53,7 +57,7 @@ export async function runServerProcess(next: StartOptions['next']): Promise<void
   // Tests and scripts wait for this exact line; keep its shape.
   process.stdout.write(`Chorus listening on ${server.url}\n`)
   logger.info('ready', {
-    dataDir: config.dataDir,
+    ...(config.databaseUrl ? { database: redactUrl(config.databaseUrl) } : { dataDir: config.dataDir }),
     mode: next ? (next.dev ? 'dev' : 'production') : 'sync-only',
     pid: process.pid,
     metricsPort: server.metricsPort !== server.port ? server.metricsPort : undefined,

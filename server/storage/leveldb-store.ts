@@ -353,6 +353,52 @@ export class LevelDbStore implements DocumentStore, ViewLinkStore {
     return this.enqueue(operations)
   }
 
+  /** Every stored document's id (anything with a log record or a snapshot), for a migration. */
+  async documentIds(): Promise<string[]> {
+    const ids = new Set<string>()
+    for (const [key] of await this.scan('doc/', false)) {
+      const match = /^doc\/([^/]+)\/(log\/|snapshot$)/.exec(key)
+      // Keys hold the percent-encoded name.
+      if (match) ids.add(decodeURIComponent(match[1]))
+    }
+    return [...ids]
+  }
+
+  /** Every document's view link, for a migration. */
+  async viewLinks(): Promise<{ docId: string; viewId: string }[]> {
+    const links = await this.scan('link/doc/', true)
+    return links.map(([key, value]) => ({ docId: decodeURIComponent(key.slice('link/doc/'.length)), viewId: value!.toString() }))
+  }
+
+  private scan(prefix: string, values: boolean): Promise<[string, Buffer | undefined][]> {
+    return this.read(async (db) => {
+      const iterator = db.iterator({
+        gte: prefix,
+        lt: `${prefix}\xff`,
+        keys: true,
+        values,
+        keyAsBuffer: false,
+        valueAsBuffer: true,
+      })
+      const entries: [string, Buffer | undefined][] = []
+      try {
+        for (;;) {
+          const entry = await new Promise<[string, Buffer | undefined] | null>((resolve, reject) =>
+            iterator.next((error, key, value) =>
+              error
+                ? reject(classifyReadError(error, prefix, this.location))
+                : resolve(key === undefined ? null : [key as unknown as string, value as Buffer | undefined]),
+            ),
+          )
+          if (!entry) return entries
+          entries.push(entry)
+        }
+      } finally {
+        iterator.end(() => {})
+      }
+    })
+  }
+
   private getString(key: string): Promise<string | null> {
     return this.read(
       (db) =>

@@ -1,15 +1,17 @@
 /**
  * The DocumentStore and ViewLinkStore contract, run against every store: LevelDB in a temp folder
- * and the in-memory store (and PostgreSQL once it exists). A store that passes these can serve
+ * the in-memory store, and PostgreSQL (a real server for this file, a fresh database per test). A store that passes these can serve
  * documents; the in-memory store passing them is what makes the lifecycle tests over it count.
  */
 import assert from 'node:assert/strict'
-import { afterEach, beforeEach, describe, it } from 'node:test'
+import { after, afterEach, beforeEach, describe, it } from 'node:test'
 import * as Y from 'yjs'
 import type { DocumentStore, ViewLinkStore } from '../../server/storage/document-store.ts'
 import { LevelDbStore } from '../../server/storage/leveldb-store.ts'
 import { MemoryStore } from '../../server/storage/memory-store.ts'
+import { PostgresStore } from '../../server/storage/postgres-store.ts'
 import { makeTempDir } from '../support/sync-harness.ts'
+import { type PostgresCluster, postgresMissing, startPostgres } from '../support/postgres.ts'
 
 type Store = DocumentStore & ViewLinkStore
 
@@ -46,7 +48,27 @@ const STORES: [string, () => Promise<StoreUnderTest>][] = [
       return { store, reopen: async () => store, dispose: () => store.close() }
     },
   ],
+  [
+    'PostgresStore',
+    async () => {
+      const url = await (await postgres()).createDatabase()
+      let store = await PostgresStore.open(url)
+      return {
+        store,
+        async reopen() {
+          await store.close()
+          return (store = await PostgresStore.open(url))
+        },
+        dispose: () => store.close(),
+      }
+    },
+  ],
 ]
+
+/** Started on first use, so the other stores' cases run where PostgreSQL is absent. */
+let cluster: Promise<PostgresCluster> | null = null
+const postgres = () => (cluster ??= startPostgres())
+after(async () => (await cluster)?.remove())
 
 const bytes = (...values: number[]) => Uint8Array.from(values)
 
@@ -64,7 +86,8 @@ function textOf(updates: readonly Uint8Array[]): string {
 }
 
 for (const [name, make] of STORES) {
-  describe(`store contract: ${name}`, () => {
+  const skip = name === 'PostgresStore' ? (postgresMissing() ?? false) : false
+  describe(`store contract: ${name}`, { skip }, () => {
     let subject: StoreUnderTest
     let store: Store
 

@@ -19,6 +19,16 @@ describe('loadConfig', () => {
     assert.equal(config.pingIntervalMs, 500)
   })
 
+  it('reads DATABASE_URL (unset: LevelDB) and refuses what is not a postgres:// URL', () => {
+    assert.equal(DEFAULT_CONFIG.databaseUrl, undefined)
+    assert.equal(loadConfig({ DATABASE_URL: ' ' }).databaseUrl, undefined)
+    const url = 'postgres://chorus:pw@db.example:5432/chorus?sslmode=require'
+    assert.equal(loadConfig({ DATABASE_URL: url }).databaseUrl, url)
+    assert.equal(loadConfig({ DATABASE_URL: 'postgresql://db/chorus' }).databaseUrl, 'postgresql://db/chorus')
+    assert.throws(() => loadConfig({ DATABASE_URL: 'mysql://db/chorus' }), /DATABASE_URL must start with postgres:\/\//)
+    assert.throws(() => loadConfig({ DATABASE_URL: 'not a url' }), /DATABASE_URL must be a URL/)
+  })
+
   it('names the setting when a value is invalid', () => {
     assert.throws(
       () => loadConfig({ PORT: 'abc' }),
