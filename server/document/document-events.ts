@@ -54,6 +54,11 @@ export class DocumentEvents {
     }
   }
 
+  /** Whether anyone listens: an event that costs work to build is only built for a listener. */
+  has(name: DocumentEventName): boolean {
+    return (this.listeners[name]?.length ?? 0) > 0
+  }
+
   emit<K extends DocumentEventName>(name: K, event: DocumentEvent<K>): void {
     const list = this.listeners[name] as Listener<K>[] | undefined
     if (!list) return

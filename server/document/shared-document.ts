@@ -113,6 +113,7 @@ export class SharedDocument {
       afterApply: () => this.messages.forgetEncodedFrames(),
       applied: (origin, updates, bytes) => this.emit('applied', { origin, updates, bytes }),
       publish: (update) => this.emit('update-to-publish', { update }),
+      publishing: () => this.events.has('update-to-publish'),
       failed: (culprit, error) => this.quarantine(culprit, error),
     })
     this.messages = new ClientMessages(this.ydoc, this.intake, options, logger, {

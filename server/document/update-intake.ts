@@ -28,6 +28,8 @@ export interface IntakeHooks<Client> {
   applied(origin: UpdateOriginKind, updates: number, bytes: number): void
   /** The updates of one batch whose origin's policy publishes them, merged: for the other instances. */
   publish(update: Uint8Array): void
+  /** Whether anything takes what is published (another instance); merging for nobody costs. */
+  publishing(): boolean
   /** An update that passed the check failed to apply: the Y.Doc may be half-changed. */
   failed(culprit: Client | null, error: unknown): void
 }
@@ -86,7 +88,7 @@ export class UpdateIntake<Client extends { readonly wantsExtensions: boolean }> 
     // This batch may have completed updates that waited for it (see the journal's "missing").
     if (kept > 0 && this.lastTransactionChanged) this.journal.missingMayHaveArrived(pending)
     let bytes = 0
-    const toPublish: Uint8Array[] = []
+    const toPublish: Uint8Array[] | null = this.hooks.publishing() ? [] : null
     for (let i = 0; i < kept; i++) {
       const { origin, update, frame } = batch[i]
       const policy = policyOf(origin)
@@ -99,11 +101,11 @@ export class UpdateIntake<Client extends { readonly wantsExtensions: boolean }> 
         const confirmed = policy.confirms === 'sender' && sender?.wantsExtensions ? sender : null
         this.journal.append(update, confirmed, pending)
       }
-      if (policy.publish) toPublish.push(update)
+      if (policy.publish) toPublish?.push(update)
       bytes += update.byteLength
     }
     // Once per batch, whatever its size: one message for the other instances, not one per keystroke.
-    if (toPublish.length > 0) this.hooks.publish(toPublish.length === 1 ? toPublish[0] : Y.mergeUpdates(toPublish))
+    if (toPublish && toPublish.length > 0) this.hooks.publish(toPublish.length === 1 ? toPublish[0] : Y.mergeUpdates(toPublish))
     // A batch holds one kind of origin: the document applies the others on their own.
     if (kept > 0) this.hooks.applied(batch[0].origin.kind, kept, bytes)
     if (failure) this.hooks.failed(senderOf(batch[applied].origin), failure.error)
