@@ -12,6 +12,7 @@ import { startChorus, type ChorusServer } from '../support/chorus-process.ts'
 import { connectClient, whenSynced, type TestClient } from '../support/sync-harness.ts'
 import { delta, parseLabels, sample, scrapeMetrics, type Scrape } from '../support/scrape-metrics.ts'
 import { waitFor } from '../support/wait-for.ts'
+import { freePort } from '../support/ports.ts'
 
 const TOKEN = 'metrics-test-token'
 
@@ -22,14 +23,6 @@ function updateMessageBytes(update: Uint8Array): number {
   encoding.writeVarUint(encoder, 2) // update
   encoding.writeVarUint8Array(encoder, update)
   return encoding.length(encoder)
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as net.AddressInfo
-  await new Promise((resolve) => server.close(resolve))
-  return port
 }
 
 /** A refused upgrade: resolves with the HTTP status, or the close code if it was accepted and closed. */

@@ -10,10 +10,10 @@
  */
 import { spawn, spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { waitFor } from './wait-for.ts'
+import { freePort, acceptsConnections } from './ports.ts'
 
 export interface Haproxy {
   readonly port: number
@@ -24,28 +24,6 @@ export interface Haproxy {
 
 export function haproxyAvailable(): boolean {
   return spawnSync('haproxy', ['-v'], { stdio: 'ignore' }).status === 0
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer()
-    probe.once('error', reject)
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as net.AddressInfo
-      probe.close(() => resolve(port))
-    })
-  })
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1')
-    socket.once('connect', () => {
-      socket.destroy()
-      resolve(true)
-    })
-    socket.once('error', () => resolve(false))
-  })
 }
 
 export async function startHaproxy(backendPort: number): Promise<Haproxy> {
@@ -99,7 +77,7 @@ export async function startHaproxy(backendPort: number): Promise<Haproxy> {
     await waitFor(
       async () => {
         if (child.exitCode !== null) throw new Error(`haproxy exited (${child.exitCode}):\n${output}`)
-        return accepts(port)
+        return acceptsConnections(port)
       },
       'haproxy accepting connections',
       10_000,

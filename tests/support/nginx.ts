@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { waitFor } from './wait-for.ts'
+import { freePort, acceptsConnections } from './ports.ts'
 
 export const NGINX = ['/usr/sbin/nginx', '/usr/local/sbin/nginx'].find((path) => existsSync(path))
 export const SHIPPED_CONFIG = fileURLToPath(new URL('../../docs/deploy/nginx.conf', import.meta.url))
@@ -105,7 +106,11 @@ export async function startNginx({ upstreamPort, certificate }: StartNginxOption
   let gone = false
   void exited.then(() => (gone = true))
   try {
-    await waitFor(async () => gone || ((await accepts(httpsPort)) && (await accepts(httpPort))), 'nginx listening', 10_000)
+    await waitFor(
+      async () => gone || ((await acceptsConnections(httpsPort)) && (await acceptsConnections(httpPort))),
+      'nginx listening',
+      10_000,
+    )
     if (gone) throw new Error('exited')
   } catch (error) {
     const text = output()
@@ -131,33 +136,11 @@ function templated(text: string, replacements: [string, string][]): string {
   return text
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo
-      server.close(() => resolve(port))
-    })
-  })
-}
-
 function loopbackV6(): Promise<boolean> {
   return new Promise((resolve) => {
     const server = net.createServer()
     server.once('error', () => resolve(false))
     server.listen(0, '::1', () => server.close(() => resolve(true)))
-  })
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1')
-    socket.once('connect', () => {
-      socket.destroy()
-      resolve(true)
-    })
-    socket.once('error', () => resolve(false))
   })
 }
 

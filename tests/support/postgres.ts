@@ -12,11 +12,11 @@
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
-import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
 import { waitFor } from './wait-for.ts'
+import { freePort } from './ports.ts'
 
 /** The newest installed server's bin folder (/usr/lib/postgresql/<version>/bin), or null. */
 export function postgresBinDir(): string | null {
@@ -52,17 +52,6 @@ export interface PostgresCluster {
   addSynchronousStandby(): Promise<{ port: number; stop(): Promise<void>; start(): Promise<void>; remove(): Promise<void> }>
   /** Stops the server (and any standby) and deletes its folder. */
   remove(): Promise<void>
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer()
-    probe.once('error', reject)
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as net.AddressInfo
-      probe.close(() => resolve(port))
-    })
-  })
 }
 
 let databases = 0

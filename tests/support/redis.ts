@@ -15,6 +15,7 @@ import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { waitFor } from './wait-for.ts'
+import { freePort } from './ports.ts'
 
 export const REDIS_SERVER = '/usr/bin/redis-server'
 export const REDIS_MISSING = `redis-server not found at ${REDIS_SERVER} (apt-get install -y redis-server; .ci/run installs it)`
@@ -34,17 +35,6 @@ export interface TestRedis {
   start(): Promise<void>
   /** Stops it and deletes its folder. */
   remove(): Promise<void>
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer()
-    probe.once('error', reject)
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as net.AddressInfo
-      probe.close(() => resolve(port))
-    })
-  })
 }
 
 function answersPing(port: number): Promise<boolean> {
