@@ -20,13 +20,12 @@ import { listenMetrics, Metrics } from './ops/metrics.ts'
 import type { Logger } from './ops/logger.ts'
 import type { DocumentStore, ViewLinkStore } from './storage/document-store.ts'
 import { LevelDbStore } from './storage/leveldb-store.ts'
-import { PostgresConnectError, PostgresStore } from './storage/postgres-store.ts'
 import { listen, type AppHandler } from './transport/http-server.ts'
 import { SyncEndpoint } from './transport/sync-endpoint.ts'
 import type http from 'node:http'
 import { logCertificate, readTlsCredentials, tlsReloader, TlsFileError } from './transport/tls.ts'
 import { EXIT_CONFIG, EXIT_FAILED, StartupFailure } from './ops/startup-failure.ts'
-import { DEFAULT_RELAY_OPTIONS, DocumentRelay, type RelayOptions } from './cluster/document-relay.ts'
+import type { DocumentRelay, RelayOptions } from './cluster/document-relay.ts'
 import { REDIS_NEEDS_SHARED_STORE } from './config.ts'
 
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
@@ -90,13 +89,8 @@ export async function startServer({ config, logger, next, store: givenStore, rel
     await store.close()
     throw new StartupFailure(REDIS_NEEDS_SHARED_STORE, EXIT_CONFIG)
   }
-  const cluster = config.redisUrl
-    ? new DocumentRelay(config.redisUrl, documents, logger.child({ component: 'cluster' }), {
-        ...DEFAULT_RELAY_OPTIONS,
-        ...relay,
-      })
-    : null
-  cluster?.start()
+  // PostgreSQL's and Redis's clients are loaded only by servers configured to use them.
+  const cluster = config.redisUrl ? await startRelay(config.redisUrl, documents, logger, relay) : null
   const viewLinks = new ViewLinks(store, (docId, viewId) => sync.disconnectViewers(docId, viewId))
   const sync = new SyncEndpoint(config, documents, viewLinks, logger)
   const health = new Health(store, documents, sync, cluster)
@@ -177,8 +171,24 @@ export async function startServer({ config, logger, next, store: givenStore, rel
   }
 }
 
+async function startRelay(
+  redisUrl: string,
+  documents: DocumentRegistry,
+  logger: Logger,
+  options: Partial<RelayOptions> | undefined,
+): Promise<DocumentRelay> {
+  const { DEFAULT_RELAY_OPTIONS, DocumentRelay } = await import('./cluster/document-relay.ts')
+  const relay = new DocumentRelay(redisUrl, documents, logger.child({ component: 'cluster' }), {
+    ...DEFAULT_RELAY_OPTIONS,
+    ...options,
+  })
+  relay.start()
+  return relay
+}
+
 async function openStore(config: ServerConfig, logger: Logger): Promise<DocumentStore & ViewLinkStore> {
   if (!config.databaseUrl) return LevelDbStore.open(config.dataDir, { commitDelayMs: config.commitDelayMs, logger })
+  const { PostgresConnectError, PostgresStore } = await import('./storage/postgres-store.ts')
   try {
     return await PostgresStore.open(config.databaseUrl, { commitDelayMs: config.commitDelayMs, logger })
   } catch (error) {

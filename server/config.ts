@@ -274,3 +274,14 @@ function loadEdgeConfig(env: Record<string, string | undefined>): EdgeConfig {
     firstMessageTimeoutMs: integer(env, 'FIRST_MESSAGE_TIMEOUT_MS', DEFAULT_CONFIG.firstMessageTimeoutMs, 100),
   }
 }
+
+/** The URL without its password, for messages and logs. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url)
+    if (parsed.password) parsed.password = '***'
+    return parsed.toString()
+  } catch {
+    return 'postgres://…'
+  }
+}

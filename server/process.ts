@@ -4,9 +4,8 @@
  * (SIGHUP reloads the certificate instead with TLS) or when the start script that ran us dies.
  * A failed start prints one line `chorus: …` and exits with the code startup-failure.ts documents.
  */
-import { ConfigError, loadConfig, type ServerConfig } from './config.ts'
+import { ConfigError, loadConfig, redactUrl, type ServerConfig } from './config.ts'
 import { startServer, type RunningServer, type StartOptions } from './compose.ts'
-import { redactUrl } from './storage/postgres-store.ts'
 import { GracefulStop } from './ops/graceful-stop.ts'
 import { createLogger, ignoreClosedOutput } from './ops/logger.ts'
 import {

@@ -15,9 +15,9 @@
 import { stat } from 'node:fs/promises'
 import path from 'node:path'
 import * as Y from 'yjs'
-import { ConfigError, loadConfig } from '../config.ts'
+import { ConfigError, loadConfig, redactUrl } from '../config.ts'
 import { LevelDbStore } from './leveldb-store.ts'
-import { PostgresStore, redactUrl } from './postgres-store.ts'
+import { PostgresStore } from './postgres-store.ts'
 
 export interface MigrationReport {
   documents: number

@@ -42,6 +42,7 @@ import {
 } from './document-store.ts'
 import { decodeRecord, encodeRecord, type StoreBatch } from './leveldb-store.ts'
 import { migrate } from './postgres-schema.ts'
+import { redactUrl } from '../config.ts'
 
 /** A write that succeeded this recently answers "does storage accept writes?" without a probe. */
 const WRITABLE_CACHE_MS = 2000
@@ -71,17 +72,6 @@ interface PendingAppend {
 interface KnownDocument {
   rows: Map<number, string>
   snapshotVersion: string
-}
-
-/** The URL without its password, for messages and logs. */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url)
-    if (parsed.password) parsed.password = '***'
-    return parsed.toString()
-  } catch {
-    return 'postgres://…'
-  }
 }
 
 export class PostgresStore implements DocumentStore, ViewLinkStore {
