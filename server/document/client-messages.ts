@@ -16,7 +16,7 @@ import {
   ProtocolError,
 } from '../../lib/protocol.ts'
 import { AwarenessRegistry, decodeAwarenessUpdate, encodeAwarenessUpdate, markViewing } from './awareness-registry.ts'
-import { SharedMessage } from '../transport/connection.ts'
+import { SharedMessage } from './shared-message.ts'
 import type { DocumentConnection } from './document-connection.ts'
 import { DOCUMENT_UNAVAILABLE_NOTICE, documentTooLargeNotice, formatBytes, STORAGE_FAILING_NOTICE } from './notices.ts'
 import type { StorageHealth } from '../storage/document-store.ts'

@@ -3,7 +3,10 @@
  * transport's Connection is one; a test's double is another, so the document's lifecycle can be
  * driven without sockets.
  */
-import type { IgnoredKind, SharedMessage } from '../transport/connection.ts'
+import type { SharedMessage } from './shared-message.ts'
+
+/** Messages let pass without effect, as y-websocket's own server does; counted for /metrics. */
+export type IgnoredKind = 'text-frame' | 'unknown-message-type' | 'empty-update'
 
 export interface DocumentConnection {
   readonly id: string

@@ -30,9 +30,9 @@
  */
 import * as Y from 'yjs'
 import { CloseCode, encodeNotice, encodeSavedState } from '../../lib/protocol.ts'
-import { SharedMessage } from '../transport/connection.ts'
+import { SharedMessage } from './shared-message.ts'
 import { DamagedDataError, StorageError, type DocumentStore, type StorageHealth } from '../storage/document-store.ts'
-import { LogThrottle } from '../transport/limits.ts'
+import { LogThrottle } from '../ops/log-throttle.ts'
 import { ClientMessages } from './client-messages.ts'
 import { Compactor, type CompactionOptions } from './compactor.ts'
 import type { DocumentConnection } from './document-connection.ts'

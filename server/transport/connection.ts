@@ -7,6 +7,8 @@
  */
 import { CloseCode } from '../../lib/protocol.ts'
 import { TokenBucket } from './limits.ts'
+import type { IgnoredKind } from '../document/document-connection.ts'
+import type { SharedMessage } from '../document/shared-message.ts'
 import type { Logger } from '../ops/logger.ts'
 import type { MessageCounts } from './traffic.ts'
 
@@ -54,7 +56,6 @@ const QUEUED_FRAME_MS = 50
 const CLOSE_TIMEOUT_MS = 5000
 
 /** Messages the server lets pass without effect instead of closing the connection. */
-export type IgnoredKind = 'text-frame' | 'unknown-message-type' | 'empty-update'
 
 /** How many messages of each ignored kind arrived, across all connections. */
 export class IgnoredMessageCounts {
@@ -226,34 +227,28 @@ export class Connection {
 }
 
 /**
- * A message for many connections (a relayed update, a caret move), framed for the wire once: a
- * server's WebSocket frames are not masked, so every receiver gets the same bytes. ws would build
- * a header for each receiver and write it and the payload as two buffers.
+ * The whole frame of a shared message, built once however many connections it goes to: FIN and
+ * the binary opcode, the payload's length, the payload (RFC 6455 5.2). ws would build a header
+ * for each receiver and write it and the payload as two buffers.
  */
-export class SharedMessage {
-  private wire: Buffer | null = null
-
-  constructor(readonly payload: Uint8Array) {}
-
-  /** The whole frame: FIN and the binary opcode, the payload's length, the payload (RFC 6455 5.2). */
-  get framed(): Buffer {
-    if (this.wire) return this.wire
-    const length = this.payload.byteLength
-    const headerBytes = length < 126 ? 2 : length < 0x10000 ? 4 : 10
-    const wire = Buffer.allocUnsafe(headerBytes + length)
-    wire[0] = 0x82
-    if (length < 126) {
-      wire[1] = length
-    } else if (length < 0x10000) {
-      wire[1] = 126
-      wire.writeUInt16BE(length, 2)
-    } else {
-      wire[1] = 127
-      wire.writeBigUInt64BE(BigInt(length), 2)
-    }
-    wire.set(this.payload, headerBytes)
-    return (this.wire = wire)
+export function wireFrame(message: SharedMessage): Buffer {
+  if (message.wire) return message.wire
+  const payload = message.payload
+  const length = payload.byteLength
+  const headerBytes = length < 126 ? 2 : length < 0x10000 ? 4 : 10
+  const wire = Buffer.allocUnsafe(headerBytes + length)
+  wire[0] = 0x82
+  if (length < 126) {
+    wire[1] = length
+  } else if (length < 0x10000) {
+    wire[1] = 126
+    wire.writeUInt16BE(length, 2)
+  } else {
+    wire[1] = 127
+    wire.writeBigUInt64BE(BigInt(length), 2)
   }
+  wire.set(payload, headerBytes)
+  return (message.wire = wire)
 }
 
 /** The parts of a ws 8 WebSocket that writing a ready frame relies on. */
@@ -273,7 +268,7 @@ function writeFramed(socket: SocketLike, message: SharedMessage): boolean {
   const { _sender: sender, _socket: tcp } = socket as unknown as WsInternals
   if (!sender || !tcp || sender._state !== 0 || sender._firstFragment !== true) return false
   if (tcp.destroyed || !tcp.writable) return false
-  tcp.write(message.framed)
+  tcp.write(wireFrame(message))
   return true
 }
 

@@ -6,7 +6,8 @@ import * as decoding from 'lib0/decoding'
 import * as Y from 'yjs'
 import { decodeNoticePayload, MessageType, SyncMessageType, type Notice } from '../../lib/protocol.ts'
 import type { DocumentConnection } from '../../server/document/document-connection.ts'
-import type { IgnoredKind, SharedMessage } from '../../server/transport/connection.ts'
+import type { IgnoredKind } from '../../server/document/document-connection.ts'
+import type { SharedMessage } from '../../server/document/shared-message.ts'
 
 let nextId = 1
 

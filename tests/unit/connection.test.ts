@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { createRequire } from 'node:module'
-import { Connection, SharedMessage, type SocketLike } from '../../server/transport/connection.ts'
+import { SharedMessage } from '../../server/document/shared-message.ts'
+import { Connection, type SocketLike, wireFrame } from '../../server/transport/connection.ts'
 import { silentLogger } from '../../server/ops/logger.ts'
 
 interface FrameParser {
@@ -24,12 +25,12 @@ function readWithWs(wire: Buffer): { payload: Buffer; isBinary: boolean }[] {
   return messages
 }
 
-describe('SharedMessage', () => {
+describe('wireFrame', () => {
   it('frames payloads of every length encoding as ws reads them', () => {
     // 7-bit, 16-bit and 64-bit lengths, at and across their boundaries.
     for (const length of [0, 1, 125, 126, 127, 65_535, 65_536, 200_000]) {
       const payload = Uint8Array.from({ length }, (_, i) => (i * 7) % 256)
-      const messages = readWithWs(new SharedMessage(payload).framed)
+      const messages = readWithWs(wireFrame(new SharedMessage(payload)))
       assert.equal(messages.length, 1, `length ${length}`)
       assert.equal(messages[0].isBinary, true)
       assert.deepEqual(new Uint8Array(messages[0].payload), payload, `length ${length}`)
@@ -38,7 +39,7 @@ describe('SharedMessage', () => {
 
   it('is framed once, however many connections it goes to', () => {
     const message = new SharedMessage(Uint8Array.of(1, 2, 3))
-    assert.equal(message.framed, message.framed)
+    assert.equal(wireFrame(message), wireFrame(message))
   })
 })
 

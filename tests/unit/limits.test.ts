@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { AddressConnectionCounter, LogThrottle, TokenBucket, isOriginAllowed } from '../../server/transport/limits.ts'
+import { LogThrottle } from '../../server/ops/log-throttle.ts'
+import { AddressConnectionCounter, TokenBucket, isOriginAllowed } from '../../server/transport/limits.ts'
 
 describe('TokenBucket', () => {
   it('allows a burst, then asks to wait exactly as long as the debt takes to repay', () => {
