@@ -39,6 +39,36 @@ export function writeReport(run: RunRecord, outFile: string): void {
 
 type Evaluated = { target: (typeof TARGETS)[number]; outcome: TargetOutcome | null }
 
+/** Each metric of Chorus beside the baseline checkout's, where the run measured both. */
+function pushBaselineComparison(run: RunRecord, push: (...lines: string[]) => void): void {
+  const rows: string[] = []
+  for (const result of run.scenarios) {
+    const mid = (server: string, key: string) =>
+      median(result.measurements.filter((m) => m.server === server && !m.error).map((m) => m.metrics[key]))
+    for (const metric of result.metrics) {
+      const now = mid('chorus', metric.key)
+      const before = mid('chorus-baseline', metric.key)
+      if (now === null || before === null) continue
+      const ratio = before === 0 ? '–' : `${(now / before).toFixed(2)}x`
+      const unit = metric.unit ? ` (${metric.unit})` : ''
+      rows.push(
+        `| ${result.title} | ${metric.label}${unit} | ${format(before, '', metric.digits)} | ${format(now, '', metric.digits)} | ${ratio} | ${metric.better} |`,
+      )
+    }
+  }
+  if (rows.length === 0) return
+  push(
+    '## Against the baseline',
+    '',
+    `This checkout (${run.versions.Chorus ?? 'unknown'}) against the Chorus in \`BENCH_BASELINE_DIR\` (${run.versions['Chorus baseline (BENCH_BASELINE_DIR)'] ?? 'unknown'}), measured in this run, interleaved: medians of the repeats.`,
+    '',
+    '| Scenario | Metric | Baseline | This checkout | Ratio | Better |',
+    '| --- | --- | ---: | ---: | ---: | --- |',
+    ...rows,
+    '',
+  )
+}
+
 function renderMarkdown(run: RunRecord, outcomes: Evaluated[], chartName: string, analysis: string): string {
   const lines: string[] = []
   const push = (...more: string[]) => lines.push(...more)
@@ -73,6 +103,11 @@ function renderMarkdown(run: RunRecord, outcomes: Evaluated[], chartName: string
     "- **y-websocket**: y-websocket@2.1.0's `bin/server.cjs` (`bin/utils.cjs`), in memory.",
     '- **y-websocket + LevelDB**: the same with `YPERSISTENCE` (y-leveldb; writes without fsync, not awaited).',
     '- **Chorus**: `server/standalone.ts` with its LevelDB store (every update written with `sync: true`, group commit). Its per-address connection limit and per-connection rate limits are lifted (all load comes from 127.0.0.1); everything else is its default.',
+    ...(run.servers.includes('chorus-baseline')
+      ? [
+          `- **Chorus baseline**: the same server from another checkout (\`BENCH_BASELINE_DIR\`, ${run.versions['Chorus baseline (BENCH_BASELINE_DIR)'] ?? 'unknown commit'}), run the same way, interleaved with the others: what this checkout's changes cost, measured on the same machine at the same time.`,
+        ]
+      : []),
     '',
     '## Targets',
     '',
@@ -97,6 +132,7 @@ function renderMarkdown(run: RunRecord, outcomes: Evaluated[], chartName: string
     )
   }
   push('')
+  pushBaselineComparison(run, push)
   if (analysis) push(analysis, '')
   for (const result of run.scenarios) {
     push(`## ${result.title}`, '', result.parameters, '')
@@ -146,7 +182,7 @@ function renderMarkdown(run: RunRecord, outcomes: Evaluated[], chartName: string
     '',
     '## Running it',
     '',
-    "`npm run bench` (about 20 minutes on 2 cores) or `npm run bench -- --quick` (a smoke run of about a minute). Options: `--only <scenario,...>` (fan-out, many-documents, idle, saturation, persistence, trace, browser, large-document, reconnect-storm), `--servers <floor,reference,reference-leveldb,chorus>`, `--repeat N` (default 3, quick 1), `--out <file>` (the chart goes beside it), `--report-from bench/results/<run>.json` (rewrite the report from a run's saved figures). The trace scenarios read `../shared/data/editing-traces/automerge-paper.json.gz` beside the checkout and fall back to generated keystrokes, saying so, when it is absent; encoded trace updates are cached in the system temp dir, never in the repository. For diagnosis: `BENCH_CPU_PROF=<dir>` (V8 CPU profile of every server), `BENCH_CHORUS_NODE_ARGS=...` (extra node options for Chorus), `BENCH_CHORUS_LOG_LEVEL=debug` (the log level of Chorus; warn by default), `BENCH_BROWSER_PROFILE=<dir>` (CPU profiles of both browser pages while typing, and during each large-document paste), `BENCH_BROWSER_TRACE=<dir>` (large-document: a Chromium trace of both pages while typing, with marks at each keydown, DOM change and frame), `BENCH_BASELINE_DIR=<checkout with a build>` (large-document: measure that app too, alternating with this one; its figures have the prefix `base.`), `BENCH_ECHO=1` (server output on stderr). The hand-written analysis above comes from `bench/analysis.md`.",
+    '`npm run bench` (about 20 minutes on 2 cores) or `npm run bench -- --quick` (a smoke run of about a minute). Options: `--only <scenario,...>` (fan-out, many-documents, idle, saturation, persistence, trace, browser, large-document, reconnect-storm), `--servers <floor,reference,reference-leveldb,chorus,chorus-baseline>`, `--repeat N` (default 3, quick 1), `--out <file>` (the chart goes beside it), `--report-from bench/results/<run>.json` (rewrite the report from a run\'s saved figures). The trace scenarios read `../shared/data/editing-traces/automerge-paper.json.gz` beside the checkout and fall back to generated keystrokes, saying so, when it is absent; encoded trace updates are cached in the system temp dir, never in the repository. For diagnosis: `BENCH_CPU_PROF=<dir>` (V8 CPU profile of every server), `BENCH_CHORUS_NODE_ARGS=...` (extra node options for Chorus), `BENCH_CHORUS_LOG_LEVEL=debug` (the log level of Chorus; warn by default), `BENCH_BROWSER_PROFILE=<dir>` (CPU profiles of both browser pages while typing, and during each large-document paste), `BENCH_BROWSER_TRACE=<dir>` (large-document: a Chromium trace of both pages while typing, with marks at each keydown, DOM change and frame), `BENCH_BASELINE_DIR=<another checkout, with its node_modules>` (adds the server kind `chorus-baseline`, that checkout\'s sync server, to every server scenario and the section "Against the baseline"; with a build there, large-document measures that app too, alternating, with the prefix `base.`), `BENCH_ECHO=1` (server output on stderr). The hand-written analysis above comes from `bench/analysis.md`.',
     '',
   )
   return lines.join('\n')

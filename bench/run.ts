@@ -36,7 +36,7 @@ import { persistence } from './scenarios/persistence.ts'
 import { reconnectStorm } from './scenarios/reconnect-storm.ts'
 import { saturation } from './scenarios/saturation.ts'
 import { trace } from './scenarios/trace.ts'
-import { cleanupAllServers, SERVER_KINDS, SERVER_LABELS } from './servers.ts'
+import { baselineDir, cleanupAllServers, SERVER_KINDS, SERVER_LABELS } from './servers.ts'
 
 const SCENARIOS: Record<ScenarioId, Scenario> = {
   'fan-out': fanOut,
@@ -86,7 +86,10 @@ function parseOptions() {
     reportFrom: values['report-from'] ? resolve(REPO_ROOT, values['report-from']) : null,
     quick: values.quick!,
     scenarios: list(values.only, SCENARIO_IDS, 'scenario'),
-    servers: list(values.servers, SERVER_KINDS, 'server'),
+    // The baseline is measured when there is one to measure.
+    servers: list(values.servers, SERVER_KINDS, 'server').filter(
+      (kind) => kind !== 'chorus-baseline' || values.servers !== undefined || baselineDir() !== null,
+    ),
     repeat,
     out: resolve(REPO_ROOT, values.out!),
   }
@@ -130,9 +133,15 @@ function describeMachine(): Record<string, string> {
   }
 }
 
+function commitOf(dir: string): string {
+  return quiet('git', ['-C', dir, 'log', '-1', '--format=%h (%cs)']) || 'unknown'
+}
+
 function describeVersions(): Record<string, string> {
   const chromium = quiet('/usr/lib/chromium/chromium', ['--version']) || quiet('chromium', ['--version'])
   return {
+    Chorus: commitOf(REPO_ROOT),
+    ...(baselineDir() ? { 'Chorus baseline (BENCH_BASELINE_DIR)': commitOf(baselineDir()!) } : {}),
     Node: process.versions.node,
     yjs: versionOf('yjs'),
     ws: versionOf('ws'),

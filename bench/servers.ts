@@ -6,6 +6,9 @@
  *   reference-leveldb  the same with YPERSISTENCE (y-leveldb)
  *   chorus             server/standalone.ts with its LevelDB store (sync:true, group commit)
  *   chorus-app         server/main.ts: the Next app and the sync server on one port (browser scenario)
+ *   chorus-baseline    server/standalone.ts of another checkout (BENCH_BASELINE_DIR, with its own
+ *                      node_modules): an earlier Chorus measured in the same run, to show what a
+ *                      change costs on a machine whose speed drifts between runs
  *
  * Each runs in its own process group (detached) and is always signalled as a group: PID 1 on our
  * machines does not reap orphans, and nothing a server starts may outlive it. CPU time and memory
@@ -20,7 +23,7 @@ import { join } from 'node:path'
 import { serverNodeArgs } from '../scripts/server-command.mjs'
 import { REPO_ROOT } from './paths.ts'
 
-export const SERVER_KINDS = ['floor', 'reference', 'reference-leveldb', 'chorus'] as const
+export const SERVER_KINDS = ['floor', 'reference', 'reference-leveldb', 'chorus', 'chorus-baseline'] as const
 export type ServerKind = (typeof SERVER_KINDS)[number]
 export type LaunchKind = ServerKind | 'chorus-app'
 
@@ -29,12 +32,23 @@ export const SERVER_LABELS: Record<LaunchKind, string> = {
   reference: 'y-websocket',
   'reference-leveldb': 'y-websocket + LevelDB',
   chorus: 'Chorus (LevelDB, sync)',
+  'chorus-baseline': 'Chorus baseline',
   'chorus-app': 'Chorus app',
 }
 
 /** True for the kinds that keep documents on disk (and so take part in the persistence scenarios). */
 export function isPersistent(kind: LaunchKind): boolean {
-  return kind === 'reference-leveldb' || kind === 'chorus' || kind === 'chorus-app'
+  return kind === 'reference-leveldb' || isChorus(kind)
+}
+
+/** Chorus, of this checkout or the baseline's: confirms "Saved" and speaks Chorus's extensions. */
+export function isChorus(kind: LaunchKind): boolean {
+  return kind === 'chorus' || kind === 'chorus-app' || kind === 'chorus-baseline'
+}
+
+/** The checkout that `chorus-baseline` runs (BENCH_BASELINE_DIR), or null when none is set. */
+export function baselineDir(): string | null {
+  return process.env.BENCH_BASELINE_DIR || null
 }
 
 const READY_TIMEOUT_MS = 60_000
@@ -82,8 +96,9 @@ function recipe(kind: LaunchKind, port: number, dataDir: string): Recipe {
       }
     case 'chorus':
     case 'chorus-app':
+    case 'chorus-baseline':
       return {
-        args: serverNodeArgs(kind === 'chorus' ? 'server/standalone.ts' : 'server/main.ts'),
+        args: serverNodeArgs(kind === 'chorus-app' ? 'server/main.ts' : 'server/standalone.ts'),
         env: {
           ...base,
           DATA_DIR: dataDir,
@@ -222,7 +237,7 @@ export class ServerProcess {
       ...(this.kind.startsWith('chorus') ? (process.env.BENCH_CHORUS_NODE_ARGS?.split(' ').filter(Boolean) ?? []) : []),
     ]
     const child = spawn(process.execPath, [...diagnosis, ...r.args], {
-      cwd: this.cwd,
+      cwd: this.kind === 'chorus-baseline' ? baselineCheckout() : this.cwd,
       env: { ...process.env, ...r.env, ...this.extraEnv },
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -355,4 +370,11 @@ const live = new Set<ServerProcess>()
 /** Kills every server still running (exit hooks call this). */
 export function cleanupAllServers(): void {
   for (const server of live) server.cleanupSync()
+}
+
+function baselineCheckout(): string {
+  const dir = baselineDir()
+  if (!dir)
+    throw new Error('chorus-baseline needs BENCH_BASELINE_DIR: a checkout of the Chorus to compare with, with its node_modules')
+  return dir
 }
