@@ -11,7 +11,7 @@
  *            tries again, and unloading no longer waits for a compaction.
  */
 import type { DocumentStore } from '../storage/document-store.ts'
-import type { DocumentEventMap, DocumentEventName } from './document-events.ts'
+import type { DocumentEvent, DocumentEventName } from './document-events.ts'
 import type { DocumentJournal } from './journal.ts'
 import type { Logger } from '../ops/logger.ts'
 
@@ -25,7 +25,7 @@ export interface CompactorHooks {
   encodeSnapshot(): Uint8Array | null
   /** A compaction ended, either way: the document may now unload. */
   settled(): void
-  emit<K extends DocumentEventName>(name: K, event: DocumentEventMap[K]): void
+  emit<K extends DocumentEventName>(name: K, event: DocumentEvent<K>): void
 }
 
 export class Compactor {
@@ -93,10 +93,15 @@ export class Compactor {
       await this.store.replaceLogWithSnapshot(this.docId, snapshot, fromSeq, toSeq)
       this.journal.compacted(toSeq, records, bytes, snapshot.byteLength)
       this.logger.debug('log compacted', { records, snapshotBytes: snapshot.byteLength, encodeMs: Math.round(encodeMs) })
-      this.hooks.emit('compacted', { ms: performance.now() - started, records, snapshotBytes: snapshot.byteLength })
+      this.hooks.emit('compacted', {
+        docId: this.docId,
+        ms: performance.now() - started,
+        records,
+        snapshotBytes: snapshot.byteLength,
+      })
     } catch (error) {
       this.failedOnce = true
-      this.hooks.emit('compaction-failed', { error: error as Error })
+      this.hooks.emit('compaction-failed', { docId: this.docId, error: error as Error })
       // While storage fails the store has said so once; one line per document would repeat it.
       const log = this.store.health === 'failing' ? this.logger.debug : this.logger.warn
       log.call(this.logger, 'log compaction failed; the log is intact', { error: (error as Error).message })

@@ -25,7 +25,7 @@ export interface DocumentEventMap {
   /** A compaction failed; the log is intact. */
   'compaction-failed': { error: Error }
   /** An update failed to apply; the document is reloaded from disk. */
-  quarantined: Record<string, never>
+  quarantined: Record<never, never>
   /**
    * Updates applied here whose origin's policy publishes them (not a peer's), merged per batch:
    * what the other instances serving the document need (server/cluster/).
@@ -34,7 +34,7 @@ export interface DocumentEventMap {
   /** An awareness update from a connection of this server (a removal when one leaves), for the other instances. */
   'awareness-to-publish': { update: Uint8Array }
   /** The document left memory. */
-  unloaded: Record<string, never>
+  unloaded: Record<never, never>
 }
 
 export type DocumentEventName = keyof DocumentEventMap

@@ -18,7 +18,7 @@
  * them in sets and hands them back through `confirm`, so it is testable without sockets.
  */
 import type { DocumentStore, StoredDocument } from '../storage/document-store.ts'
-import type { DocumentEventMap, DocumentEventName } from './document-events.ts'
+import type { DocumentEvent, DocumentEventName } from './document-events.ts'
 import type { Logger } from '../ops/logger.ts'
 
 const MAX_RETRY_DELAY_MS = 30_000
@@ -34,7 +34,7 @@ export interface JournalHooks<Contributor> {
   isPresent(contributor: Contributor): boolean
   /** A write settled, either way: the document may now compact or unload. */
   settled(): void
-  emit<K extends DocumentEventName>(name: K, event: DocumentEventMap[K]): void
+  emit<K extends DocumentEventName>(name: K, event: DocumentEvent<K>): void
 }
 
 export class DocumentJournal<Contributor> {
@@ -259,7 +259,7 @@ export class DocumentJournal<Contributor> {
     const started = performance.now()
     this.store.appendRecord(this.docId, seq, updates).then(
       () => {
-        this.hooks.emit('stored', { ms: performance.now() - started, updates: updates.length, bytes })
+        this.hooks.emit('stored', { docId: this.docId, ms: performance.now() - started, updates: updates.length, bytes })
         this.writingSince.delete(seq)
         this.writeSettled(updates.length, bytes)
         this.records++
@@ -283,7 +283,7 @@ export class DocumentJournal<Contributor> {
         this.hooks.settled()
       },
       (error: unknown) => {
-        this.hooks.emit('store-failed', { error: error as Error })
+        this.hooks.emit('store-failed', { docId: this.docId, error: error as Error })
         this.writeSettled(updates.length, bytes)
         // The store logs the failure once per episode; a line per record would flood the log.
         this.logger.debug('failed to store updates; keeping them in memory and retrying', {

@@ -36,7 +36,7 @@ import { LogThrottle } from '../ops/log-throttle.ts'
 import { ClientMessages } from './client-messages.ts'
 import { Compactor, type CompactionOptions } from './compactor.ts'
 import type { DocumentConnection } from './document-connection.ts'
-import type { DocumentEvent, DocumentEventMap, DocumentEventName, DocumentEvents } from './document-events.ts'
+import type { DocumentEvent, DocumentEventName, DocumentEvents } from './document-events.ts'
 import { DocumentJournal } from './journal.ts'
 import { formatBytes, STORAGE_FAILING_NOTICE } from './notices.ts'
 import type { Logger } from '../ops/logger.ts'
@@ -111,8 +111,8 @@ export class SharedDocument {
       canApply: () => this.state === 'ready',
       relay: (frame, except) => this.broadcast(frame, except),
       afterApply: () => this.messages.forgetEncodedFrames(),
-      applied: (origin, updates, bytes) => this.emit('applied', { origin, updates, bytes }),
-      publish: (update) => this.emit('update-to-publish', { update }),
+      applied: (origin, updates, bytes) => this.emit('applied', { docId: id, origin, updates, bytes }),
+      publish: (update) => this.emit('update-to-publish', { docId: id, update }),
       publishing: () => this.events.has('update-to-publish'),
       failed: (culprit, error) => this.quarantine(culprit, error),
     })
@@ -120,15 +120,12 @@ export class SharedDocument {
       approximateBytes: () => this.approximateBytes,
       tellSavedState: (connection) => this.tellSavedState(connection),
       broadcast: (frame, except) => this.broadcast(frame, except),
-      publishAwareness: (update) => this.emit('awareness-to-publish', { update }),
+      publishAwareness: (update) => this.emit('awareness-to-publish', { docId: id, update }),
     })
   }
 
-  private emit<K extends DocumentEventName>(name: K, event: DocumentEventMap[K]): void {
-    // Callers pass a fresh literal: naming the document on it saves a copy per batch.
-    const named = event as DocumentEvent<K>
-    named.docId = this.id
-    this.events.emit(name, named)
+  private emit<K extends DocumentEventName>(name: K, event: DocumentEvent<K>): void {
+    this.events.emit(name, event)
   }
 
   /** Writes dropped from read-only connections, over the document's time in memory. */
@@ -153,6 +150,7 @@ export class SharedDocument {
       this.messages.forgetEncodedFrames()
       this.journal.restore(stored)
       const loaded = {
+        docId: this.id,
         ms: performance.now() - started,
         records: stored.logRecords,
         bytes: stored.logBytes + stored.snapshotBytes,
@@ -175,7 +173,7 @@ export class SharedDocument {
   private failLoad(error: unknown): void {
     // Stored updates that Yjs cannot apply are damaged data too.
     const damaged = error instanceof DamagedDataError || !(error instanceof StorageError)
-    this.emit('load-failed', { damaged })
+    this.emit('load-failed', { docId: this.id, damaged })
     if (damaged) {
       // Older y-websocket clients reconnect even after a final close: one line a minute per document.
       const suppressed = damagedDocumentLog.shouldLog(this.id, performance.now())
@@ -294,7 +292,7 @@ export class SharedDocument {
    */
   private quarantine(culprit: DocumentConnection | null, error: unknown): void {
     this.logger.error('update failed to apply; reloading the document from disk', { conn: culprit?.id, error })
-    this.emit('quarantined', {})
+    this.emit('quarantined', { docId: this.id })
     this.state = 'quarantined'
     culprit?.close(CloseCode.MalformedMessage, 'update could not be applied')
     for (const connection of this.connections) {
@@ -388,6 +386,6 @@ export class SharedDocument {
     this.ydoc.destroy()
     this.onUnload(this)
     this.logger.debug('document unloaded')
-    this.emit('unloaded', {})
+    this.emit('unloaded', { docId: this.id })
   }
 }

@@ -223,9 +223,13 @@ export class SyncEndpoint {
     log.debug('connection opened', { remoteAddress: info.remoteAddress, readOnly: info.readOnly })
     this.silent.watch(connection, info.remoteAddress, performance.now())
 
+    let silent = true
     ws.on('message', (data, isBinary) => {
       connection.alive = true
-      this.silent.forget(connection)
+      if (silent) {
+        silent = false
+        this.silent.forget(connection)
+      }
       // While shutting down, late frames are dropped rather than half-stored: the client still
       // holds them and sends them again after reconnecting (our sync step 1 shows they are missing).
       if (this.closing) return
