@@ -114,6 +114,7 @@ export class DocumentRelay {
     void this.link.subscribe(instanceChannel(this.instanceId))
     void this.link.subscribe(INSTANCES_CHANNEL)
     this.documents.beforeLoad = (docId) => this.beforeLoad(docId)
+    this.documents.recentPeerUpdates = (docId) => this.recent.forDocument(docId)
     const events = this.documents.events
     this.unsubscribers.push(
       // After `loaded` the document becomes ready in the same turn.
@@ -308,6 +309,7 @@ export class DocumentRelay {
   async close(): Promise<void> {
     for (const unsubscribe of this.unsubscribers.splice(0)) unsubscribe()
     if (this.documents.beforeLoad) this.documents.beforeLoad = null
+    this.documents.recentPeerUpdates = null
     if (this.antiEntropyTimer) clearInterval(this.antiEntropyTimer)
     this.peers.stop()
     this.publish(INSTANCES_CHANNEL, { kind: Kind.Leaving, from: this.instanceId })
