@@ -32,7 +32,7 @@ export const Kind = {
   Reply: 4,
   /** instance channel: what the sender of a Reply lacked (answer to a Reply; not answered again). */
   CatchUp: 5,
-  /** instances channel: still alive. */
+  /** instances channel: still alive, and how long its oldest update not yet stored has waited. */
   Heartbeat: 6,
   /** instances channel: stopping now; drop my presence without waiting for the heartbeat to lapse. */
   Leaving: 7,
@@ -51,7 +51,8 @@ export type ClusterMessage =
       awareness: Uint8Array
     }
   | { kind: typeof Kind.CatchUp; from: string; docId: string; update: Uint8Array }
-  | { kind: typeof Kind.Heartbeat | typeof Kind.Leaving; from: string }
+  | { kind: typeof Kind.Heartbeat; from: string; storeLagMs: number }
+  | { kind: typeof Kind.Leaving; from: string }
 
 export function encodeClusterMessage(message: ClusterMessage): Buffer {
   const encoder = encoding.createEncoder()
@@ -74,6 +75,9 @@ export function encodeClusterMessage(message: ClusterMessage): Buffer {
     case Kind.CatchUp:
       encoding.writeVarString(encoder, message.docId)
       encoding.writeVarUint8Array(encoder, message.update)
+      break
+    case Kind.Heartbeat:
+      encoding.writeVarUint(encoder, Math.max(0, Math.round(message.storeLagMs)))
       break
   }
   const bytes = encoding.toUint8Array(encoder)
@@ -103,6 +107,8 @@ export function decodeClusterMessage(bytes: Uint8Array): ClusterMessage {
     case Kind.CatchUp:
       return { kind, from, docId: decoding.readVarString(decoder), update: decoding.readVarUint8Array(decoder) }
     case Kind.Heartbeat:
+      // An instance of an earlier version sends no lag: taken as storing at once.
+      return { kind, from, storeLagMs: decoding.hasContent(decoder) ? decoding.readVarUint(decoder) : 0 }
     case Kind.Leaving:
       return { kind, from }
     default:

@@ -89,7 +89,11 @@ export class DocumentRelay {
     this.recent = new RecentPeerUpdates(options.expireAfterMs + options.heartbeatMs * 2)
     this.peers = new PeerInstances(options, {
       heartbeat: () => {
-        this.publish(INSTANCES_CHANNEL, { kind: Kind.Heartbeat, from: this.instanceId })
+        this.publish(INSTANCES_CHANNEL, {
+          kind: Kind.Heartbeat,
+          from: this.instanceId,
+          storeLagMs: this.documents.storeLagMs(performance.now()),
+        })
         this.recent.prune(performance.now())
       },
       expired: (instanceId, silently) => this.instanceGone(instanceId, silently),
@@ -210,6 +214,7 @@ export class DocumentRelay {
       this.peers.left(message.from)
       return
     }
+    if (message.kind === Kind.Heartbeat) this.recent.reportedLag(message.from, message.storeLagMs)
     // An instance that is new, or back after its heartbeat lapsed, dropped our people or never
     // had them: our clients announce themselves again (one frame each, answered in a round trip).
     if (this.peers.heard(message.from)) this.askLocalPeopleToReannounce()

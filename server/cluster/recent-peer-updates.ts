@@ -10,8 +10,10 @@
  *     these updates, it stores them itself: that client may be their author, reconnected here
  *     after its instance died, and "Saved" must never cover what nobody stored.
  *
- * Kept for longer than the heartbeat expiry, which is longer than any write of a live instance
- * takes while its heartbeat still goes out.
+ * Kept for a window longer than the heartbeat expiry, plus how long that instance's oldest update
+ * not yet stored has waited, as its last heartbeat said: an update older than that is stored. A
+ * live instance whose store fails (its database unreachable from it alone) still holds what it
+ * could not store, so its updates are kept here for as long.
  */
 interface Received {
   update: Uint8Array
@@ -21,8 +23,15 @@ interface Received {
 export class RecentPeerUpdates {
   /** By instance, then by document, oldest first. */
   private readonly byInstance = new Map<string, Map<string, Received[]>>()
+  /** The store lag each instance reported last. */
+  private readonly storeLagMs = new Map<string, number>()
 
   constructor(private readonly keepMs: number) {}
+
+  /** `instanceId`'s oldest update not yet stored has waited this long (0: everything stored). */
+  reportedLag(instanceId: string, storeLagMs: number): void {
+    this.storeLagMs.set(instanceId, storeLagMs)
+  }
 
   add(instanceId: string, docId: string, update: Uint8Array, now: number): void {
     let byDocument = this.byInstance.get(instanceId)
@@ -32,12 +41,13 @@ export class RecentPeerUpdates {
     list.push({ update, at: now })
   }
 
-  /** Forgets what is older than the window. */
+  /** Forgets what is older than the window and its sender's store lag. */
   prune(now: number): void {
     for (const [instanceId, byDocument] of this.byInstance) {
+      const keepMs = this.keepMs + (this.storeLagMs.get(instanceId) ?? 0)
       for (const [docId, list] of byDocument) {
         let drop = 0
-        while (drop < list.length && now - list[drop].at > this.keepMs) drop++
+        while (drop < list.length && now - list[drop].at > keepMs) drop++
         if (drop === list.length) byDocument.delete(docId)
         else if (drop > 0) list.splice(0, drop)
       }
@@ -64,6 +74,7 @@ export class RecentPeerUpdates {
       )
     }
     this.byInstance.delete(instanceId)
+    this.storeLagMs.delete(instanceId)
     return taken
   }
 }
