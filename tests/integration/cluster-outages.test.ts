@@ -98,8 +98,10 @@ describe('three instance processes when Redis or PostgreSQL goes away', { skip: 
     assert.ok(!text(people[0]).includes('<1.0>'), 'nothing crosses instances without Redis')
 
     await services.redis.start()
-    await Promise.all(instances.map((instance) => readinessIs(instance, 200, 'ready')))
+    const back = performance.now()
     await allSee(people, (t) => tokens.every((token) => t.includes(token)), 'reconciled after Redis returned', 15_000)
+    process.stdout.write(`# Redis back: every instance reconciled after ${Math.round(performance.now() - back)} ms\n`)
+    await Promise.all(instances.map((instance) => readinessIs(instance, 200, 'ready')))
     assertExactlyOnce(people, tokens)
     type(people[1], '[after]')
     tokens.push('[after]')
@@ -149,7 +151,9 @@ describe('three instance processes when Redis or PostgreSQL goes away', { skip: 
     assert.ok(!text(sam).includes('<a0>') && !text(ann).includes('<s>'), 'the partition holds')
 
     link.restore()
+    const restored = performance.now()
     await allSee(people, (t) => tokens.every((token) => t.includes(token)), 'everyone has everything')
+    process.stdout.write(`# partition over: the stale instance caught up after ${Math.round(performance.now() - restored)} ms\n`)
     assertExactlyOnce(people, tokens)
     await readinessIs(instances[2], 200, 'ready')
     assert.ok(kindsOnInstanceChannels.has(Kind.Reply), 'the stale instance was answered on its own channel')
@@ -195,7 +199,11 @@ describe('three instance processes when Redis or PostgreSQL goes away', { skip: 
 
     const restarted = performance.now()
     await services.postgres.start()
+    const databaseBack = performance.now()
     await Promise.all(people.map((person) => person.whenSaved(20_000)))
+    process.stdout.write(
+      `# PostgreSQL back: pending writes Saved ${Math.round(performance.now() - databaseBack)} ms after it accepted connections\n`,
+    )
     const confirmations = saved.filter((entry) => entry.clock >= clockDuring)
     assert.ok(confirmations.length > 0)
     assert.ok(
