@@ -7,6 +7,8 @@
  */
 import assert from 'node:assert/strict'
 import { after, afterEach, before, describe, it } from 'node:test'
+import { Redis } from 'ioredis'
+import { documentChannel } from '../../server/cluster/cluster-messages.ts'
 import type { ChorusServer } from '../support/chorus-process.ts'
 import { allSee, count, namesSeenBy, text, type } from '../support/cluster.ts'
 import {
@@ -152,12 +154,18 @@ describe('three instance processes on PostgreSQL and Redis', { skip, timeout: 12
       open.every((answer) => answer.documents >= 1),
       `open everywhere: ${open.map((answer) => answer.documents)}`,
     )
+    // Instances subscribed to the document's channel, as Redis counts them.
+    const redis = new Redis(services.redis.url)
+    scope.defer(() => redis.disconnect())
+    const subscribers = async () => Number(((await redis.pubsub('NUMSUB', documentChannel(id))) as [string, number])[1])
+    assert.equal(await subscribers(), 3)
     const expected = text(people[0])
     for (const person of people) person.destroy()
     await waitFor(
       async () => (await Promise.all(instances.map((instance) => health(instance)))).every((answer) => answer.documents === 0),
       'the document unloaded on every instance',
     )
+    await waitFor(async () => (await subscribers()) === 0, 'every instance unsubscribed from its channel')
     assert.equal(await storedText(databaseUrl, id), expected)
   })
 
