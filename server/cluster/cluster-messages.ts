@@ -2,7 +2,8 @@
  * What instances say to each other through Redis, and on which channel.
  *
  *   chorus:doc:<docId>            everything about one document that every instance serving it
- *                                 needs: updates, awareness, and "here is my state vector"
+ *                                 needs: updates, awareness, "here is my state vector", and
+ *                                 "this view link was reset"
  *   chorus:instance:<instanceId>  replies meant for that instance alone (what it lacks)
  *   chorus:instances              heartbeats and goodbyes, so that a dead instance's presence expires
  *
@@ -36,6 +37,8 @@ export const Kind = {
   Heartbeat: 6,
   /** instances channel: stopping now; drop my presence without waiting for the heartbeat to lapse. */
   Leaving: 7,
+  /** doc channel: this view id was reset; whoever has viewers through it closes them. */
+  ViewLinkReset: 8,
 } as const
 export type Kind = (typeof Kind)[keyof typeof Kind]
 
@@ -53,6 +56,7 @@ export type ClusterMessage =
   | { kind: typeof Kind.CatchUp; from: string; docId: string; update: Uint8Array }
   | { kind: typeof Kind.Heartbeat; from: string; storeLagMs: number }
   | { kind: typeof Kind.Leaving; from: string }
+  | { kind: typeof Kind.ViewLinkReset; from: string; viewId: string }
 
 export function encodeClusterMessage(message: ClusterMessage): Buffer {
   const encoder = encoding.createEncoder()
@@ -78,6 +82,9 @@ export function encodeClusterMessage(message: ClusterMessage): Buffer {
       break
     case Kind.Heartbeat:
       encoding.writeVarUint(encoder, Math.max(0, Math.round(message.storeLagMs)))
+      break
+    case Kind.ViewLinkReset:
+      encoding.writeVarString(encoder, message.viewId)
       break
   }
   const bytes = encoding.toUint8Array(encoder)
@@ -111,6 +118,8 @@ export function decodeClusterMessage(bytes: Uint8Array): ClusterMessage {
       return { kind, from, storeLagMs: decoding.hasContent(decoder) ? decoding.readVarUint(decoder) : 0 }
     case Kind.Leaving:
       return { kind, from }
+    case Kind.ViewLinkReset:
+      return { kind, from, viewId: decoding.readVarString(decoder) }
     default:
       throw new Error(`unknown cluster message kind ${kind}`)
   }

@@ -16,6 +16,8 @@
  *               REQUESTER'S instance channel only with what the requester lacks, its own state
  *               vector and its local presence; the requester sends back what that peer lacks,
  *               again on that peer's channel alone. A diff is never broadcast (cluster-messages.ts).
+ *   view links  a reset goes on the document's channel, so that every instance closes the viewers
+ *               it has through the old link (their instance is rarely the one that reset it).
  */
 import { randomUUID } from 'node:crypto'
 import * as Y from 'yjs'
@@ -70,6 +72,8 @@ export class DocumentRelay {
   /** Updates received from each instance lately, per document: stored here should it die. */
   private readonly recent: RecentPeerUpdates
   private antiEntropyTimer: NodeJS.Timeout | null = null
+  /** Closes this instance's viewers of `docId` that came in through `viewId` (compose.ts sets it). */
+  closeViewers: ((docId: string, viewId: string) => void) | null = null
 
   constructor(
     url: string,
@@ -186,6 +190,11 @@ export class DocumentRelay {
     }
   }
 
+  /** A view link of `docId` was reset here: the other instances close their viewers through it. */
+  viewLinkReset(docId: string, viewId: string): void {
+    this.publish(documentChannel(docId), { kind: Kind.ViewLinkReset, from: this.instanceId, viewId })
+  }
+
   private askLocalPeopleToReannounce(): void {
     for (const docId of this.open) this.documents.get(docId)?.askLocalPeopleToReannounce()
   }
@@ -238,6 +247,9 @@ export class DocumentRelay {
       case Kind.StateVector:
         // Still loading: our own offer, once loaded, settles it both ways.
         if (document.isReady) this.answer(document, message.from, message.stateVector)
+        break
+      case Kind.ViewLinkReset:
+        this.closeViewers?.(docId, message.viewId)
         break
     }
   }

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict'
 import { after, afterEach, before, describe, it } from 'node:test'
 import { Redis } from 'ioredis'
 import { documentChannel } from '../../server/cluster/cluster-messages.ts'
+import { CloseCode } from '../../lib/protocol.ts'
 import type { ChorusServer } from '../support/chorus-process.ts'
 import { allSee, count, namesSeenBy, text, type } from '../support/cluster.ts'
 import {
@@ -21,7 +22,7 @@ import {
   storedText,
 } from '../support/cluster-processes.ts'
 import { type Haproxy, haproxyAvailable, startShippedHaproxy } from '../support/haproxy.ts'
-import { TestScope, type TestClient, whenSynced } from '../support/sync-harness.ts'
+import { connectClient, TestScope, type TestClient, whenSynced } from '../support/sync-harness.ts'
 import { waitFor } from '../support/wait-for.ts'
 
 const skip = clusterMissing() || (haproxyAvailable() ? false : 'haproxy is not installed (apt-get install haproxy)')
@@ -167,6 +168,33 @@ describe('three instance processes on PostgreSQL and Redis', { skip, timeout: 12
     )
     await waitFor(async () => (await subscribers()) === 0, 'every instance unsubscribed from its channel')
     assert.equal(await storedText(databaseUrl, id), expected)
+  })
+
+  it('disconnects the viewers of a reset view link on every instance', async () => {
+    // Root cause: a reset closed the viewers of the instance that handled the request only; a
+    // viewer on another instance (a view link hashes elsewhere) went on following the document.
+    const id = docId()
+    const viewLink = async (instance: ChorusServer, reset = false): Promise<string> => {
+      const response = await fetch(`${instance.url}/api/documents/${id}/view-link${reset ? '/reset' : ''}`, { method: 'POST' })
+      assert.equal(response.status, 200)
+      return ((await response.json()) as { viewId: string }).viewId
+    }
+    const ann = personOn(instances[0].wsUrl, id, 'Ann')
+    const viewId = await viewLink(instances[0])
+    const viewer = connectClient(`${instances[1].wsUrl}/view`, viewId, { chorus: false })
+    scope.defer(() => viewer.destroy())
+    let closedWith: number | undefined
+    viewer.provider.on('connection-close', (event) => {
+      closedWith ??= event?.code
+    })
+    type(ann, '<seen>')
+    await allSee([viewer], (t) => t === '<seen>', 'the viewer follows from another instance')
+    await viewLink(instances[2], true)
+    await waitFor(() => closedWith !== undefined, 'the viewer disconnected')
+    assert.equal(closedWith, CloseCode.ViewLinkRevoked)
+    type(ann, '<not seen>')
+    await allSee([ann], (t) => t.includes('<not seen>'), 'typed')
+    assert.equal(text(viewer), '<seen>')
   })
 
   it('serves a document complete after the instance that confirmed it was killed for good', async () => {

@@ -28,6 +28,7 @@ describe('cluster messages', () => {
       { kind: Kind.Heartbeat, from: 'i1', storeLagMs: 0 },
       { kind: Kind.Heartbeat, from: 'i1', storeLagMs: 12_345 },
       { kind: Kind.Leaving, from: 'i1' },
+      { kind: Kind.ViewLinkReset, from: 'i1', viewId: 'v1' },
     ]
     for (const message of messages) assert.deepEqual(decodeClusterMessage(encodeClusterMessage(message)), message)
   })
