@@ -57,9 +57,17 @@ describe('three instance processes on PostgreSQL and Redis', { skip, timeout: 12
     return client
   }
 
-  /** Which instances hold connections now, by index. */
-  async function connectionsByInstance(): Promise<number[]> {
-    return Promise.all(instances.map(async (instance) => (instance.running ? (await health(instance)).connections : 0)))
+  /**
+   * How many connections each instance holds, by index, once they add up to `total` (the last
+   * test's clients may still be closing).
+   */
+  async function connectionsByInstance(total: number): Promise<number[]> {
+    let counts: number[] = []
+    await waitFor(async () => {
+      counts = await Promise.all(instances.map(async (instance) => (instance.running ? (await health(instance)).connections : 0)))
+      return counts.reduce((sum, n) => sum + n, 0) === total
+    }, `${total} connections in all`)
+    return counts
   }
 
   it('co-edits across instances: text, carets and presence both ways, and to a third', async () => {
@@ -98,7 +106,7 @@ describe('three instance processes on PostgreSQL and Redis', { skip, timeout: 12
     await Promise.all(people.map((person) => whenSynced(person)))
     for (const [i, person] of people.entries()) type(person, `<${i}>`)
     await allSee(people, (t) => [0, 1, 2, 3].every((i) => t.includes(`<${i}>`)), 'every edit everywhere')
-    const connections = await connectionsByInstance()
+    const connections = await connectionsByInstance(4)
     assert.deepEqual(
       connections.filter((n) => n > 0),
       [4],
@@ -108,7 +116,7 @@ describe('three instance processes on PostgreSQL and Redis', { skip, timeout: 12
     for (const person of people) person.destroy()
     const others = Array.from({ length: 12 }, () => personOn(lb.wsUrl, docId(), 'Eve'))
     await Promise.all(others.map((person) => whenSynced(person)))
-    const spread = await connectionsByInstance()
+    const spread = await connectionsByInstance(12)
     assert.ok(spread.filter((n) => n > 0).length >= 2, `documents on several instances: ${spread}`)
   })
 
@@ -125,7 +133,7 @@ describe('three instance processes on PostgreSQL and Redis', { skip, timeout: 12
       await whenSynced(person)
       people.push(person)
     }
-    const connections = await connectionsByInstance()
+    const connections = await connectionsByInstance(3)
     assert.deepEqual(connections, [1, 1, 1], `one on each instance: ${connections}`)
     // Everyone types at once, in bursts, so that updates cross on the way.
     const tokens: string[] = []
@@ -248,7 +256,7 @@ describe('three instance processes on PostgreSQL and Redis', { skip, timeout: 12
     const ann = personOn(lb.wsUrl, id, 'Ann')
     const bob = personOn(lb.wsUrl, id, 'Bob')
     await Promise.all([whenSynced(ann), whenSynced(bob)])
-    const connections = await connectionsByInstance()
+    const connections = await connectionsByInstance(2)
     const restarting = connections.indexOf(2)
     assert.ok(restarting >= 0, `both on one instance: ${connections}`)
     const dan = personOn(instances[(restarting + 1) % 3].wsUrl, id, 'Dan')
@@ -289,7 +297,7 @@ describe('three instance processes on PostgreSQL and Redis', { skip, timeout: 12
     const ann = personOn(lb.wsUrl, id, 'Ann')
     const bob = personOn(lb.wsUrl, id, 'Bob')
     await Promise.all([whenSynced(ann), whenSynced(bob)])
-    const connections = await connectionsByInstance()
+    const connections = await connectionsByInstance(2)
     const victim = connections.indexOf(2)
     assert.ok(victim >= 0, `both on one instance: ${connections}`)
     const witnessAt = instances[(victim + 1) % 3]
