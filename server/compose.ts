@@ -96,7 +96,12 @@ export async function startServer({ config, logger, next, store: givenStore, rel
     cluster?.viewLinkReset(docId, viewId)
   })
   const sync = new SyncEndpoint(config, documents, viewLinks, logger)
-  if (cluster) cluster.closeViewers = (docId, viewId) => sync.disconnectViewers(docId, viewId)
+  if (cluster) {
+    cluster.viewers = {
+      close: (docId, viewId) => sync.disconnectViewers(docId, viewId),
+      recheck: () => void sync.recheckViewers(),
+    }
+  }
   const health = new Health(store, documents, sync, cluster)
   const metrics = new Metrics({ documents, sync, store, health, cluster }, config.metricsToken)
   const ownPort = config.metricsPort !== 0

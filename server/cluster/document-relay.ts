@@ -17,7 +17,8 @@
  *               vector and its local presence; the requester sends back what that peer lacks,
  *               again on that peer's channel alone. A diff is never broadcast (cluster-messages.ts).
  *   view links  a reset goes on the document's channel, so that every instance closes the viewers
- *               it has through the old link (their instance is rarely the one that reset it).
+ *               it has through the old link (their instance is rarely the one that reset it); on
+ *               every reconnect to Redis, an instance checks its viewers' links in the store.
  */
 import { randomUUID } from 'node:crypto'
 import * as Y from 'yjs'
@@ -72,8 +73,13 @@ export class DocumentRelay {
   /** Updates received from each instance lately, per document: stored here should it die. */
   private readonly recent: RecentPeerUpdates
   private antiEntropyTimer: NodeJS.Timeout | null = null
-  /** Closes this instance's viewers of `docId` that came in through `viewId` (compose.ts sets it). */
-  closeViewers: ((docId: string, viewId: string) => void) | null = null
+  /** This instance's view-only connections (compose.ts sets it: the sync endpoint's). */
+  viewers: {
+    /** Closes the viewers of `docId` that came in through `viewId`, which was reset elsewhere. */
+    close(docId: string, viewId: string): void
+    /** Closes the viewers whose link was reset while this instance could not hear of it. */
+    recheck(): void
+  } | null = null
 
   constructor(
     url: string,
@@ -85,6 +91,7 @@ export class DocumentRelay {
       message: (channel, bytes) => this.receive(channel, bytes),
       ready: () => {
         this.reconcileAll()
+        this.viewers?.recheck()
         // The others dropped our people if we were away longer than their heartbeat expiry.
         this.askLocalPeopleToReannounce()
       },
@@ -249,7 +256,7 @@ export class DocumentRelay {
         if (document.isReady) this.answer(document, message.from, message.stateVector)
         break
       case Kind.ViewLinkReset:
-        this.closeViewers?.(docId, message.viewId)
+        this.viewers?.close(docId, message.viewId)
         break
     }
   }

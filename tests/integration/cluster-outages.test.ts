@@ -10,7 +10,7 @@ import { after, afterEach, before, describe, it } from 'node:test'
 import { Redis } from 'ioredis'
 import { decodeClusterMessage, DOCUMENT_CHANNEL_PREFIX, Kind } from '../../server/cluster/cluster-messages.ts'
 import { clockOf } from '../../lib/state-vector.ts'
-import { decodeNoticePayload, MessageType } from '../../lib/protocol.ts'
+import { CloseCode, decodeNoticePayload, MessageType } from '../../lib/protocol.ts'
 import type { ChorusServer } from '../support/chorus-process.ts'
 import { allSee, count, text, type } from '../support/cluster.ts'
 import {
@@ -22,7 +22,7 @@ import {
   startInstances,
   storedText,
 } from '../support/cluster-processes.ts'
-import { TestScope, type TestClient } from '../support/sync-harness.ts'
+import { connectClient, TestScope, type TestClient } from '../support/sync-harness.ts'
 import { startTcpLink, type TcpLink } from '../support/tcp-link.ts'
 import { waitFor } from '../support/wait-for.ts'
 
@@ -162,6 +162,32 @@ describe('three instance processes when Redis or PostgreSQL goes away', { skip: 
       'no reply computed for one instance on the document channel',
     )
     assert.equal(await storedText(databaseUrl, id), text(ann))
+  })
+
+  it('closes a viewer whose link was reset while its instance had no Redis, once Redis is back', async () => {
+    // Root cause: a reset reaches the other instances over Redis only; an instance cut off from
+    // it at that moment kept the old link's viewers following the document for good.
+    const id = docId()
+    const [ann] = peopleOn(id)
+    const viewLink = async (instance: ChorusServer, reset = false): Promise<string> => {
+      const response = await fetch(`${instance.url}/api/documents/${id}/view-link${reset ? '/reset' : ''}`, { method: 'POST' })
+      assert.equal(response.status, 200)
+      return ((await response.json()) as { viewId: string }).viewId
+    }
+    const viewer = connectClient(`${instances[2].wsUrl}/view`, await viewLink(instances[0]), { chorus: false })
+    scope.defer(() => viewer.destroy())
+    let closedWith: number | undefined
+    viewer.provider.on('connection-close', (event) => {
+      closedWith ??= event?.code
+    })
+    type(ann, '<seen>')
+    await allSee([viewer], (t) => t === '<seen>', 'the viewer follows')
+    link.cut()
+    await readinessIs(instances[2], 200, 'degraded')
+    await viewLink(instances[0], true)
+    link.restore()
+    await waitFor(() => closedWith !== undefined, 'the viewer disconnected once its instance heard again')
+    assert.equal(closedWith, CloseCode.ViewLinkRevoked)
   })
 
   it('PostgreSQL stops: editing and relaying go on, /readyz 503, nothing Saved until committed, then all lands', async () => {
