@@ -112,8 +112,21 @@ describe('three instance processes on PostgreSQL and Redis', { skip, timeout: 12
       [4],
       `all four on one instance: ${connections}`,
     )
-    // And the documents spread: twelve documents are not all hashed to one instance.
+    // Its viewers too meet on one instance (the view link is made through the balancer as well).
     for (const person of people) person.destroy()
+    const response = await fetch(`${lb.url}/api/documents/${id}/view-link`, { method: 'POST' })
+    const { viewId } = (await response.json()) as { viewId: string }
+    const viewers = [0, 1].map(() => connectClient(`${lb.wsUrl}/view`, viewId, { chorus: false }))
+    for (const viewer of viewers) scope.defer(() => viewer.destroy())
+    await allSee(viewers, (t) => t.includes('<3>'), 'the viewers see the document')
+    const viewing = await connectionsByInstance(2)
+    assert.deepEqual(
+      viewing.filter((n) => n > 0),
+      [2],
+      `both viewers on one instance: ${viewing}`,
+    )
+    // And the documents spread: twelve documents are not all hashed to one instance.
+    for (const viewer of viewers) viewer.destroy()
     const others = Array.from({ length: 12 }, () => personOn(lb.wsUrl, docId(), 'Eve'))
     await Promise.all(others.map((person) => whenSynced(person)))
     const spread = await connectionsByInstance(12)
