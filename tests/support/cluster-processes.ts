@@ -15,7 +15,7 @@
  */
 import * as Y from 'yjs'
 import { PostgresStore } from '../../server/storage/postgres-store.ts'
-import { type ChorusServer, startChorus } from './chorus-process.ts'
+import { type ChorusEntry, type ChorusServer, startChorus } from './chorus-process.ts'
 import { type PostgresCluster, postgresMissing, startPostgres } from './postgres.ts'
 import { REDIS_MISSING, redisAvailable, startRedis, type TestRedis } from './redis.ts'
 import { connectClient, type TestClient } from './sync-harness.ts'
@@ -48,6 +48,8 @@ export interface InstanceOptions {
   /** One URL for all, or one per instance (e.g. through a tcp-link.ts link a test can cut). */
   redisUrl: string | ((index: number) => string)
   env?: Record<string, string | undefined>
+  /** 'standalone' (the sync server alone, default) or 'app' (with the web app; needs a build). */
+  entry?: ChorusEntry
 }
 
 /** `n` instances, started side by side; resolves once each is ready with Redis connected. */
@@ -61,9 +63,9 @@ export async function startInstances(n: number, options: InstanceOptions): Promi
   return started.map((result) => (result as PromiseFulfilledResult<ChorusServer>).value)
 }
 
-async function startInstance(index: number, { databaseUrl, redisUrl, env }: InstanceOptions): Promise<ChorusServer> {
+async function startInstance(index: number, { databaseUrl, redisUrl, env, entry }: InstanceOptions): Promise<ChorusServer> {
   const instance = await startChorus({
-    entry: 'standalone',
+    entry: entry ?? 'standalone',
     readyTimeoutMs: 60_000,
     env: {
       DATABASE_URL: databaseUrl,
@@ -115,17 +117,23 @@ export function personAt(wsUrl: string, docId: string, name: string, doc?: Y.Doc
   return client
 }
 
-/** The text `t` of a document as committed in PostgreSQL, read the way an instance loads it. */
-export async function storedText(databaseUrl: string, docId: string): Promise<string> {
+/** A document as committed in PostgreSQL, loaded the way an instance loads it. */
+export async function storedDoc(databaseUrl: string, docId: string): Promise<Y.Doc> {
   const store = await PostgresStore.open(databaseUrl, { maxConnections: 1 })
   try {
     const stored = await store.load(docId)
     const doc = new Y.Doc()
     for (const update of stored.updates) Y.applyUpdate(doc, update)
-    const text = doc.getText('t').toString()
-    doc.destroy()
-    return text
+    return doc
   } finally {
     await store.close()
   }
+}
+
+/** The text `t` (what the tests' clients type into) of a document as committed in PostgreSQL. */
+export async function storedText(databaseUrl: string, docId: string): Promise<string> {
+  const doc = await storedDoc(databaseUrl, docId)
+  const text = doc.getText('t').toString()
+  doc.destroy()
+  return text
 }
