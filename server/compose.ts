@@ -91,8 +91,17 @@ export async function startServer({ config, logger, next, store: givenStore, rel
   }
   // PostgreSQL's and Redis's clients are loaded only by servers configured to use them.
   const cluster = config.redisUrl ? await startRelay(config.redisUrl, documents, logger, relay) : null
-  const viewLinks = new ViewLinks(store, (docId, viewId) => sync.disconnectViewers(docId, viewId))
+  const viewLinks = new ViewLinks(store, (docId, viewId) => {
+    sync.disconnectViewers(docId, viewId)
+    cluster?.viewLinkReset(docId, viewId)
+  })
   const sync = new SyncEndpoint(config, documents, viewLinks, logger)
+  if (cluster) {
+    cluster.viewers = {
+      close: (docId, viewId) => sync.disconnectViewers(docId, viewId),
+      recheck: () => void sync.recheckViewers(),
+    }
+  }
   const health = new Health(store, documents, sync, cluster)
   const metrics = new Metrics({ documents, sync, store, health, cluster }, config.metricsToken)
   const ownPort = config.metricsPort !== 0

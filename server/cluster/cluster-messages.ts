@@ -2,7 +2,8 @@
  * What instances say to each other through Redis, and on which channel.
  *
  *   chorus:doc:<docId>            everything about one document that every instance serving it
- *                                 needs: updates, awareness, and "here is my state vector"
+ *                                 needs: updates, awareness, "here is my state vector", and
+ *                                 "this view link was reset"
  *   chorus:instance:<instanceId>  replies meant for that instance alone (what it lacks)
  *   chorus:instances              heartbeats and goodbyes, so that a dead instance's presence expires
  *
@@ -32,10 +33,12 @@ export const Kind = {
   Reply: 4,
   /** instance channel: what the sender of a Reply lacked (answer to a Reply; not answered again). */
   CatchUp: 5,
-  /** instances channel: still alive. */
+  /** instances channel: still alive, and how long its oldest update not yet stored has waited. */
   Heartbeat: 6,
   /** instances channel: stopping now; drop my presence without waiting for the heartbeat to lapse. */
   Leaving: 7,
+  /** doc channel: this view id was reset; whoever has viewers through it closes them. */
+  ViewLinkReset: 8,
 } as const
 export type Kind = (typeof Kind)[keyof typeof Kind]
 
@@ -51,7 +54,9 @@ export type ClusterMessage =
       awareness: Uint8Array
     }
   | { kind: typeof Kind.CatchUp; from: string; docId: string; update: Uint8Array }
-  | { kind: typeof Kind.Heartbeat | typeof Kind.Leaving; from: string }
+  | { kind: typeof Kind.Heartbeat; from: string; storeLagMs: number }
+  | { kind: typeof Kind.Leaving; from: string }
+  | { kind: typeof Kind.ViewLinkReset; from: string; viewId: string }
 
 export function encodeClusterMessage(message: ClusterMessage): Buffer {
   const encoder = encoding.createEncoder()
@@ -74,6 +79,12 @@ export function encodeClusterMessage(message: ClusterMessage): Buffer {
     case Kind.CatchUp:
       encoding.writeVarString(encoder, message.docId)
       encoding.writeVarUint8Array(encoder, message.update)
+      break
+    case Kind.Heartbeat:
+      encoding.writeVarUint(encoder, Math.max(0, Math.round(message.storeLagMs)))
+      break
+    case Kind.ViewLinkReset:
+      encoding.writeVarString(encoder, message.viewId)
       break
   }
   const bytes = encoding.toUint8Array(encoder)
@@ -103,8 +114,12 @@ export function decodeClusterMessage(bytes: Uint8Array): ClusterMessage {
     case Kind.CatchUp:
       return { kind, from, docId: decoding.readVarString(decoder), update: decoding.readVarUint8Array(decoder) }
     case Kind.Heartbeat:
+      // An instance of an earlier version sends no lag: taken as storing at once.
+      return { kind, from, storeLagMs: decoding.hasContent(decoder) ? decoding.readVarUint(decoder) : 0 }
     case Kind.Leaving:
       return { kind, from }
+    case Kind.ViewLinkReset:
+      return { kind, from, viewId: decoding.readVarString(decoder) }
     default:
       throw new Error(`unknown cluster message kind ${kind}`)
   }

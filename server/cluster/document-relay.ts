@@ -16,6 +16,9 @@
  *               REQUESTER'S instance channel only with what the requester lacks, its own state
  *               vector and its local presence; the requester sends back what that peer lacks,
  *               again on that peer's channel alone. A diff is never broadcast (cluster-messages.ts).
+ *   view links  a reset goes on the document's channel, so that every instance closes the viewers
+ *               it has through the old link (their instance is rarely the one that reset it); on
+ *               every reconnect to Redis, an instance checks its viewers' links in the store.
  */
 import { randomUUID } from 'node:crypto'
 import * as Y from 'yjs'
@@ -70,6 +73,13 @@ export class DocumentRelay {
   /** Updates received from each instance lately, per document: stored here should it die. */
   private readonly recent: RecentPeerUpdates
   private antiEntropyTimer: NodeJS.Timeout | null = null
+  /** This instance's view-only connections (compose.ts sets it: the sync endpoint's). */
+  viewers: {
+    /** Closes the viewers of `docId` that came in through `viewId`, which was reset elsewhere. */
+    close(docId: string, viewId: string): void
+    /** Closes the viewers whose link was reset while this instance could not hear of it. */
+    recheck(): void
+  } | null = null
 
   constructor(
     url: string,
@@ -81,6 +91,7 @@ export class DocumentRelay {
       message: (channel, bytes) => this.receive(channel, bytes),
       ready: () => {
         this.reconcileAll()
+        this.viewers?.recheck()
         // The others dropped our people if we were away longer than their heartbeat expiry.
         this.askLocalPeopleToReannounce()
       },
@@ -89,7 +100,11 @@ export class DocumentRelay {
     this.recent = new RecentPeerUpdates(options.expireAfterMs + options.heartbeatMs * 2)
     this.peers = new PeerInstances(options, {
       heartbeat: () => {
-        this.publish(INSTANCES_CHANNEL, { kind: Kind.Heartbeat, from: this.instanceId })
+        this.publish(INSTANCES_CHANNEL, {
+          kind: Kind.Heartbeat,
+          from: this.instanceId,
+          storeLagMs: this.documents.storeLagMs(performance.now()),
+        })
         this.recent.prune(performance.now())
       },
       expired: (instanceId, silently) => this.instanceGone(instanceId, silently),
@@ -114,6 +129,7 @@ export class DocumentRelay {
     void this.link.subscribe(instanceChannel(this.instanceId))
     void this.link.subscribe(INSTANCES_CHANNEL)
     this.documents.beforeLoad = (docId) => this.beforeLoad(docId)
+    this.documents.recentPeerUpdates = (docId) => this.recent.forDocument(docId)
     const events = this.documents.events
     this.unsubscribers.push(
       // After `loaded` the document becomes ready in the same turn.
@@ -181,6 +197,11 @@ export class DocumentRelay {
     }
   }
 
+  /** A view link of `docId` was reset here: the other instances close their viewers through it. */
+  viewLinkReset(docId: string, viewId: string): void {
+    this.publish(documentChannel(docId), { kind: Kind.ViewLinkReset, from: this.instanceId, viewId })
+  }
+
   private askLocalPeopleToReannounce(): void {
     for (const docId of this.open) this.documents.get(docId)?.askLocalPeopleToReannounce()
   }
@@ -209,6 +230,7 @@ export class DocumentRelay {
       this.peers.left(message.from)
       return
     }
+    if (message.kind === Kind.Heartbeat) this.recent.reportedLag(message.from, message.storeLagMs)
     // An instance that is new, or back after its heartbeat lapsed, dropped our people or never
     // had them: our clients announce themselves again (one frame each, answered in a round trip).
     if (this.peers.heard(message.from)) this.askLocalPeopleToReannounce()
@@ -232,6 +254,9 @@ export class DocumentRelay {
       case Kind.StateVector:
         // Still loading: our own offer, once loaded, settles it both ways.
         if (document.isReady) this.answer(document, message.from, message.stateVector)
+        break
+      case Kind.ViewLinkReset:
+        this.viewers?.close(docId, message.viewId)
         break
     }
   }
@@ -308,6 +333,7 @@ export class DocumentRelay {
   async close(): Promise<void> {
     for (const unsubscribe of this.unsubscribers.splice(0)) unsubscribe()
     if (this.documents.beforeLoad) this.documents.beforeLoad = null
+    this.documents.recentPeerUpdates = null
     if (this.antiEntropyTimer) clearInterval(this.antiEntropyTimer)
     this.peers.stop()
     this.publish(INSTANCES_CHANNEL, { kind: Kind.Leaving, from: this.instanceId })

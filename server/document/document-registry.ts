@@ -31,6 +31,11 @@ export class DocumentRegistry {
    * subscription). It must settle promptly and never reject; a document loads after it regardless.
    */
   beforeLoad: ((docId: string) => Promise<void>) | null = null
+  /**
+   * Updates of `docId` that other instances published lately and may not have stored yet (the
+   * cluster relay keeps them): a document stores them itself before it tells a client "Saved".
+   */
+  recentPeerUpdates: ((docId: string) => readonly Uint8Array[]) | null = null
 
   constructor(
     private readonly store: DocumentStore,
@@ -56,6 +61,7 @@ export class DocumentRegistry {
         // A later instance may already have replaced a failed one; only remove ourselves.
         if (this.documents.get(docId) === unloaded) this.documents.delete(docId)
       },
+      () => this.recentPeerUpdates?.(docId) ?? [],
     )
     this.documents.set(docId, document)
     if (this.beforeLoad) void this.beforeLoad(docId).then(() => document.load())

@@ -85,6 +85,8 @@ export class SharedDocument {
     private readonly logger: Logger,
     private readonly events: DocumentEvents,
     private readonly onUnload: (document: SharedDocument) => void,
+    /** Other instances' recent updates that they may not have stored yet (DocumentRegistry). */
+    private readonly recentPeerUpdates: () => readonly Uint8Array[] = () => [],
   ) {
     // A guid of our own: Yjs would otherwise make a random UUID, which costs ~0.1 ms of
     // getRandomValues calls per document opened.
@@ -316,8 +318,16 @@ export class SharedDocument {
   /**
    * Tells a client which state is on disk. When nothing is pending, that is the whole document;
    * otherwise the answer comes with the next record, or once everything is stored.
+   *
+   * The Y.Doc also holds other instances' updates, which their instances store, but may not have
+   * yet (they publish before they store). The client may be their author, reconnected here after
+   * its instance died, and its "Saved" would then cover what nobody stored: those of the last
+   * seconds are stored here first (twice is harmless: a Yjs update applied again changes nothing).
+   * Peer updates that arrive later cannot hold this client's edits: it sends them here now.
    */
   private tellSavedState(connection: DocumentConnection): void {
+    const unsure = this.recentPeerUpdates()
+    if (unsure.length > 0) this.storeOnBehalf(unsure)
     if (this.isStored) connection.send(encodeSavedState(Y.encodeStateVector(this.ydoc)))
     else this.journal.confirmLater(connection)
   }

@@ -14,7 +14,11 @@ export interface ClientOrigin<Client> {
   connection: Client
 }
 
-/** Another instance serving the same document, which has stored the update already. */
+/**
+ * Another instance serving the same document, which stores the update (it publishes first, so it
+ * may not have yet: the relay keeps the last seconds' for whoever must vouch for them, see
+ * cluster/recent-peer-updates.ts).
+ */
 export interface PeerOrigin {
   kind: 'peer'
   instanceId: string

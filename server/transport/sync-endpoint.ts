@@ -273,6 +273,28 @@ export class SyncEndpoint {
     }
   }
 
+  /**
+   * Closes the viewers whose view link no longer exists. A reset made on another instance reaches
+   * this one over Redis (disconnectViewers); one made while Redis was away is caught here, once it
+   * is back. While storage cannot answer, viewers stay: nothing says their link is gone.
+   */
+  async recheckViewers(): Promise<void> {
+    const byViewId = new Map<string, Connection[]>()
+    for (const connection of this.connections) {
+      if (connection.viewId === null) continue
+      const viewers = byViewId.get(connection.viewId)
+      if (viewers) viewers.push(connection)
+      else byViewId.set(connection.viewId, [connection])
+    }
+    for (const [viewId, viewers] of byViewId) {
+      const docId = await this.viewLinks.resolve(viewId).catch(() => undefined)
+      if (docId !== null) continue
+      for (const viewer of viewers) {
+        viewer.close(CloseCode.ViewLinkRevoked, 'this view link was reset; ask an editor for the new one')
+      }
+    }
+  }
+
   private logRefusal(remoteAddress: string, refusal: Refusal): void {
     const suppressed = this.refusalLog.shouldLog(`${remoteAddress} ${refusal.status}`, performance.now())
     if (suppressed === null) return

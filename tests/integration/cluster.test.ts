@@ -155,6 +155,36 @@ describe('a cluster through Redis', { skip }, () => {
     )
   })
 
+  it('stores what a killed instance could not store for longer than the others keep its updates', async () => {
+    // Root cause: the others kept a peer's updates for a fixed few seconds, as if a live instance
+    // always stored within them; one whose store had failed for longer held the only copies.
+    db = new SharedDatabase()
+    const quick = { heartbeatMs: 100, expireAfterMs: 300 } // updates kept 500 ms plus the store lag
+    const link = await startTcpLink(redis.port)
+    scope.defer(() => link.close())
+    const doomed = await startInstance(db, link.url, 'doomed', {}, quick)
+    scope.defer(() => doomed.close())
+    const b = await startInstance(db, redis.url, 'b', {}, quick)
+    scope.defer(() => b.close())
+    const id = docId()
+    const ann = personOn(doomed, id, 'Ann')
+    const bob = personOn(b, id, 'Bob')
+    await allSee([ann, bob], () => true, 'connected')
+    await waitFor(() => b.server.documents.get(id)?.isReady === true, 'open on b')
+    doomed.store.freeze()
+    type(ann, '<held only in memory>')
+    await allSee([bob], (t) => t.includes('<held only in memory>'), 'b has it')
+    await waitFor(
+      () => doomed.server.documents.storeLagMs(performance.now()) > 1500,
+      'the doomed instance failing to store for three times the window',
+    )
+    link.cut()
+    await waitFor(
+      () => db.contents(id).getText('t').toString().includes('<held only in memory>'),
+      'stored by the survivor once the doomed instance fell silent',
+    )
+  })
+
   it('lets a document leave memory on every instance, and unsubscribes', async () => {
     const [a, b] = await instances(2)
     const id = docId()

@@ -1,22 +1,25 @@
 /**
- * A real HAProxy (Debian's package) in front of a server, for tests of Chorus behind a proxy:
- * HTTP mode with `option forwardfor`, so each request (WebSocket upgrades included) reaches the
- * server from the proxy's address with the client's address appended in X-Forwarded-For.
+ * A real HAProxy (Debian's package) in front of Chorus, for tests behind a proxy:
  *
- *   const proxy = await startHaproxy(backendPort)   // proxy.port, proxy.wsUrl
- *   await proxy.stop()                              // always, in a finally / after hook
+ *   const proxy = await startHaproxy(backendPort)            // one server, HTTP mode, forwardfor
+ *   const lb = await startShippedHaproxy([p1, p2, p3])        // docs/deploy/haproxy.cfg as shipped
+ *   const rr = await startShippedHaproxy(ports, { balance: 'roundrobin' })   // no stickiness
+ *   await proxy.stop()                                        // always, in a finally / after hook
  *
  * Runs in the foreground (-db) in its own process group, config in a temporary folder.
  */
 import { spawn, spawnSync } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { waitFor } from './wait-for.ts'
 import { freePort, acceptsConnections } from './ports.ts'
 
 export interface Haproxy {
   readonly port: number
+  /** http://127.0.0.1:<port> */
+  readonly url: string
   /** ws://127.0.0.1:<port>/sync */
   readonly wsUrl: string
   stop(): Promise<void>
@@ -27,11 +30,9 @@ export function haproxyAvailable(): boolean {
 }
 
 export async function startHaproxy(backendPort: number): Promise<Haproxy> {
-  const dir = mkdtempSync(join(tmpdir(), 'chorus-haproxy-'))
   const port = await freePort()
-  const config = join(dir, 'haproxy.cfg')
-  writeFileSync(
-    config,
+  return runHaproxy(
+    port,
     [
       'global',
       '  maxconn 6000', // two descriptors each, under the usual limit of 20000
@@ -51,6 +52,42 @@ export async function startHaproxy(backendPort: number): Promise<Haproxy> {
       '',
     ].join('\n'),
   )
+}
+
+export const SHIPPED_HAPROXY_CONFIG = fileURLToPath(new URL('../../docs/deploy/haproxy.cfg', import.meta.url))
+
+/**
+ * docs/deploy/haproxy.cfg as shipped, changed only where a test must: the bind address and the
+ * three servers' addresses (each change must match exactly once, so a file that drifts fails
+ * loudly), and, with `balance: 'roundrobin'`, the balancing line (every connection anywhere).
+ */
+export async function startShippedHaproxy(
+  backendPorts: readonly number[],
+  { balance = 'shipped' }: { balance?: 'shipped' | 'roundrobin' } = {},
+): Promise<Haproxy> {
+  if (backendPorts.length !== 3) throw new Error('the shipped config names three servers')
+  const port = await freePort()
+  const replacements: [string, string][] = [
+    ['bind :80', `bind 127.0.0.1:${port}`],
+    ...backendPorts.map((backendPort, i): [string, string] => [`10.0.0.1${i + 1}:3000`, `127.0.0.1:${backendPort}`]),
+  ]
+  if (balance === 'roundrobin') replacements.push(['balance uri depth 3', 'balance roundrobin'])
+  return runHaproxy(port, templated(readFileSync(SHIPPED_HAPROXY_CONFIG, 'utf8'), replacements))
+}
+
+function templated(text: string, replacements: [string, string][]): string {
+  for (const [from, to] of replacements) {
+    const count = text.split(from).length - 1
+    if (count !== 1) throw new Error(`docs/deploy/haproxy.cfg: expected "${from}" once, found it ${count} times`)
+    text = text.replace(from, to)
+  }
+  return text
+}
+
+async function runHaproxy(port: number, configText: string): Promise<Haproxy> {
+  const dir = mkdtempSync(join(tmpdir(), 'chorus-haproxy-'))
+  const config = join(dir, 'haproxy.cfg')
+  writeFileSync(config, configText)
   let output = ''
   const child = spawn('haproxy', ['-db', '-f', config], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk))
@@ -86,5 +123,5 @@ export async function startHaproxy(backendPort: number): Promise<Haproxy> {
     await stop()
     throw error
   }
-  return { port, wsUrl: `ws://127.0.0.1:${port}/sync`, stop }
+  return { port, url: `http://127.0.0.1:${port}`, wsUrl: `ws://127.0.0.1:${port}/sync`, stop }
 }

@@ -25,10 +25,18 @@ describe('cluster messages', () => {
         awareness: new Uint8Array(),
       },
       { kind: Kind.CatchUp, from: 'i1', docId: 'd', update: bytes },
-      { kind: Kind.Heartbeat, from: 'i1' },
+      { kind: Kind.Heartbeat, from: 'i1', storeLagMs: 0 },
+      { kind: Kind.Heartbeat, from: 'i1', storeLagMs: 12_345 },
       { kind: Kind.Leaving, from: 'i1' },
+      { kind: Kind.ViewLinkReset, from: 'i1', viewId: 'v1' },
     ]
     for (const message of messages) assert.deepEqual(decodeClusterMessage(encodeClusterMessage(message)), message)
+  })
+
+  it('reads a heartbeat without a store lag (an instance of an earlier version) as lag 0', () => {
+    const earlier = encodeClusterMessage({ kind: Kind.Leaving, from: 'i1' })
+    earlier[0] = Kind.Heartbeat
+    assert.deepEqual(decodeClusterMessage(earlier), { kind: Kind.Heartbeat, from: 'i1', storeLagMs: 0 })
   })
 
   it('refuses what it cannot read', () => {
