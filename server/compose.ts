@@ -27,6 +27,13 @@ import { logCertificate, readTlsCredentials, tlsReloader, TlsFileError } from '.
 import { EXIT_CONFIG, EXIT_FAILED, StartupFailure } from './ops/startup-failure.ts'
 import type { DocumentRelay, RelayOptions } from './cluster/document-relay.ts'
 import { REDIS_NEEDS_SHARED_STORE } from './config.ts'
+import { AccessControl } from './access/access-control.ts'
+import { DocumentAccessRegistry } from './access/document-access.ts'
+import type { DocumentAccess } from './access/permissions.ts'
+import { Sessions } from './access/sessions.ts'
+import { TokenVerifier } from './access/tokens.ts'
+import { isAccessStore } from './storage/document-store.ts'
+import { MemoryStore } from './storage/memory-store.ts'
 
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 
@@ -92,7 +99,8 @@ export async function startServer({ config, logger, next, store: givenStore, rel
   // PostgreSQL's and Redis's clients are loaded only by servers configured to use them.
   const cluster = config.redisUrl ? await startRelay(config.redisUrl, documents, logger, relay) : null
   const viewLinks = new ViewLinks(store, (docId, viewId) => sync.disconnectViewers(docId, viewId))
-  const sync = new SyncEndpoint(config, documents, viewLinks, logger)
+  const access = buildAccess(config, store, (docId, changed) => sync.reassess(docId, changed))
+  const sync = new SyncEndpoint(config, documents, viewLinks, logger, access.control)
   const health = new Health(store, documents, sync, cluster)
   const metrics = new Metrics({ documents, sync, store, health, cluster }, config.metricsToken)
   const ownPort = config.metricsPort !== 0
@@ -169,6 +177,21 @@ export async function startServer({ config, logger, next, store: givenStore, rel
       return closing
     },
   }
+}
+
+/** Sign-in and tokens (server/access/), when configured; with neither, the link is the key. */
+function buildAccess(
+  config: ServerConfig,
+  store: object,
+  onChange: (docId: string, access: DocumentAccess) => void,
+): { control: AccessControl; sessions: Sessions | null; registry: DocumentAccessRegistry | null } {
+  const { access } = config
+  const tokens = access.jwt ? new TokenVerifier(access.jwt) : null
+  const secure = config.tls !== undefined || access.publicUrl?.startsWith('https:') === true
+  const sessions = access.oidc ? new Sessions(access.sessionSecret, secure) : null
+  // Stores made for tests of other things may not keep access; those keep it in memory.
+  const registry = access.oidc ? new DocumentAccessRegistry(isAccessStore(store) ? store : new MemoryStore(), onChange) : null
+  return { control: new AccessControl(access, tokens, sessions, registry), sessions, registry }
 }
 
 async function startRelay(

@@ -9,6 +9,8 @@ import { CloseCode } from '../../lib/protocol.ts'
 import { TokenBucket } from './limits.ts'
 import type { Logger } from '../ops/logger.ts'
 import type { MessageCounts } from './traffic.ts'
+import type { Admission } from '../access/access-control.ts'
+import type { Person } from '../access/permissions.ts'
 
 export interface SocketLike {
   readonly readyState: number
@@ -37,6 +39,10 @@ export interface ConnectionInfo {
   /** The client asked for Chorus's extension messages (`?chorus=1`). */
   wantsExtensions: boolean
   remoteAddress: string
+  /** Who it is, when sign-in or a token says (server/access/). */
+  person?: Person | null
+  /** How its right was proven (see Admission.via); 'link' when nothing is configured. */
+  via?: Admission['via']
 }
 
 const OPEN = 1
@@ -66,8 +72,11 @@ let nextConnectionId = 1
 export class Connection {
   readonly id = `c${nextConnectionId++}`
   readonly docId: string
-  readonly readOnly: boolean
+  /** Not readonly: a signed-in editor whose role is lowered to view keeps the socket (live revocation). */
+  readOnly: boolean
   readonly viewId: string | null
+  readonly person: Person | null
+  readonly via: Admission['via']
   readonly wantsExtensions: boolean
   readonly remoteAddress: string
   /** Answered a ping since the last round (or sent anything). */
@@ -101,6 +110,8 @@ export class Connection {
     this.docId = info.docId
     this.readOnly = info.readOnly
     this.viewId = info.viewId
+    this.person = info.person ?? null
+    this.via = info.via ?? 'link'
     this.wantsExtensions = info.wantsExtensions
     this.remoteAddress = info.remoteAddress
     const now = performance.now()
