@@ -28,6 +28,8 @@ import { EXIT_CONFIG, EXIT_FAILED, StartupFailure } from './ops/startup-failure.
 import type { DocumentRelay, RelayOptions } from './cluster/document-relay.ts'
 import { REDIS_NEEDS_SHARED_STORE } from './config.ts'
 import { AccessControl } from './access/access-control.ts'
+import { AccessApi } from './access/access-api.ts'
+import { OidcSignIn } from './access/oidc.ts'
 import { DocumentAccessRegistry } from './access/document-access.ts'
 import type { DocumentAccess } from './access/permissions.ts'
 import { Sessions } from './access/sessions.ts'
@@ -105,12 +107,23 @@ export async function startServer({ config, logger, next, store: givenStore, rel
   const metrics = new Metrics({ documents, sync, store, health, cluster }, config.metricsToken)
   const ownPort = config.metricsPort !== 0
   const app = next ? await startNextApp(config, next.dev) : null
-  const server = await listen(config, { health, sync, viewLinks, logger, app, metrics: ownPort ? null : metrics }, tls).catch(
-    async (error: unknown) => {
-      await cluster?.close()
-      throw error
-    },
-  )
+  const accessApi = new AccessApi({
+    config: config.access,
+    allowedOrigins: config.allowedOrigins,
+    control: access.control,
+    sessions: access.sessions,
+    oidc: config.access.oidc && config.access.publicUrl ? new OidcSignIn(config.access.oidc, config.access.publicUrl) : null,
+    registry: access.registry,
+    logger: logger.child({ component: 'access' }),
+  })
+  const server = await listen(
+    config,
+    { health, sync, viewLinks, logger, app, metrics: ownPort ? null : metrics, accessApi },
+    tls,
+  ).catch(async (error: unknown) => {
+    await cluster?.close()
+    throw error
+  })
   if (tls) logCertificate(logger, 'serving https and wss', tls.certificate)
   const metricsServer = ownPort
     ? await listenMetrics(metrics, config.metricsPort, config.host).catch(async (error: unknown) => {

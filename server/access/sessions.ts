@@ -15,7 +15,7 @@ import type { Person } from './permissions.ts'
 export const SESSION_COOKIE = 'chorus_session'
 /** The sign-in flow's state (PKCE verifier, state, nonce, where to return), for its few minutes. */
 export const FLOW_COOKIE = 'chorus_signin'
-export const CSRF_HEADER = 'x-chorus-csrf'
+export { CSRF_HEADER } from '../../lib/routes.ts'
 export const SESSION_SECONDS = 7 * 24 * 3600
 const FLOW_SECONDS = 600
 
