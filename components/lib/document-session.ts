@@ -47,6 +47,11 @@ export interface DocumentSession {
    * read): the session will not connect again, and says why.
    */
   readonly ended: Store<SessionEnd | null>
+  /**
+   * What the server lets me do: 'view' once it says so (opened with the edit link but shared with
+   * me to view, or lowered while I was here), 'edit' again when it raises me.
+   */
+  readonly role: Store<'edit' | 'view'>
   /** My caret colour in this document: the one I chose, unless someone here shows it already. */
   readonly myColor: Store<string>
   setUser(identity: Identity): void
@@ -78,6 +83,12 @@ export function openDocumentSession(mode: SessionMode, identity: Identity): Docu
     if (code) notices.dismiss(code)
   })
   const loaded = new Store(false)
+  const role = new Store<'edit' | 'view'>(mode.kind === 'edit' ? 'edit' : 'view')
+  const onConnectionClose = (event: CloseEvent | null) => {
+    // The server raised me to editor and closed so that I come back as one.
+    if (event?.code === CloseCode.AccessChanged) role.set('edit')
+  }
+  provider.on('connection-close', onConnectionClose)
 
   // Handlers write nothing to the encoder, so y-websocket sends no reply. The server sends saved
   // states to editors only.
@@ -91,6 +102,7 @@ export function openDocumentSession(mode: SessionMode, identity: Identity): Docu
       const notice = decodeNoticePayload(decoder)
       notices.add(notice)
       sessionEnd.noticeReceived(notice)
+      if (notice.code === 'access-view') role.set('view')
     } catch (error) {
       console.warn('Ignoring a malformed notice from the server', error)
     }
@@ -143,12 +155,14 @@ export function openDocumentSession(mode: SessionMode, identity: Identity): Docu
     notices,
     loaded,
     ended: sessionEnd.ended,
+    role,
     myColor: presence.color,
     setUser: (user) => presence.setUser(user),
     destroy() {
       destroyed = true
       provider.off('sync', onSync)
       provider.off('status', onStatus)
+      provider.off('connection-close', onConnectionClose)
       unsubscribeEnd()
       sessionEnd.destroy()
       presence.destroy()
