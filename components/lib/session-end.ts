@@ -48,7 +48,7 @@ export function describeSessionEnd(close: { code: number; reason: string }, noti
       'sign-in-needed',
       'Sign in to open this document',
       told ??
-        `${sentence(reason ? capitalized(reason) : 'This document is only for people who are signed in')} Nothing you saved is lost.`,
+        `${sentence(reason && !/^sign in/i.test(reason) ? capitalized(reason) : 'Only people who are signed in and have access can open it')} Nothing you saved is lost.`,
     )
   }
   if (code === CloseCode.Forbidden) {
