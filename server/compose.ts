@@ -101,7 +101,19 @@ export async function startServer({ config, logger, next, store: givenStore, rel
   // PostgreSQL's and Redis's clients are loaded only by servers configured to use them.
   const cluster = config.redisUrl ? await startRelay(config.redisUrl, documents, logger, relay) : null
   const viewLinks = new ViewLinks(store, (docId, viewId) => sync.disconnectViewers(docId, viewId))
-  const access = buildAccess(config, store, (docId, changed) => sync.reassess(docId, changed))
+  const access = buildAccess(config, store, (docId, changed) => {
+    sync.reassess(docId, changed)
+    cluster?.publishAccessChanged(docId)
+  })
+  if (cluster && access.registry) {
+    const { registry } = access
+    cluster.onAccessChanged = (docId) => {
+      registry.get(docId).then(
+        (changed) => changed && sync.reassess(docId, changed),
+        (error: unknown) => logger.error('could not read changed access', { doc: docId, error }),
+      )
+    }
+  }
   const sync = new SyncEndpoint(config, documents, viewLinks, logger, access.control)
   const health = new Health(store, documents, sync, cluster)
   const metrics = new Metrics({ documents, sync, store, health, cluster }, config.metricsToken)

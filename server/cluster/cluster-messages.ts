@@ -2,7 +2,8 @@
  * What instances say to each other through Redis, and on which channel.
  *
  *   chorus:doc:<docId>            everything about one document that every instance serving it
- *                                 needs: updates, awareness, and "here is my state vector"
+ *                                 needs: updates, awareness, "here is my state vector", and
+ *                                 "its access changed" (sign-in: look at your sockets again)
  *   chorus:instance:<instanceId>  replies meant for that instance alone (what it lacks)
  *   chorus:instances              heartbeats and goodbyes, so that a dead instance's presence expires
  *
@@ -36,6 +37,11 @@ export const Kind = {
   Heartbeat: 6,
   /** instances channel: stopping now; drop my presence without waiting for the heartbeat to lapse. */
   Leaving: 7,
+  /**
+   * doc channel: the document's owner changed who has access (stored in the shared database):
+   * every instance reads it again and closes or lowers its own sockets at once.
+   */
+  AccessChanged: 8,
 } as const
 export type Kind = (typeof Kind)[keyof typeof Kind]
 
@@ -51,7 +57,7 @@ export type ClusterMessage =
       awareness: Uint8Array
     }
   | { kind: typeof Kind.CatchUp; from: string; docId: string; update: Uint8Array }
-  | { kind: typeof Kind.Heartbeat | typeof Kind.Leaving; from: string }
+  | { kind: typeof Kind.Heartbeat | typeof Kind.Leaving | typeof Kind.AccessChanged; from: string }
 
 export function encodeClusterMessage(message: ClusterMessage): Buffer {
   const encoder = encoding.createEncoder()
@@ -104,6 +110,7 @@ export function decodeClusterMessage(bytes: Uint8Array): ClusterMessage {
       return { kind, from, docId: decoding.readVarString(decoder), update: decoding.readVarUint8Array(decoder) }
     case Kind.Heartbeat:
     case Kind.Leaving:
+    case Kind.AccessChanged:
       return { kind, from }
     default:
       throw new Error(`unknown cluster message kind ${kind}`)
