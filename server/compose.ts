@@ -101,7 +101,7 @@ export async function startServer({ config, logger, next, store: givenStore, rel
   // PostgreSQL's and Redis's clients are loaded only by servers configured to use them.
   const cluster = config.redisUrl ? await startRelay(config.redisUrl, documents, logger, relay) : null
   const viewLinks = new ViewLinks(store, (docId, viewId) => sync.disconnectViewers(docId, viewId))
-  const access = buildAccess(config, store, (docId, changed) => {
+  const access = buildAccess(config, store, documents, (docId, changed) => {
     sync.reassess(docId, changed)
     cluster?.publishAccessChanged(docId)
   })
@@ -207,7 +207,8 @@ export async function startServer({ config, logger, next, store: givenStore, rel
 /** Sign-in and tokens (server/access/), when configured; with neither, the link is the key. */
 function buildAccess(
   config: ServerConfig,
-  store: object,
+  store: DocumentStore,
+  documents: DocumentRegistry,
   onChange: (docId: string, access: DocumentAccess) => void,
 ): { control: AccessControl; sessions: Sessions | null; registry: DocumentAccessRegistry | null } {
   const { access } = config
@@ -215,7 +216,17 @@ function buildAccess(
   const secure = config.tls !== undefined || access.publicUrl?.startsWith('https:') === true
   const sessions = access.oidc ? new Sessions(access.sessionSecret, secure) : null
   // Stores made for tests of other things may not keep access; those keep it in memory.
-  const registry = access.oidc ? new DocumentAccessRegistry(isAccessStore(store) ? store : new MemoryStore(), onChange) : null
+  const registry = access.oidc
+    ? new DocumentAccessRegistry(
+        isAccessStore(store) ? store : new MemoryStore(),
+        onChange,
+        // An open document is never loaded again beside its registry: the PostgreSQL store keeps
+        // per-document bookkeeping from the load it serves from. Open without an access record, it
+        // can only be an old document whose public link let someone in.
+        async (docId) => documents.get(docId) !== undefined || (await store.load(docId)).updates.length > 0,
+        access.allowPublicLinks,
+      )
+    : null
   return { control: new AccessControl(access, tokens, sessions, registry), sessions, registry }
 }
 

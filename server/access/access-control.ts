@@ -80,7 +80,12 @@ export class AccessControl {
     const person: Person | null = session ? { sub: session.sub, email: session.email, name: session.name } : null
     // A signed-in person opening a document nobody owns is creating it (the app's "New document").
     const access = person && !viaViewLink ? await this.documents.getOrClaim(docId, person) : await this.documents.get(docId)
-    if (!access) throw new AccessRefusal(CloseCode.NotAuthorized, 'sign in to open this document')
+    if (!access) {
+      if (this.config.allowPublicLinks && (await this.documents.isUnclaimedOld(docId))) {
+        return { role: capRole('edit', viaViewLink), person, via: 'session', color: null }
+      }
+      throw new AccessRefusal(CloseCode.NotAuthorized, 'sign in to open this document')
+    }
     const role = this.decide(access, person, viaViewLink)
     return { role, person, via: 'session', color: null }
   }

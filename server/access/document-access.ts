@@ -12,9 +12,18 @@ export class DocumentAccessRegistry {
   constructor(
     private readonly store: AccessStore,
     private readonly onChange: (docId: string, access: DocumentAccess) => void,
-    /** What a new document's link setting is. */
-    private readonly defaultLink: LinkAccess = 'people',
+    /** Whether a document has stored content (it was written before sign-in was turned on). */
+    private readonly hasContent: (docId: string) => Promise<boolean>,
+    private readonly allowPublicLinks: boolean,
   ) {}
+
+  /**
+   * A document written before sign-in was turned on: it has content but nobody owns it. Its link
+   * keeps working as it did (anyone with it edits) where the operator allows public links.
+   */
+  async isUnclaimedOld(docId: string): Promise<boolean> {
+    return (await this.store.getAccess(docId)) === null && (await this.hasContent(docId))
+  }
 
   get(docId: string): Promise<DocumentAccess | null> {
     return this.store.getAccess(docId)
@@ -25,10 +34,14 @@ export class DocumentAccessRegistry {
     return this.serialized(docId, async () => {
       const existing = await this.store.getAccess(docId)
       if (existing) return existing
+      // A new document is private to its creator until shared. One that existed before sign-in
+      // was turned on gets an owner, but its link keeps opening it as before.
+      const old = await this.hasContent(docId)
+      const link: LinkAccess = !old ? 'people' : this.allowPublicLinks ? 'anyone' : 'signed-in-edit'
       const access: DocumentAccess = {
         owner: { sub: person.sub, email: person.email, name: person.name },
         members: [],
-        link: this.defaultLink,
+        link,
       }
       await this.store.setAccess(docId, access, null)
       return access

@@ -13,7 +13,8 @@ import { accessApiPath, CSRF_HEADER, linkAccessApiPath, membersApiPath, viewLink
 import { DEFAULT_CONFIG } from '../../server/config.ts'
 import { signInWithFetch, startIdentityProvider, type IdentityProvider } from '../support/identity-provider.ts'
 import { freePort } from '../support/ports.ts'
-import { TestScope, type TestServer } from '../support/sync-harness.ts'
+import { Sessions } from '../../server/access/sessions.ts'
+import { TestScope, connectClient, makeTempDir, startTestServer, whenSynced, type TestServer } from '../support/sync-harness.ts'
 import { waitFor } from '../support/wait-for.ts'
 
 const ADA = { email: 'ada@example.com', name: 'Ada Lovelace' }
@@ -277,6 +278,49 @@ describe('CSRF', () => {
       body: JSON.stringify({ link: 'anyone' }),
     })
     assert.equal(crossSite.status, 403)
+  })
+})
+
+describe('turning sign-in on for an existing server', () => {
+  it("keeps old documents' links working and gives each an owner; new ones need sign-in", async () => {
+    const temp = await makeTempDir()
+    scope.defer(() => temp.remove())
+    const before = await startTestServer(temp.dir)
+    const writer = connectClient(before.wsUrl, 'old-doc')
+    await whenSynced(writer)
+    writer.doc.getText('t').insert(0, 'written before sign-in')
+    await writer.whenSaved()
+    writer.destroy()
+    await before.close()
+
+    const secret = 'a-session-secret-for-this-test-only-32chars'
+    const after = await startTestServer(temp.dir, {
+      access: {
+        ...DEFAULT_CONFIG.access,
+        // Never asked here: the session below is made with the server's own secret.
+        oidc: { issuer: 'http://127.0.0.1:9/unused', clientId: 'chorus', clientSecret: 'unused' },
+        publicUrl: 'http://127.0.0.1:9',
+        sessionSecret: secret,
+      },
+    })
+    scope.defer(() => after.close())
+    const anonymous = client('old-doc', null, after)
+    await waitFor(() => anonymous.text.toString() === 'written before sign-in', 'the old link still opens it')
+    const { frames, closed } = await scope.rawSocket(`${after.wsUrl}/brand-new`)
+    assert.deepEqual([(await closed).code, frames.length], [CloseCode.NotAuthorized, 0])
+
+    const sessions = new Sessions(secret, false)
+    const ada = await sessions.issue({ sub: 'idp#ada', email: ADA.email, name: ADA.name })
+    const cookie = ada.cookie.split(';', 1)[0]
+    const owner = client('old-doc', { cookie, csrf: sessions.csrfToken(ada.session) }, after)
+    await waitFor(() => owner.provider.synced, 'the first signed-in person to open it')
+    const answer = (await (await fetch(`${after.url}${accessApiPath('old-doc')}`, { headers: { cookie } })).json()) as {
+      owner: boolean
+      link: string
+    }
+    assert.deepEqual([answer.owner, answer.link], [true, 'anyone'], 'owns it; the link still opens it for anyone')
+    anonymous.text.insert(0, '+')
+    await waitFor(() => owner.text.toString() === '+written before sign-in', 'and the anonymous editor still edits')
   })
 })
 
