@@ -43,6 +43,8 @@ export interface ConnectionInfo {
   person?: Person | null
   /** How its right was proven (see Admission.via); 'link' when nothing is configured. */
   via?: Admission['via']
+  /** A token's colour for presence. */
+  color?: string | null
 }
 
 const OPEN = 1
@@ -77,6 +79,7 @@ export class Connection {
   readonly viewId: string | null
   readonly person: Person | null
   readonly via: Admission['via']
+  readonly shownAs: { name: string; color?: string } | undefined
   readonly wantsExtensions: boolean
   readonly remoteAddress: string
   /** Answered a ping since the last round (or sent anything). */
@@ -112,6 +115,7 @@ export class Connection {
     this.viewId = info.viewId
     this.person = info.person ?? null
     this.via = info.via ?? 'link'
+    this.shownAs = info.person ? { name: info.person.name, ...(info.color ? { color: info.color } : {}) } : undefined
     this.wantsExtensions = info.wantsExtensions
     this.remoteAddress = info.remoteAddress
     const now = performance.now()

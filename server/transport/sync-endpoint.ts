@@ -233,6 +233,7 @@ export class SyncEndpoint {
       remoteAddress,
       person: admission?.person ?? null,
       via: admission?.via ?? 'link',
+      color: admission?.color ?? null,
     }
   }
 

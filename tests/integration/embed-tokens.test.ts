@@ -29,6 +29,7 @@ function withTokens(jwt: TokenKey): Partial<ServerConfig> {
 interface Claims {
   sub?: string
   name?: string
+  color?: string
   doc?: string
   role?: string
   /** Seconds from now. */
@@ -37,11 +38,11 @@ interface Claims {
 
 /** What an embedding app's backend does: sign a short-lived token for one user and one document. */
 function mint(
-  { sub = 'user-1', name = 'Ada', doc = 'doc', role = 'edit', expiresIn = 600 }: Claims,
+  { sub = 'user-1', name = 'Ada', color, doc = 'doc', role = 'edit', expiresIn = 600 }: Claims,
   key: Uint8Array | CryptoKey | import('node:crypto').KeyObject = new TextEncoder().encode(SECRET),
   alg = 'HS256',
 ): Promise<string> {
-  return new SignJWT({ name, doc, role })
+  return new SignJWT({ name, doc, role, ...(color ? { color } : {}) })
     .setProtectedHeader({ alg })
     .setSubject(sub)
     .setExpirationTime(Math.floor(Date.now() / 1000) + expiresIn)
@@ -128,6 +129,17 @@ describe('tokens for embedding apps (AUTH_JWT_SECRET)', () => {
     assert.match(refused.closes[0].reason, /expired/)
     assert.equal(refused.provider.shouldConnect, false)
     assert.equal(refused.connects(), 1)
+  })
+
+  it("shows the token's name and colour in presence, whatever the client claims", async () => {
+    const server = await scope.serverWith(withTokens({ kind: 'secret', secret: SECRET }))
+    const ada = stockClient(server, 'doc', await mint({ sub: 'ada', name: 'Ada', color: '#123456' }))
+    const other = stockClient(server, 'doc', await mint({ sub: 'other', name: 'Other' }))
+    await waitFor(() => ada.provider.synced && other.provider.synced, 'both synced')
+    ada.provider.awareness.setLocalStateField('user', { name: 'Mallory', color: '#ff0000' })
+    const seen = () => other.provider.awareness.getStates().get(ada.doc.clientID) as { user?: { name: string; color: string } }
+    await waitFor(() => seen()?.user !== undefined, "the other sees Ada's presence")
+    assert.deepEqual(seen().user, { name: 'Ada', color: '#123456' })
   })
 
   it('accepts "*" for every document', async () => {
