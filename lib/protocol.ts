@@ -83,11 +83,6 @@ export const CloseCode = {
    * document); the reason says which. Final: the same credentials would be refused again.
    */
   NotAuthorized: 4401,
-  /**
-   * The person's role was raised (view to edit): reconnect to be admitted as an editor. Not final,
-   * so every client reconnects on it.
-   */
-  AccessChanged: 4001,
   /** Signed in, but without access to this document (never had it, or it was just removed). */
   Forbidden: 4403,
   /** Internal error while loading or serving the document; clients retry. */

@@ -49,7 +49,8 @@ export interface DocumentSession {
   readonly ended: Store<SessionEnd | null>
   /**
    * What the server lets me do: 'view' once it says so (opened with the edit link but shared with
-   * me to view, or lowered while I was here), 'edit' again when it raises me.
+   * me to view, or lowered while I was here), 'edit' again when it raises me (notices
+   * 'access-view' and 'access-edit'; the socket stays open either way).
    */
   readonly role: Store<'edit' | 'view'>
   /** My caret colour in this document: the one I chose, unless someone here shows it already. */
@@ -84,11 +85,6 @@ export function openDocumentSession(mode: SessionMode, identity: Identity): Docu
   })
   const loaded = new Store(false)
   const role = new Store<'edit' | 'view'>(mode.kind === 'edit' ? 'edit' : 'view')
-  const onConnectionClose = (event: CloseEvent | null) => {
-    // The server raised me to editor and closed so that I come back as one.
-    if (event?.code === CloseCode.AccessChanged) role.set('edit')
-  }
-  provider.on('connection-close', onConnectionClose)
 
   // Handlers write nothing to the encoder, so y-websocket sends no reply. The server sends saved
   // states to editors only.
@@ -102,7 +98,15 @@ export function openDocumentSession(mode: SessionMode, identity: Identity): Docu
       const notice = decodeNoticePayload(decoder)
       notices.add(notice)
       sessionEnd.noticeReceived(notice)
-      if (notice.code === 'access-view') role.set('view')
+      // The owner lowered or raised me while I am here (or I was only ever shared to view).
+      if (notice.code === 'access-view') {
+        role.set('view')
+        notices.dismiss('access-edit')
+      }
+      if (notice.code === 'access-edit') {
+        role.set('edit')
+        notices.dismiss('access-view')
+      }
     } catch (error) {
       console.warn('Ignoring a malformed notice from the server', error)
     }
@@ -162,7 +166,6 @@ export function openDocumentSession(mode: SessionMode, identity: Identity): Docu
       destroyed = true
       provider.off('sync', onSync)
       provider.off('status', onStatus)
-      provider.off('connection-close', onConnectionClose)
       unsubscribeEnd()
       sessionEnd.destroy()
       presence.destroy()

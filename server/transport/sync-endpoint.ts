@@ -25,7 +25,8 @@ import type { ViewLinks } from '../document/view-links.ts'
 import { Traffic } from './traffic.ts'
 import { AccessRefusal, TOKEN_PARAM, type AccessControl } from '../access/access-control.ts'
 import type { DocumentAccess } from '../access/permissions.ts'
-import { encodeNotice } from '../../lib/protocol.ts'
+import { encodeNotice, encodeSyncStep1 } from '../../lib/protocol.ts'
+import * as Y from 'yjs'
 
 export type SyncEndpointOptions = Pick<
   ServerConfig,
@@ -297,8 +298,9 @@ export class SyncEndpoint {
   /**
    * A document's access changed: every socket whose right came from a session is looked at again,
    * at once. Without access now it is closed (4403, or 4401 when not signed in); lowered to view,
-   * it stays, but its writes are dropped from now on and its page is told; raised to edit, it is
-   * closed with a code clients reconnect on, to be admitted afresh as an editor.
+   * it stays, but its writes are dropped from now on and its page is told; raised to edit, it
+   * stays too, and is asked for what it wrote meanwhile. Neither reconnects: a y-websocket client
+   * that reconnects would not see the others' presence again until they renew it (up to 15 s).
    * Tokens are the embedding app's to revoke: their sockets are left alone.
    */
   reassess(docId: string, access: DocumentAccess): void {
@@ -325,7 +327,12 @@ export class SyncEndpoint {
         connection.log.info('lowered to view', { person: connection.person?.sub })
         if (connection.wantsExtensions) connection.send(encodeNotice(LOWERED_TO_VIEW_NOTICE))
       } else if (role === 'edit' && connection.readOnly && connection.viewId === null) {
-        connection.close(CloseCode.AccessChanged, 'you may edit now; reconnect')
+        // Raised in place: asked for what it holds that we lack (what it typed while it could
+        // only view was dropped, and it still has it), as an editor's greeting does.
+        connection.readOnly = false
+        connection.log.info('raised to edit', { person: connection.person?.sub })
+        if (document.isReady) connection.send(encodeSyncStep1(Y.encodeStateVector(document.ydoc)))
+        if (connection.wantsExtensions) connection.send(encodeNotice(RAISED_TO_EDIT_NOTICE))
       }
     }
   }
@@ -390,6 +397,12 @@ const LOWERED_TO_VIEW_NOTICE = {
   level: 'warning',
   code: 'access-view',
   message: 'The owner changed your access: you can now view this document but not edit it. Everything saved is kept.',
+} as const
+
+const RAISED_TO_EDIT_NOTICE = {
+  level: 'info',
+  code: 'access-edit',
+  message: 'The owner changed your access: you can edit this document now.',
 } as const
 
 function accessRemovedMessage(code: number): string {

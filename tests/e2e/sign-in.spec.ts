@@ -94,6 +94,16 @@ test('the owner shares with a second person as viewer, then editor, then removes
   await bob.page.keyboard.press('ControlOrMeta+End')
   await bob.page.keyboard.type(' Bob agrees.')
   await expect(ada.editor).toContainText("Ada's plan. Bob agrees.")
+  // Raised on the same socket: everyone here is still listed on his page.
+  await expect(bob.page.getByRole('list', { name: 'People here' })).toContainText('Ada Lovelace')
+
+  // Lowered to view: Bob's page stops taking input at once and says why; what he wrote stays.
+  await people.getByLabel(`Role of ${BOB.email}`).selectOption('view')
+  await expect(bob.editor).toHaveAttribute('contenteditable', 'false')
+  await expect(bob.page.getByText('you can now view this document but not edit it')).toBeVisible()
+  await expect(bob.page.getByText('you can edit this document now')).toHaveCount(0)
+  await expect(bob.page.getByText('View only', { exact: true })).toBeVisible()
+  await shot(bob.page, 'lowered-to-view')
 
   // Removed: Bob's page loses the document at once and says why; Ada's text is whole.
   await people.getByRole('button', { name: `Remove ${BOB.email}` }).click()

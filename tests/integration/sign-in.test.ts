@@ -197,12 +197,12 @@ describe('access at the socket', () => {
     await waitFor(() => editor.text.toString().includes('> '), 'still connected and reading')
     assert.equal(owner.text.toString(), '> Hello! from Bob')
 
-    // Raised again: closed with a code clients reconnect on, and admitted as an editor.
+    // Raised again, on the same socket: asked for what it wrote meanwhile, which arrives.
+    const socket = editor.provider.ws
     await api(membersApiPath('doc-b'), accounts.ada, { method: 'POST', body: { email: BOB.email, role: 'edit' } })
-    await waitFor(
-      () => editor.provider.synced && owner.text.toString().includes('LATE'),
-      'reconnected as editor; the held write arrives',
-    )
+    await waitFor(() => editor.notices.some((n) => n.code === 'access-edit'), 'told of the raise')
+    await waitFor(() => owner.text.toString().includes('LATE'), 'the write held while viewing arrives')
+    assert.equal(editor.provider.ws, socket, 'no reconnect')
 
     // Removed: closed with 4403 at once, with the reason; the owner's text is intact.
     answer = await api(membersApiPath('doc-b', BOB.email), accounts.ada, { method: 'DELETE' })

@@ -58,6 +58,8 @@ export async function startIdentityProvider({
     features: { devInteractions: { enabled: false } },
     interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
     cookies: { keys: ['chorus-test-idp-cookie-key'] },
+    // Set, so that the package does not print a notice for each default it falls back on.
+    ttl: { Interaction: 600, Session: 3600, Grant: 3600, AccessToken: 600, IdToken: 600, AuthorizationCode: 60 },
   })
   const handleProvider = provider.callback()
   server.on('request', (request: http.IncomingMessage, response: http.ServerResponse) => {
