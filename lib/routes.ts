@@ -37,6 +37,7 @@ export function viewPagePath(viewId: string): string {
 //   PUT  /api/documents/<docId>/link-access   { link } (owner, CSRF)
 
 export const SIGN_IN_PATH = '/auth/sign-in'
+export const CALLBACK_PATH = '/auth/callback'
 export const SIGN_OUT_PATH = '/auth/sign-out'
 export const SESSION_API_PATH = '/api/session'
 export const SHARED_DOCUMENTS_API_PATH = '/api/documents/shared'

@@ -29,11 +29,11 @@ import type { DocumentRelay, RelayOptions } from './cluster/document-relay.ts'
 import { REDIS_NEEDS_SHARED_STORE } from './config.ts'
 import { AccessControl } from './access/access-control.ts'
 import { AccessApi } from './access/access-api.ts'
-import { OidcSignIn } from './access/oidc.ts'
+import type { OidcSignIn } from './access/oidc.ts'
 import { DocumentAccessRegistry } from './access/document-access.ts'
 import type { DocumentAccess } from './access/permissions.ts'
-import { Sessions } from './access/sessions.ts'
-import { TokenVerifier } from './access/tokens.ts'
+import type { Sessions } from './access/sessions.ts'
+import type { TokenVerifier } from './access/tokens.ts'
 import { isAccessStore } from './storage/document-store.ts'
 import { MemoryStore } from './storage/memory-store.ts'
 
@@ -101,7 +101,7 @@ export async function startServer({ config, logger, next, store: givenStore, rel
   // PostgreSQL's and Redis's clients are loaded only by servers configured to use them.
   const cluster = config.redisUrl ? await startRelay(config.redisUrl, documents, logger, relay) : null
   const viewLinks = new ViewLinks(store, (docId, viewId) => sync.disconnectViewers(docId, viewId))
-  const access = buildAccess(config, store, documents, (docId, changed) => {
+  const access = await buildAccess(config, store, documents, (docId, changed) => {
     sync.reassess(docId, changed)
     cluster?.publishAccessChanged(docId)
   })
@@ -124,7 +124,7 @@ export async function startServer({ config, logger, next, store: givenStore, rel
     allowedOrigins: config.allowedOrigins,
     control: access.control,
     sessions: access.sessions,
-    oidc: config.access.oidc && config.access.publicUrl ? new OidcSignIn(config.access.oidc, config.access.publicUrl) : null,
+    oidc: access.oidc,
     registry: access.registry,
     logger: logger.child({ component: 'access' }),
   })
@@ -205,16 +205,26 @@ export async function startServer({ config, logger, next, store: givenStore, rel
 }
 
 /** Sign-in and tokens (server/access/), when configured; with neither, the link is the key. */
-function buildAccess(
+async function buildAccess(
   config: ServerConfig,
   store: DocumentStore,
   documents: DocumentRegistry,
   onChange: (docId: string, access: DocumentAccess) => void,
-): { control: AccessControl; sessions: Sessions | null; registry: DocumentAccessRegistry | null } {
+): Promise<{
+  control: AccessControl
+  sessions: Sessions | null
+  oidc: OidcSignIn | null
+  registry: DocumentAccessRegistry | null
+}> {
   const { access } = config
-  const tokens = access.jwt ? new TokenVerifier(access.jwt) : null
+  // jose and openid-client are loaded only by a server configured for tokens or sign-in.
+  const tokens: TokenVerifier | null = access.jwt ? new (await import('./access/tokens.ts')).TokenVerifier(access.jwt) : null
   const secure = config.tls !== undefined || access.publicUrl?.startsWith('https:') === true
-  const sessions = access.oidc ? new Sessions(access.sessionSecret, secure) : null
+  const sessions: Sessions | null = access.oidc
+    ? new (await import('./access/sessions.ts')).Sessions(access.sessionSecret, secure)
+    : null
+  const oidc: OidcSignIn | null =
+    access.oidc && access.publicUrl ? new (await import('./access/oidc.ts')).OidcSignIn(access.oidc, access.publicUrl) : null
   // Stores made for tests of other things may not keep access; those keep it in memory.
   const registry = access.oidc
     ? new DocumentAccessRegistry(
@@ -227,7 +237,7 @@ function buildAccess(
         access.allowPublicLinks,
       )
     : null
-  return { control: new AccessControl(access, tokens, sessions, registry), sessions, registry }
+  return { control: new AccessControl(access, tokens, sessions, registry), sessions, oidc, registry }
 }
 
 async function startRelay(

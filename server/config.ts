@@ -14,7 +14,7 @@ export interface TlsFiles {
 }
 import { parseTrustProxy, TRUST_NOBODY, TrustProxyError, type TrustProxy } from './transport/client-address.ts'
 import { readFileSync } from 'node:fs'
-import { type TokenKey, TokenVerifier } from './access/tokens.ts'
+import { publicKeyAndAlgorithm, type TokenKey } from './access/token-keys.ts'
 
 /** Sign-in and access (server/access/). Nothing set: the edit link is the key, as before. */
 export interface AccessConfig {
@@ -270,9 +270,9 @@ function loadAccessConfig(env: Record<string, string | undefined>): AccessConfig
     }
     jwt = { kind: 'public-key', pem }
   }
-  if (jwt) {
+  if (jwt?.kind === 'public-key') {
     try {
-      new TokenVerifier(jwt)
+      publicKeyAndAlgorithm(jwt.pem)
     } catch (error) {
       throw new ConfigError(`AUTH_JWT_PUBLIC_KEY: ${(error as Error).message}`)
     }

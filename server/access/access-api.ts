@@ -6,13 +6,20 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { decodePathSegment, isValidDocumentName } from '../../lib/doc-id.ts'
-import { CSRF_HEADER, SESSION_API_PATH, SHARED_DOCUMENTS_API_PATH, SIGN_IN_PATH, SIGN_OUT_PATH } from '../../lib/routes.ts'
+import {
+  CALLBACK_PATH,
+  CSRF_HEADER,
+  SESSION_API_PATH,
+  SHARED_DOCUMENTS_API_PATH,
+  SIGN_IN_PATH,
+  SIGN_OUT_PATH,
+} from '../../lib/routes.ts'
 import type { AccessConfig } from '../config.ts'
 import type { Logger } from '../ops/logger.ts'
 import { isOriginAllowed } from '../transport/limits.ts'
 import { AccessRefusal, type AccessControl } from './access-control.ts'
 import type { DocumentAccessRegistry } from './document-access.ts'
-import { CALLBACK_PATH, type OidcSignIn } from './oidc.ts'
+import type { OidcSignIn } from './oidc.ts'
 import { LINK_ACCESS_VALUES, type LinkAccess, normalizeEmail, type Role } from './permissions.ts'
 import type { Session, Sessions } from './sessions.ts'
 

@@ -9,7 +9,8 @@ import type { AccessConfig } from '../config.ts'
 import type { DocumentAccessRegistry } from './document-access.ts'
 import { capRole, decide, type DocumentAccess, type Person, type Role } from './permissions.ts'
 import type { Sessions } from './sessions.ts'
-import { TokenRefusal, type TokenVerifier } from './tokens.ts'
+import { TokenRefusal } from './token-keys.ts'
+import type { TokenVerifier } from './tokens.ts'
 
 export const TOKEN_PARAM = 'token'
 

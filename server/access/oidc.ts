@@ -7,8 +7,7 @@
 import * as client from 'openid-client'
 import type { Person } from './permissions.ts'
 import type { SignInFlow } from './sessions.ts'
-
-export const CALLBACK_PATH = '/auth/callback'
+import { CALLBACK_PATH } from '../../lib/routes.ts'
 
 export class OidcSignIn {
   private configuration: Promise<client.Configuration> | null = null

@@ -14,9 +14,12 @@
  * socket connects, as Hocuspocus does: an open connection outlives its token, and the client
  * sends a renewed one (provider.params.token) the next time it connects.
  */
-import { createPublicKey, createSecretKey, type KeyObject } from 'node:crypto'
+import { createSecretKey, type KeyObject } from 'node:crypto'
 import { errors, jwtVerify } from 'jose'
 import type { Role } from './permissions.ts'
+import { publicKeyAndAlgorithm, type TokenKey, TokenRefusal } from './token-keys.ts'
+
+export { type TokenKey, TokenRefusal } from './token-keys.ts'
 
 export interface TokenClaims {
   sub: string
@@ -25,13 +28,6 @@ export interface TokenClaims {
   doc: string
   role: Role
 }
-
-/** A token that does not open this document: the socket is closed with 4401 and `reason`. */
-export class TokenRefusal extends Error {
-  override name = 'TokenRefusal'
-}
-
-export type TokenKey = { kind: 'secret'; secret: string } | { kind: 'public-key'; pem: string }
 
 /** Leeway for clocks that disagree a little between the app that mints and this server. */
 const CLOCK_TOLERANCE_SECONDS = 5
@@ -45,12 +41,9 @@ export class TokenVerifier {
       this.key = createSecretKey(Buffer.from(key.secret))
       this.algorithms = ['HS256']
     } else {
-      this.key = createPublicKey(key.pem)
-      // Only what this key can verify: never HS256 with the public key as its secret.
-      const type = this.key.asymmetricKeyType
-      if (type === 'ed25519') this.algorithms = ['EdDSA']
-      else if (type === 'rsa') this.algorithms = ['RS256']
-      else throw new Error(`AUTH_JWT_PUBLIC_KEY must be an Ed25519 or RSA public key, got ${type ?? 'an unknown key'}`)
+      const { key: publicKey, algorithm } = publicKeyAndAlgorithm(key.pem)
+      this.key = publicKey
+      this.algorithms = [algorithm]
     }
   }
 
