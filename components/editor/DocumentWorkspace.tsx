@@ -6,6 +6,7 @@ import { EditorContent } from '@tiptap/react'
 import type { DocumentSession } from '../lib/document-session'
 import { saveIdentity, type Identity } from '../lib/identity'
 import { type Account, signOut } from '../lib/account'
+import { signInPath } from '../../lib/routes'
 import { recordRecentDocument } from '../lib/recent-documents'
 import { useDocumentTitle } from '../lib/use-document-title'
 import { UnloadGuard } from '../lib/unload-guard'
@@ -107,7 +108,14 @@ export function DocumentWorkspace({ session, identity, account, onIdentityChange
                 </button>
               </div>
             ) : (
-              <NameInput name={identity.name} color={myColor} onChange={rename} />
+              <>
+                <NameInput name={identity.name} color={myColor} onChange={rename} />
+                {account.signInEnabled && (
+                  <a className="button" href={signInPath(window.location.pathname)}>
+                    Sign in
+                  </a>
+                )}
+              </>
             )}
           </div>
         </div>

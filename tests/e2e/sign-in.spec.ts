@@ -79,7 +79,11 @@ test('the owner shares with a second person as viewer, then editor, then removes
   const people = dialog.getByRole('list', { name: 'People with access' })
   await expect(people.getByRole('listitem').filter({ hasText: BOB.email })).toBeVisible()
 
-  const bob = await signedIn(browser, BOB, docPath)
+  const bob = await signedIn(browser, BOB, '/')
+  // His home page lists what was shared with him.
+  const shared = bob.page.getByRole('region', { name: 'Shared with me' })
+  await shared.getByRole('link').first().click()
+  await bob.page.waitForURL((url) => url.pathname === docPath)
   await expect(bob.editor).toContainText("Ada's plan.")
   await expect(bob.editor).toHaveAttribute('contenteditable', 'false')
   await expect(bob.page.getByText('View only', { exact: true })).toBeVisible()

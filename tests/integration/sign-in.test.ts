@@ -268,6 +268,11 @@ describe('CSRF', () => {
         assert.match(((await answer.json()) as { error: string }).error, /CSRF/)
       }
     }
+    // Signing out with the token clears the cookie.
+    const eve = await signIn(EVE.email)
+    const signOut = await api('/auth/sign-out', eve, { method: 'POST' })
+    assert.equal(signOut.status, 204)
+    assert.match(signOut.headers.getSetCookie().join(), /chorus_session=; .*Max-Age=0/)
     // The same calls with the token work (the view link, here, for an editor).
     assert.equal((await api(viewLinkApiPath('doc-e'), accounts.ada, { method: 'POST' })).status, 200)
     assert.equal((await api(viewLinkApiPath('doc-e'), accounts.eve, { method: 'POST' })).status, 403)
