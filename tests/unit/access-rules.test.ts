@@ -9,6 +9,7 @@ import { CloseCode } from '../../lib/protocol.ts'
 import { decide, type DocumentAccess, type LinkAccess, type Person } from '../../server/access/permissions.ts'
 import { ConfigError, loadConfig } from '../../server/config.ts'
 import { describeSessionEnd } from '../../components/lib/session-end.ts'
+import { Sessions } from '../../server/access/sessions.ts'
 
 const owner: Person = { sub: 'idp#ada', email: 'ada@example.com', name: 'Ada' }
 const bob: Person = { sub: 'idp#bob', email: 'Bob@Example.com', name: 'Bob' }
@@ -107,5 +108,21 @@ describe('what the page says when access ends', () => {
       { level: 'error', code: 'access-removed', message: 'The owner removed your access to this document.' },
     )
     assert.deepEqual([removed.kind, removed.heading, removed.takesDocumentAway], ['no-access', 'Your access was removed', true])
+  })
+})
+
+describe('sessions', () => {
+  it('are Secure cookies behind TLS, read back only with the same secret, each with its own CSRF token', async () => {
+    const secure = new Sessions('a-session-secret-of-at-least-32-chars', true)
+    const { cookie, session } = await secure.issue(owner)
+    assert.match(cookie, /^chorus_session=[^;]+; Path=\/; HttpOnly; SameSite=Lax; Max-Age=604800; Secure$/)
+    const header = cookie.split(';', 1)[0]
+    assert.deepEqual(await secure.read(`other=1; ${header}`), session)
+    assert.equal(await new Sessions('another-secret-of-at-least-32-chars!', true).read(header), null)
+    const second = await secure.issue(owner)
+    assert.notEqual(secure.csrfToken(session), secure.csrfToken(second.session))
+    assert.equal(secure.checkCsrf(session, secure.csrfToken(session)), true)
+    assert.equal(secure.checkCsrf(session, secure.csrfToken(second.session)), false)
+    assert.equal(secure.checkCsrf(session, undefined), false)
   })
 })
