@@ -405,6 +405,15 @@ export class LevelDbStore implements DocumentStore, ViewLinkStore, AccessStore {
     return links.map(([key, value]) => ({ docId: decodeURIComponent(key.slice('link/doc/'.length)), viewId: value!.toString() }))
   }
 
+  /** Every document's owner, people and link setting, for a migration. */
+  async accessRecords(): Promise<{ docId: string; access: DocumentAccess }[]> {
+    const records = await this.scan('access/doc/', true)
+    return records.map(([key, value]) => ({
+      docId: decodeURIComponent(key.slice('access/doc/'.length)),
+      access: JSON.parse(value!.toString()) as DocumentAccess,
+    }))
+  }
+
   private scan(prefix: string, values: boolean): Promise<[string, Buffer | undefined][]> {
     return this.read(async (db) => {
       const iterator = db.iterator({
