@@ -48,16 +48,21 @@ export class OidcSignIn {
     })
     const claims = tokens.claims()
     if (!claims) throw new Error('the provider sent no ID token')
-    let { email, name } = claims as { email?: unknown; name?: unknown }
+    let { email, name, email_verified: emailVerified } = claims as { email?: unknown; name?: unknown; email_verified?: unknown }
     // Many providers put email and name only in the userinfo answer, not in the ID token.
     if (typeof email !== 'string' || typeof name !== 'string') {
       const info = await client.fetchUserInfo(config, tokens.access_token, claims.sub)
-      email = typeof email === 'string' ? email : info.email
+      if (typeof email !== 'string') {
+        email = info.email
+        emailVerified = info.email_verified
+      }
       name = typeof name === 'string' ? name : (info.name ?? info.preferred_username)
     }
+    // Sharing is by email: an address the provider says it has not verified could be anyone's.
+    const verified = emailVerified !== false
     return {
       sub: `${this.settings.issuer}#${claims.sub}`,
-      email: typeof email === 'string' ? email.toLowerCase() : null,
+      email: typeof email === 'string' && verified ? email.toLowerCase() : null,
       name: typeof name === 'string' && name.trim() ? name.trim() : typeof email === 'string' ? email : claims.sub,
     }
   }

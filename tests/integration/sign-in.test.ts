@@ -20,6 +20,8 @@ import { waitFor } from '../support/wait-for.ts'
 const ADA = { email: 'ada@example.com', name: 'Ada Lovelace' }
 const BOB = { email: 'bob@example.com', name: 'Bob Dylan' }
 const EVE = { email: 'eve@example.com', name: 'Eve Online' }
+/** Claims an address the provider never verified. */
+const UNVERIFIED = { email: 'carol@example.com', name: 'Not Carol', emailVerified: false }
 
 interface Account {
   cookie: string
@@ -49,7 +51,7 @@ async function signIn(email: string): Promise<Account> {
 before(async () => {
   const port = await freePort()
   const publicUrl = `http://127.0.0.1:${port}`
-  idp = await startIdentityProvider({ redirectUri: `${publicUrl}/auth/callback`, users: [ADA, BOB, EVE] })
+  idp = await startIdentityProvider({ redirectUri: `${publicUrl}/auth/callback`, users: [ADA, BOB, EVE, UNVERIFIED] })
   server = await scope.serverWith({
     port,
     access: {
@@ -237,6 +239,15 @@ describe('access at the socket', () => {
     assert.equal(anonymous.closes[0].code, CloseCode.NotAuthorized)
     assert.equal(eve.closes[0].code, CloseCode.Forbidden)
     assert.equal(owner.text.toString(), '+linked')
+  })
+
+  it('does not match people by an email address their provider has not verified', async () => {
+    const owner = client('doc-g', accounts.ada)
+    await waitFor(() => owner.provider.synced, 'owner synced')
+    await api(membersApiPath('doc-g'), accounts.ada, { method: 'POST', body: { email: UNVERIFIED.email, role: 'edit' } })
+    const unverified = await signIn(UNVERIFIED.email)
+    assert.deepEqual((await session(unverified.cookie)).user, { name: UNVERIFIED.name, email: null })
+    assert.equal((await rawClose('doc-g', unverified)).code, CloseCode.Forbidden)
   })
 
   it('only the owner changes access', async () => {

@@ -14,6 +14,8 @@ import Provider from 'oidc-provider'
 export interface TestUser {
   email: string
   name: string
+  /** Default true; false for an address the provider never checked. */
+  emailVerified?: boolean
 }
 
 export interface IdentityProvider {
@@ -52,7 +54,10 @@ export async function startIdentityProvider({
     async findAccount(_ctx, id) {
       const user = byId.get(id)
       if (!user) return undefined
-      return { accountId: id, claims: () => ({ sub: id, email: user.email, email_verified: true, name: user.name }) }
+      return {
+        accountId: id,
+        claims: () => ({ sub: id, email: user.email, email_verified: user.emailVerified ?? true, name: user.name }),
+      }
     },
     // Our own login form below stands in for the package's development screens.
     features: { devInteractions: { enabled: false } },
