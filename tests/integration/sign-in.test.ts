@@ -13,6 +13,7 @@ import { accessApiPath, CSRF_HEADER, linkAccessApiPath, membersApiPath, viewLink
 import { DEFAULT_CONFIG } from '../../server/config.ts'
 import { signInWithFetch, startIdentityProvider, type IdentityProvider } from '../support/identity-provider.ts'
 import { freePort } from '../support/ports.ts'
+import { postgresMissing, startPostgres } from '../support/postgres.ts'
 import { Sessions } from '../../server/access/sessions.ts'
 import { TestScope, connectClient, makeTempDir, startTestServer, whenSynced, type TestServer } from '../support/sync-harness.ts'
 import { waitFor } from '../support/wait-for.ts'
@@ -365,5 +366,50 @@ describe('ALLOW_PUBLIC_LINKS=false', () => {
     })
     assert.equal(answer.status, 403)
     assert.match(((await answer.json()) as { error: string }).error, /ALLOW_PUBLIC_LINKS/)
+  })
+})
+
+describe('access kept in PostgreSQL', { skip: postgresMissing() ?? false }, () => {
+  it('keeps owners, people and link settings across a restart', { timeout: 60_000 }, async () => {
+    const postgres = await startPostgres()
+    scope.defer(() => postgres.remove())
+    const databaseUrl = await postgres.createDatabase()
+    const secret = 'a-session-secret-for-this-test-only-32chars'
+    const settings = {
+      databaseUrl,
+      access: {
+        ...DEFAULT_CONFIG.access,
+        oidc: { issuer: 'http://127.0.0.1:9/unused', clientId: 'chorus', clientSecret: 'unused' },
+        publicUrl: 'http://127.0.0.1:9',
+        sessionSecret: secret,
+      },
+    }
+    const sessions = new Sessions(secret, false)
+    const account = async (person: { email: string; name: string }) => {
+      const { cookie, session: made } = await sessions.issue({ sub: `idp#${person.email}`, ...person })
+      return { cookie: cookie.split(';', 1)[0], csrf: sessions.csrfToken(made) }
+    }
+    const [ada, bob, eve] = [await account(ADA), await account(BOB), await account(EVE)]
+    const temp = await makeTempDir()
+    scope.defer(() => temp.remove())
+    let db = await startTestServer(temp.dir, settings)
+    const owner = client('pg-doc', ada, db)
+    await waitFor(() => owner.provider.synced, 'the owner created it')
+    owner.text.insert(0, 'kept')
+    const answer = await fetch(`${db.url}${membersApiPath('pg-doc')}`, {
+      method: 'POST',
+      headers: { cookie: ada.cookie, [CSRF_HEADER]: ada.csrf },
+      body: JSON.stringify({ email: BOB.email, role: 'view' }),
+    })
+    assert.equal(answer.status, 200)
+    owner.destroy()
+    await db.close()
+
+    db = await startTestServer(temp.dir, settings)
+    scope.defer(() => db.close())
+    const reader = client('pg-doc', bob, db)
+    await waitFor(() => reader.text.toString() === 'kept', 'bob still reads after the restart')
+    const { frames, closed } = await scope.rawSocket(`${db.wsUrl}/pg-doc`, { headers: { cookie: eve.cookie } })
+    assert.deepEqual([(await closed).code, frames.length], [CloseCode.Forbidden, 0])
   })
 })
