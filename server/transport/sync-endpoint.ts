@@ -5,7 +5,9 @@
  *   /sync/<docId>          edit: read and write
  *   /sync/view/<viewId>    view: read and be present, never write; never learns the doc id
  *
- * Every refusal is an HTTP status with a readable reason, logged once per address and reason.
+ * A refusal is an HTTP status with a readable reason, logged once per address and reason; one a
+ * client must not retry (a bad name, an unknown view link, no access: 4401, 4403) is an accepted
+ * socket closed with a final code instead, as stock clients retry an HTTP refusal forever.
  * It is attached to the HTTP listener by compose.ts (see http-server.ts).
  */
 import type { IncomingMessage } from 'node:http'
@@ -25,8 +27,7 @@ import type { ViewLinks } from '../document/view-links.ts'
 import { Traffic } from './traffic.ts'
 import { AccessRefusal, TOKEN_PARAM, type AccessControl } from '../access/access-control.ts'
 import type { DocumentAccess } from '../access/permissions.ts'
-import { encodeNotice, encodeSyncStep1 } from '../../lib/protocol.ts'
-import * as Y from 'yjs'
+import { encodeNotice } from '../../lib/protocol.ts'
 
 export type SyncEndpointOptions = Pick<
   ServerConfig,
@@ -313,7 +314,7 @@ export class SyncEndpoint {
         role = this.access.decide(access, connection.person, connection.viewId !== null)
       } catch (error) {
         if (!(error instanceof AccessRefusal)) throw error
-        const reason = error.closeCode === CloseCode.Forbidden ? 'your access to this document was removed' : `${error.message}`
+        const reason = error.closeCode === CloseCode.Forbidden ? 'your access to this document was removed' : error.message
         if (connection.wantsExtensions) {
           connection.send(
             encodeNotice({ level: 'error', code: 'access-removed', message: accessRemovedMessage(error.closeCode) }),
@@ -331,7 +332,7 @@ export class SyncEndpoint {
         // only view was dropped, and it still has it), as an editor's greeting does.
         connection.readOnly = false
         connection.log.info('raised to edit', { person: connection.person?.sub })
-        if (document.isReady) connection.send(encodeSyncStep1(Y.encodeStateVector(document.ydoc)))
+        document.askForMissing(connection)
         if (connection.wantsExtensions) connection.send(encodeNotice(RAISED_TO_EDIT_NOTICE))
       }
     }
