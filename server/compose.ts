@@ -7,6 +7,9 @@
  *   document    the registry of open documents, the view links
  *   transport   the sync endpoint (WebSocket upgrades → connections), the HTTP server
  *   cluster     with REDIS_URL, the relay between instances (server/cluster/)
+ *   access      with OIDC_* or AUTH_JWT_*, who may open what (server/access/): checked by the
+ *               sync endpoint before the first byte, changed through the access API, and every
+ *               change re-checked on open sockets here and, through the relay, on other instances
  *   ops         health and readiness, metrics (on the main port or METRICS_PORT)
  */
 import https from 'node:https'
