@@ -2,7 +2,7 @@
 
 import { useEffect, useState } from 'react'
 import { openDocumentSession, type DocumentSession } from '../lib/document-session'
-import { type Account, loadAccount } from '../lib/account'
+import { type Account, loadAccount, loadMyRole } from '../lib/account'
 import { loadIdentity, type Identity } from '../lib/identity'
 import { modeId, type SessionMode } from '../lib/session-mode'
 import { DocumentWorkspace } from './DocumentWorkspace'
@@ -26,11 +26,12 @@ export function DocumentPage({ mode }: { mode: SessionMode }) {
     let opened: DocumentSession | null = null
     let cancelled = false
     // Signed in, I am shown to the others by the name my identity provider gives.
-    void loadAccount().then((loaded) => {
+    void loadAccount().then(async (loaded) => {
+      const role = loaded.user && mode.kind === 'edit' ? await loadMyRole(mode.docId) : undefined
       if (cancelled) return
       const stored = loadIdentity()
       const me = loaded.user ? { ...stored, name: loaded.user.name } : stored
-      opened = openDocumentSession(mode, me)
+      opened = openDocumentSession(mode, me, role)
       setAccount(loaded)
       setIdentity(me)
       setSession(opened)

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'react'
-import { CSRF_HEADER, SESSION_API_PATH, SIGN_OUT_PATH } from '../../lib/routes'
+import { accessApiPath, CSRF_HEADER, SESSION_API_PATH, SIGN_OUT_PATH } from '../../lib/routes'
 
 /** Who I am on this server, when it has sign-in (GET /api/session). */
 export interface Account {
@@ -52,4 +52,23 @@ export async function accessCall<T>(account: Account, path: string, method: stri
   const answer = (await response.json().catch(() => ({}))) as { error?: string }
   if (!response.ok) throw new Error(answer.error ?? `the server answered ${response.status}`)
   return answer as T
+}
+
+/** How long a page waits to learn its role before it opens the document anyway (offline, say). */
+const ROLE_TIMEOUT_MS = 3000
+
+/**
+ * My role in a document, asked before connecting, so that a page shared with me to view never
+ * takes input (typed text nobody would ever get). Undefined when the server cannot say (offline,
+ * no access): the server's answer on the socket decides then.
+ */
+export async function loadMyRole(docId: string): Promise<'edit' | 'view' | undefined> {
+  try {
+    const response = await fetch(accessApiPath(docId), { cache: 'no-store', signal: AbortSignal.timeout(ROLE_TIMEOUT_MS) })
+    if (!response.ok) return undefined
+    const { role } = (await response.json()) as { role?: unknown }
+    return role === 'edit' || role === 'view' ? role : undefined
+  } catch {
+    return undefined
+  }
 }

@@ -59,7 +59,12 @@ export interface DocumentSession {
   destroy(): void
 }
 
-export function openDocumentSession(mode: SessionMode, identity: Identity): DocumentSession {
+export function openDocumentSession(
+  mode: SessionMode,
+  identity: Identity,
+  /** With sign-in, the role the server said this person has, when the page could ask before connecting. */
+  knownRole?: 'edit' | 'view',
+): DocumentSession {
   const ydoc = new Y.Doc()
   const viewing = mode.kind === 'view'
   const baseUrl = syncServerUrl(window.location)
@@ -84,7 +89,7 @@ export function openDocumentSession(mode: SessionMode, identity: Identity): Docu
     if (code) notices.dismiss(code)
   })
   const loaded = new Store(false)
-  const role = new Store<'edit' | 'view'>(mode.kind === 'edit' ? 'edit' : 'view')
+  const role = new Store<'edit' | 'view'>(mode.kind === 'edit' ? (knownRole ?? 'edit') : 'view')
 
   // Handlers write nothing to the encoder, so y-websocket sends no reply. The server sends saved
   // states to editors only.

@@ -46,6 +46,12 @@ async function shot(page: Page, name: string) {
 /** A person's own browser, signed in through the provider's login form, on `path`. */
 async function signedIn(browser: Browser, who: typeof ADA, path: string, screenshot?: string) {
   const context = await browser.newContext({ baseURL: chorus.url, viewport: { width: 1000, height: 720 } })
+  // Whether a toolbar (a page taking input) ever appeared, however briefly.
+  await context.addInitScript(() => {
+    new MutationObserver(() => {
+      if (document.querySelector('[role="toolbar"]')) (window as { toolbarSeen?: boolean }).toolbarSeen = true
+    }).observe(document, { subtree: true, childList: true })
+  })
   const page = await context.newPage()
   await page.goto(path === '/' ? '/' : `/auth/sign-in?return=${encodeURIComponent(path)}`)
   if (path === '/') await page.getByRole('link', { name: 'Sign in' }).click()
@@ -87,6 +93,8 @@ test('the owner shares with a second person as viewer, then editor, then removes
   await expect(bob.editor).toContainText("Ada's plan.")
   await expect(bob.editor).toHaveAttribute('contenteditable', 'false')
   await expect(bob.page.getByText('View only', { exact: true })).toBeVisible()
+  // The page asked for its role before connecting: it never offered to edit, not even briefly.
+  expect(await bob.page.evaluate(() => (window as { toolbarSeen?: boolean }).toolbarSeen ?? false)).toBe(false)
   // Presence shows the signed-in names.
   await expect(ada.page.getByRole('list', { name: 'People here' })).toContainText('Bob Dylan')
   await shot(ada.page, 'share-dialog-people')
