@@ -78,6 +78,13 @@ export const CloseCode = {
    * Not final: a client on a link that slow may try again.
    */
   Silent: 1008,
+  /**
+   * Not signed in, or the token does not open this document (expired, forged, for another
+   * document); the reason says which. Final: the same credentials would be refused again.
+   */
+  NotAuthorized: 4401,
+  /** Signed in, but without access to this document (never had it, or it was just removed). */
+  Forbidden: 4403,
   /** Internal error while loading or serving the document; clients retry. */
   InternalError: 4500,
 } as const

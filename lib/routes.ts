@@ -24,3 +24,38 @@ export function viewLinkApiPath(docId: string, { reset = false } = {}): string {
 export function viewPagePath(viewId: string): string {
   return `/v/${viewId}`
 }
+
+// --- Sign-in and access (server/access/access-api.ts) ---
+//   GET  /auth/sign-in?return=<path>          to the identity provider, then back to <path>
+//   GET  /auth/callback                       where the provider sends the browser back
+//   POST /auth/sign-out                       (CSRF header)
+//   GET  /api/session                         { signInEnabled, user, csrf }
+//   GET  /api/documents/shared                { documents: [{ docId, role }] } shared with me
+//   GET  /api/documents/<docId>/access        my role; for the owner, the people and link setting
+//   POST /api/documents/<docId>/members       { email, role } adds or changes someone (owner, CSRF)
+//   DELETE /api/documents/<docId>/members/<email>   removes them (owner, CSRF)
+//   PUT  /api/documents/<docId>/link-access   { link } (owner, CSRF)
+
+export const SIGN_IN_PATH = '/auth/sign-in'
+export const CALLBACK_PATH = '/auth/callback'
+export const SIGN_OUT_PATH = '/auth/sign-out'
+export const SESSION_API_PATH = '/api/session'
+export const SHARED_DOCUMENTS_API_PATH = '/api/documents/shared'
+/** The header every state-changing call carries the session's CSRF token in. */
+export const CSRF_HEADER = 'x-chorus-csrf'
+
+export function signInPath(returnTo: string): string {
+  return `${SIGN_IN_PATH}?return=${encodeURIComponent(returnTo)}`
+}
+
+export function accessApiPath(docId: string): string {
+  return `${API_PATH_PREFIX}documents/${encodeURIComponent(docId)}/access`
+}
+
+export function membersApiPath(docId: string, email?: string): string {
+  return `${API_PATH_PREFIX}documents/${encodeURIComponent(docId)}/members${email ? `/${encodeURIComponent(email)}` : ''}`
+}
+
+export function linkAccessApiPath(docId: string): string {
+  return `${API_PATH_PREFIX}documents/${encodeURIComponent(docId)}/link-access`
+}

@@ -7,6 +7,9 @@
  *   document    the registry of open documents, the view links
  *   transport   the sync endpoint (WebSocket upgrades → connections), the HTTP server
  *   cluster     with REDIS_URL, the relay between instances (server/cluster/)
+ *   access      with OIDC_* or AUTH_JWT_*, who may open what (server/access/): checked by the
+ *               sync endpoint before the first byte, changed through the access API, and every
+ *               change re-checked on open sockets here and, through the relay, on other instances
  *   ops         health and readiness, metrics (on the main port or METRICS_PORT)
  */
 import https from 'node:https'
@@ -27,6 +30,15 @@ import { logCertificate, readTlsCredentials, tlsReloader, TlsFileError } from '.
 import { EXIT_CONFIG, EXIT_FAILED, StartupFailure } from './ops/startup-failure.ts'
 import type { DocumentRelay, RelayOptions } from './cluster/document-relay.ts'
 import { REDIS_NEEDS_SHARED_STORE } from './config.ts'
+import { AccessControl } from './access/access-control.ts'
+import { AccessApi } from './access/access-api.ts'
+import type { OidcSignIn } from './access/oidc.ts'
+import { DocumentAccessRegistry } from './access/document-access.ts'
+import type { DocumentAccess } from './access/permissions.ts'
+import type { Sessions } from './access/sessions.ts'
+import type { TokenVerifier } from './access/tokens.ts'
+import { isAccessStore } from './storage/document-store.ts'
+import { MemoryStore } from './storage/memory-store.ts'
 
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 
@@ -95,7 +107,20 @@ export async function startServer({ config, logger, next, store: givenStore, rel
     sync.disconnectViewers(docId, viewId)
     cluster?.viewLinkReset(docId, viewId)
   })
-  const sync = new SyncEndpoint(config, documents, viewLinks, logger)
+  const access = await buildAccess(config, store, documents, (docId, changed) => {
+    sync.reassess(docId, changed)
+    cluster?.publishAccessChanged(docId)
+  })
+  if (cluster && access.registry) {
+    const { registry } = access
+    cluster.onAccessChanged = (docId) => {
+      registry.get(docId).then(
+        (changed) => changed && sync.reassess(docId, changed),
+        (error: unknown) => logger.error('could not read changed access', { doc: docId, error }),
+      )
+    }
+  }
+  const sync = new SyncEndpoint(config, documents, viewLinks, logger, access.control)
   if (cluster) {
     cluster.viewers = {
       close: (docId, viewId) => sync.disconnectViewers(docId, viewId),
@@ -106,12 +131,23 @@ export async function startServer({ config, logger, next, store: givenStore, rel
   const metrics = new Metrics({ documents, sync, store, health, cluster }, config.metricsToken)
   const ownPort = config.metricsPort !== 0
   const app = next ? await startNextApp(config, next.dev) : null
-  const server = await listen(config, { health, sync, viewLinks, logger, app, metrics: ownPort ? null : metrics }, tls).catch(
-    async (error: unknown) => {
-      await cluster?.close()
-      throw error
-    },
-  )
+  const accessApi = new AccessApi({
+    config: config.access,
+    allowedOrigins: config.allowedOrigins,
+    control: access.control,
+    sessions: access.sessions,
+    oidc: access.oidc,
+    registry: access.registry,
+    logger: logger.child({ component: 'access' }),
+  })
+  const server = await listen(
+    config,
+    { health, sync, viewLinks, logger, app, metrics: ownPort ? null : metrics, accessApi },
+    tls,
+  ).catch(async (error: unknown) => {
+    await cluster?.close()
+    throw error
+  })
   if (tls) logCertificate(logger, 'serving https and wss', tls.certificate)
   const metricsServer = ownPort
     ? await listenMetrics(metrics, config.metricsPort, config.host).catch(async (error: unknown) => {
@@ -178,6 +214,42 @@ export async function startServer({ config, logger, next, store: givenStore, rel
       return closing
     },
   }
+}
+
+/** Sign-in and tokens (server/access/), when configured; with neither, the link is the key. */
+async function buildAccess(
+  config: ServerConfig,
+  store: DocumentStore,
+  documents: DocumentRegistry,
+  onChange: (docId: string, access: DocumentAccess) => void,
+): Promise<{
+  control: AccessControl
+  sessions: Sessions | null
+  oidc: OidcSignIn | null
+  registry: DocumentAccessRegistry | null
+}> {
+  const { access } = config
+  // jose and openid-client are loaded only by a server configured for tokens or sign-in.
+  const tokens: TokenVerifier | null = access.jwt ? new (await import('./access/tokens.ts')).TokenVerifier(access.jwt) : null
+  const secure = config.tls !== undefined || access.publicUrl?.startsWith('https:') === true
+  const sessions: Sessions | null = access.oidc
+    ? new (await import('./access/sessions.ts')).Sessions(access.sessionSecret, secure)
+    : null
+  const oidc: OidcSignIn | null =
+    access.oidc && access.publicUrl ? new (await import('./access/oidc.ts')).OidcSignIn(access.oidc, access.publicUrl) : null
+  // Stores made for tests of other things may not keep access; those keep it in memory.
+  const registry = access.oidc
+    ? new DocumentAccessRegistry(
+        isAccessStore(store) ? store : new MemoryStore(),
+        onChange,
+        // An open document is never loaded again beside its registry: the PostgreSQL store keeps
+        // per-document bookkeeping from the load it serves from. Open without an access record, it
+        // can only be an old document whose public link let someone in.
+        async (docId) => documents.get(docId) !== undefined || (await store.load(docId)).updates.length > 0,
+        access.allowPublicLinks,
+      )
+    : null
+  return { control: new AccessControl(access, tokens, sessions, registry), sessions, oidc, registry }
 }
 
 async function startRelay(

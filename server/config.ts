@@ -13,6 +13,22 @@ export interface TlsFiles {
   keyFile: string
 }
 import { parseTrustProxy, TRUST_NOBODY, TrustProxyError, type TrustProxy } from './transport/client-address.ts'
+import { readFileSync } from 'node:fs'
+import { publicKeyAndAlgorithm, type TokenKey } from './access/token-keys.ts'
+
+/** Sign-in and access (server/access/). Nothing set: the edit link is the key, as before. */
+export interface AccessConfig {
+  /** AUTH_JWT_SECRET (HS256) or AUTH_JWT_PUBLIC_KEY (EdDSA, RS256): apps' tokens for their users. */
+  jwt: TokenKey | undefined
+  /** OIDC_ISSUER, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET: sign-in with an OpenID Connect provider. */
+  oidc: { issuer: string; clientId: string; clientSecret: string } | undefined
+  /** PUBLIC_URL: the address people open Chorus at (the provider redirects back to it). */
+  publicUrl: string | undefined
+  /** ALLOW_PUBLIC_LINKS: whether a document may be opened by anyone with its link, signed in or not. */
+  allowPublicLinks: boolean
+  /** SESSION_SECRET: signs session cookies; random per start when unset (restarts sign everyone out). */
+  sessionSecret: string | undefined
+}
 
 export interface ServerConfig {
   /** TCP port for the app and the sync endpoint. 0 picks a free port. */
@@ -96,6 +112,9 @@ export interface ServerConfig {
   // --- Scale-out (with databaseUrl above, the shared store) ---
   /** Redis (`redis://…`, `rediss://…`): carries updates and presence between instances (REDIS_URL). */
   redisUrl: string | undefined
+
+  // --- Sign-in and access ---
+  access: AccessConfig
 }
 
 export const DEFAULT_CONFIG: ServerConfig = {
@@ -131,6 +150,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   httpKeepAliveTimeoutMs: 5_000,
   firstMessageTimeoutMs: 10_000,
   redisUrl: undefined,
+  access: { jwt: undefined, oidc: undefined, publicUrl: undefined, allowPublicLinks: true, sessionSecret: undefined },
 }
 
 export class ConfigError extends Error {
@@ -223,7 +243,71 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     drainSeconds: integer(env, 'DRAIN_SECONDS', DEFAULT_CONFIG.drainSeconds, 0),
     ...edge,
     redisUrl: redisUrl(env, database),
+    access: loadAccessConfig(env),
   }
+}
+
+/** HS256 secrets shorter than this are guessable offline from one token. */
+const MIN_SECRET_LENGTH = 32
+
+function loadAccessConfig(env: Record<string, string | undefined>): AccessConfig {
+  const secret = env.AUTH_JWT_SECRET?.trim() || undefined
+  const publicKey = env.AUTH_JWT_PUBLIC_KEY?.trim() || undefined
+  if (secret && publicKey) throw new ConfigError('set AUTH_JWT_SECRET or AUTH_JWT_PUBLIC_KEY, not both')
+  if (secret && secret.length < MIN_SECRET_LENGTH) {
+    throw new ConfigError(`AUTH_JWT_SECRET must be at least ${MIN_SECRET_LENGTH} characters (e.g. openssl rand -base64 32)`)
+  }
+  let jwt: TokenKey | undefined = secret ? { kind: 'secret', secret } : undefined
+  if (publicKey) {
+    // The PEM itself (newlines may be written as \n in env files), or the path of a file holding it.
+    let pem = publicKey.replace(/\\n/g, '\n')
+    if (!pem.startsWith('-----BEGIN')) {
+      try {
+        pem = readFileSync(path.resolve(publicKey), 'utf8')
+      } catch (error) {
+        throw new ConfigError(`AUTH_JWT_PUBLIC_KEY: not a PEM key, nor a readable file (${(error as Error).message})`)
+      }
+    }
+    jwt = { kind: 'public-key', pem }
+  }
+  if (jwt?.kind === 'public-key') {
+    try {
+      publicKeyAndAlgorithm(jwt.pem)
+    } catch (error) {
+      throw new ConfigError(`AUTH_JWT_PUBLIC_KEY: ${(error as Error).message}`)
+    }
+  }
+  const issuer = env.OIDC_ISSUER?.trim() || undefined
+  const clientId = env.OIDC_CLIENT_ID?.trim() || undefined
+  const clientSecret = env.OIDC_CLIENT_SECRET?.trim() || undefined
+  const publicUrl = env.PUBLIC_URL?.trim().replace(/\/+$/, '') || undefined
+  if (publicUrl && !/^https?:\/\/[^/]/.test(publicUrl)) {
+    throw new ConfigError(`PUBLIC_URL must be an http(s) address like https://chorus.example.com, got "${publicUrl}"`)
+  }
+  let oidc: AccessConfig['oidc']
+  if (issuer || clientId || clientSecret) {
+    // Half a sign-in setup must not quietly leave every document open.
+    const missing = [
+      ['OIDC_ISSUER', issuer],
+      ['OIDC_CLIENT_ID', clientId],
+      ['OIDC_CLIENT_SECRET', clientSecret],
+      ['PUBLIC_URL', publicUrl],
+    ]
+      .filter(([, value]) => !value)
+      .map(([name]) => name)
+    if (missing.length > 0) throw new ConfigError(`sign-in needs ${missing.join(', ')} too`)
+    if (!/^https?:\/\//.test(issuer!)) throw new ConfigError(`OIDC_ISSUER must be an http(s) URL, got "${issuer}"`)
+    oidc = { issuer: issuer!, clientId: clientId!, clientSecret: clientSecret! }
+  }
+  const allowRaw = env.ALLOW_PUBLIC_LINKS?.trim().toLowerCase()
+  if (allowRaw && allowRaw !== 'true' && allowRaw !== 'false') {
+    throw new ConfigError(`ALLOW_PUBLIC_LINKS must be true or false, got "${env.ALLOW_PUBLIC_LINKS}"`)
+  }
+  const sessionSecret = env.SESSION_SECRET?.trim() || undefined
+  if (sessionSecret && sessionSecret.length < MIN_SECRET_LENGTH) {
+    throw new ConfigError(`SESSION_SECRET must be at least ${MIN_SECRET_LENGTH} characters (e.g. openssl rand -base64 32)`)
+  }
+  return { jwt, oidc, publicUrl, allowPublicLinks: allowRaw !== 'false', sessionSecret }
 }
 
 /** The message a cluster on the embedded store stops with (one line, exit 2). */

@@ -5,6 +5,8 @@ import Link from 'next/link'
 import { EditorContent } from '@tiptap/react'
 import type { DocumentSession } from '../lib/document-session'
 import { saveIdentity, type Identity } from '../lib/identity'
+import { type Account, signOut } from '../lib/account'
+import { signInPath } from '../../lib/routes'
 import { recordRecentDocument } from '../lib/recent-documents'
 import { useDocumentTitle } from '../lib/use-document-title'
 import { UnloadGuard } from '../lib/unload-guard'
@@ -29,6 +31,7 @@ import { ViewOnlyBadge } from './ViewOnlyBadge'
 interface Props {
   session: DocumentSession
   identity: Identity
+  account: Account
   onIdentityChange: (identity: Identity) => void
 }
 
@@ -36,12 +39,13 @@ interface Props {
  * One document on screen. Editors and viewers see the same page; a viewer's has the title as
  * text, no toolbar, no save status, and a "View only" badge where Share would be.
  */
-export function DocumentWorkspace({ session, identity, onIdentityChange }: Props) {
+export function DocumentWorkspace({ session, identity, account, onIdentityChange }: Props) {
   const editor = useCollaborativeEditor(session)
   const title = useYText(session.title)
   const loaded = useStore(session.loaded)
   const ended = useStore(session.ended)
   const myColor = useStore(session.myColor)
+  const role = useStore(session.role)
   const { mode } = session
 
   useDocumentTitle(`${title.trim() || 'Untitled'}${mode.kind === 'view' ? ' (view only)' : ''} · Chorus`)
@@ -83,16 +87,36 @@ export function DocumentWorkspace({ session, identity, onIdentityChange }: Props
             <TitleText title={session.title} />
           )}
           <PresenceList awareness={session.provider.awareness} />
-          {docId ? <ShareDialog docId={docId} /> : <ViewOnlyBadge />}
+          {docId && role === 'edit' ? <ShareDialog docId={docId} account={account} /> : <ViewOnlyBadge />}
         </div>
         <div className="topbar__row topbar__row--secondary">
-          {docId && (editor ? <Toolbar editor={editor} /> : <div className="toolbar toolbar--placeholder" />)}
+          {docId && role === 'edit' && (editor ? <Toolbar editor={editor} /> : <div className="toolbar toolbar--placeholder" />)}
           <div className="topbar__status">
             <ConnectionStatus connection={session.connection} />
             {session.save && (
               <SaveStatus save={session.save} connection={session.connection} storingInBrowser={session.storingInBrowser} />
             )}
-            <NameInput name={identity.name} color={myColor} onChange={rename} />
+            {account.user ? (
+              // Signed in, my name is the one my identity provider gives.
+              <div className="account" data-testid="account">
+                <span className="name-field__swatch" style={{ backgroundColor: myColor }} aria-hidden="true" />
+                <span className="account__name" title={account.user.email ?? undefined}>
+                  {account.user.name}
+                </span>
+                <button type="button" className="button" onClick={() => void signOut(account)}>
+                  Sign out
+                </button>
+              </div>
+            ) : (
+              <>
+                <NameInput name={identity.name} color={myColor} onChange={rename} />
+                {account.signInEnabled && (
+                  <a className="button" href={signInPath(window.location.pathname)}>
+                    Sign in
+                  </a>
+                )}
+              </>
+            )}
           </div>
         </div>
       </header>

@@ -2,7 +2,9 @@
 
 import { useEffect, useId, useRef, useState } from 'react'
 import { flushSync } from 'react-dom'
+import type { Account } from '../lib/account'
 import { viewLinkUrl } from '../lib/view-link-api'
+import { SharePeople } from './SharePeople'
 import { ShareLink } from './ShareLink'
 import { useViewLink } from './use-view-link'
 
@@ -12,7 +14,7 @@ import { useViewLink } from './use-view-link'
  * extra code. Its content is mounted only while it is open: every opening starts fresh, and the
  * view link is created only when someone actually looks for it.
  */
-export function ShareDialog({ docId }: { docId: string }) {
+export function ShareDialog({ docId, account }: { docId: string; account: Account }) {
   const dialogRef = useRef<HTMLDialogElement>(null)
   const titleId = useId()
   const [isOpen, setIsOpen] = useState(false)
@@ -56,14 +58,15 @@ export function ShareDialog({ docId }: { docId: string }) {
               </svg>
             </button>
           </div>
-          {isOpen && <ShareLinks docId={docId} />}
+          {isOpen && account.signInEnabled && <SharePeople docId={docId} account={account} />}
+          {isOpen && <ShareLinks docId={docId} account={account} />}
         </div>
       </dialog>
     </>
   )
 }
 
-function ShareLinks({ docId }: { docId: string }) {
+function ShareLinks({ docId, account }: { docId: string; account: Account }) {
   const editHeadingId = useId()
   const viewHeadingId = useId()
   const resetHintId = useId()
@@ -80,7 +83,11 @@ function ShareLinks({ docId }: { docId: string }) {
         <h3 id={editHeadingId} className="share-section__title">
           Can edit
         </h3>
-        <p className="share-section__text">Anyone with this link can open and edit the document.</p>
+        <p className="share-section__text">
+          {account.signInEnabled
+            ? 'Opens the document for the people above and whoever the link setting lets in.'
+            : 'Anyone with this link can open and edit the document.'}
+        </p>
         <ShareLink label="Edit link" value={`${origin}/d/${docId}`} autoSelect />
       </section>
 

@@ -1,3 +1,4 @@
+import { useEffect } from 'react'
 import { useEditor, type Editor } from '@tiptap/react'
 import StarterKit from '@tiptap/starter-kit'
 import { Placeholder } from '@tiptap/extensions'
@@ -17,7 +18,7 @@ import { LinkEditing } from './link-editing'
  */
 export function useCollaborativeEditor(session: DocumentSession): Editor | null {
   const editable = session.mode.kind === 'edit'
-  return useEditor(
+  const editor = useEditor(
     {
       // The Y.Doc only exists in the browser; rendering on the server would mismatch.
       immediatelyRender: false,
@@ -69,4 +70,16 @@ export function useCollaborativeEditor(session: DocumentSession): Editor | null 
     },
     [session],
   )
+  // With sign-in, the server may say I can only view, or lower and raise me while I am here.
+  useEffect(() => {
+    if (!editor || !editable) return
+    const follow = () => {
+      const canEdit = session.role.get() === 'edit'
+      if (editor.isEditable !== canEdit) editor.setEditable(canEdit)
+      editor.view.dom.setAttribute('aria-readonly', String(!canEdit))
+    }
+    follow()
+    return session.role.subscribe(follow)
+  }, [editor, editable, session])
+  return editor
 }

@@ -47,13 +47,24 @@ export interface DocumentSession {
    * read): the session will not connect again, and says why.
    */
   readonly ended: Store<SessionEnd | null>
+  /**
+   * What the server lets me do: 'view' once it says so (opened with the edit link but shared with
+   * me to view, or lowered while I was here), 'edit' again when it raises me (notices
+   * 'access-view' and 'access-edit'; the socket stays open either way).
+   */
+  readonly role: Store<'edit' | 'view'>
   /** My caret colour in this document: the one I chose, unless someone here shows it already. */
   readonly myColor: Store<string>
   setUser(identity: Identity): void
   destroy(): void
 }
 
-export function openDocumentSession(mode: SessionMode, identity: Identity): DocumentSession {
+export function openDocumentSession(
+  mode: SessionMode,
+  identity: Identity,
+  /** With sign-in, the role the server said this person has, when the page could ask before connecting. */
+  knownRole?: 'edit' | 'view',
+): DocumentSession {
   const ydoc = new Y.Doc()
   const viewing = mode.kind === 'view'
   const baseUrl = syncServerUrl(window.location)
@@ -78,6 +89,7 @@ export function openDocumentSession(mode: SessionMode, identity: Identity): Docu
     if (code) notices.dismiss(code)
   })
   const loaded = new Store(false)
+  const role = new Store<'edit' | 'view'>(mode.kind === 'edit' ? (knownRole ?? 'edit') : 'view')
 
   // Handlers write nothing to the encoder, so y-websocket sends no reply. The server sends saved
   // states to editors only.
@@ -91,6 +103,15 @@ export function openDocumentSession(mode: SessionMode, identity: Identity): Docu
       const notice = decodeNoticePayload(decoder)
       notices.add(notice)
       sessionEnd.noticeReceived(notice)
+      // The owner lowered or raised me while I am here (or I was only ever shared to view).
+      if (notice.code === 'access-view') {
+        role.set('view')
+        notices.dismiss('access-edit')
+      }
+      if (notice.code === 'access-edit') {
+        role.set('edit')
+        notices.dismiss('access-view')
+      }
     } catch (error) {
       console.warn('Ignoring a malformed notice from the server', error)
     }
@@ -143,6 +164,7 @@ export function openDocumentSession(mode: SessionMode, identity: Identity): Docu
     notices,
     loaded,
     ended: sessionEnd.ended,
+    role,
     myColor: presence.color,
     setUser: (user) => presence.setUser(user),
     destroy() {

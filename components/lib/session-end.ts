@@ -2,7 +2,14 @@ import type { WebsocketProvider } from 'y-websocket'
 import { CloseCode, type Notice } from '../../lib/protocol'
 import { Store } from './store'
 
-export type SessionEndKind = 'view-link-reset' | 'view-link-dead' | 'change-too-large' | 'document-unavailable' | 'refused'
+export type SessionEndKind =
+  | 'view-link-reset'
+  | 'view-link-dead'
+  | 'change-too-large'
+  | 'document-unavailable'
+  | 'refused'
+  | 'sign-in-needed'
+  | 'no-access'
 
 /** Why this page's connection is over for good, in words for the person looking at it. */
 export interface SessionEnd {
@@ -32,8 +39,25 @@ export function describeSessionEnd(close: { code: number; reason: string }, noti
     message,
     closeCode: code,
     noticeCode: notice && told && message.includes(sentence(told)) ? notice.code : null,
-    takesDocumentAway: kind === 'view-link-reset' || kind === 'view-link-dead',
+    // Without access, the text must not stay on screen either (it would look live, and it is not theirs).
+    takesDocumentAway:
+      kind === 'view-link-reset' || kind === 'view-link-dead' || kind === 'sign-in-needed' || kind === 'no-access',
   })
+  if (code === CloseCode.NotAuthorized) {
+    return end(
+      'sign-in-needed',
+      'Sign in to open this document',
+      told ??
+        `${sentence(reason && !/^sign in/i.test(reason) ? capitalized(reason) : 'Only people who are signed in and have access can open it')} Nothing you saved is lost.`,
+    )
+  }
+  if (code === CloseCode.Forbidden) {
+    return end(
+      'no-access',
+      told ? 'Your access was removed' : 'You have no access to this document',
+      told ?? `${sentence(reason ? capitalized(reason) : 'Ask its owner to share it with you')}`,
+    )
+  }
   if (code === CloseCode.ViewLinkRevoked) {
     return end('view-link-reset', 'View link reset', 'This view link was reset by an editor. Ask for the new link.')
   }
@@ -68,6 +92,10 @@ export function describeSessionEnd(close: { code: number; reason: string }, noti
     'Disconnected by the server',
     `${sentence(why)} This page no longer saves anything. Reload the page to connect again.`,
   )
+}
+
+function capitalized(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1)
 }
 
 function sentence(text: string): string {

@@ -1,5 +1,6 @@
 import { isValidDocId } from '../../lib/doc-id'
-import { viewLinkApiPath, viewPagePath } from '../../lib/routes'
+import { CSRF_HEADER, viewLinkApiPath, viewPagePath } from '../../lib/routes'
+import { loadAccount } from './account'
 
 /**
  * The server's view-link API (server/transport/view-link-api.ts). Knowing the edit id is the permission, so only
@@ -10,8 +11,14 @@ import { viewLinkApiPath, viewPagePath } from '../../lib/routes'
  */
 export async function requestViewLink(docId: string, { reset = false } = {}): Promise<string> {
   let response: Response
+  // With sign-in on, the server wants the session's CSRF token on every state-changing call.
+  const { csrf } = await loadAccount()
   try {
-    response = await fetch(viewLinkApiPath(docId, { reset }), { method: 'POST', cache: 'no-store' })
+    response = await fetch(viewLinkApiPath(docId, { reset }), {
+      method: 'POST',
+      cache: 'no-store',
+      headers: csrf ? { [CSRF_HEADER]: csrf } : {},
+    })
   } catch {
     throw new Error('The server could not be reached.')
   }

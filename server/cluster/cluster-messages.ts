@@ -4,6 +4,7 @@
  *   chorus:doc:<docId>            everything about one document that every instance serving it
  *                                 needs: updates, awareness, "here is my state vector", and
  *                                 "this view link was reset"
+ *                                 "its access changed" (sign-in: look at your sockets again)
  *   chorus:instance:<instanceId>  replies meant for that instance alone (what it lacks)
  *   chorus:instances              heartbeats and goodbyes, so that a dead instance's presence expires
  *
@@ -39,6 +40,11 @@ export const Kind = {
   Leaving: 7,
   /** doc channel: this view id was reset; whoever has viewers through it closes them. */
   ViewLinkReset: 8,
+  /**
+   * doc channel: the document's owner changed who has access (stored in the shared database):
+   * every instance reads it again and closes or lowers its own sockets at once.
+   */
+  AccessChanged: 9,
 } as const
 export type Kind = (typeof Kind)[keyof typeof Kind]
 
@@ -57,6 +63,7 @@ export type ClusterMessage =
   | { kind: typeof Kind.Heartbeat; from: string; storeLagMs: number }
   | { kind: typeof Kind.Leaving; from: string }
   | { kind: typeof Kind.ViewLinkReset; from: string; viewId: string }
+  | { kind: typeof Kind.AccessChanged; from: string }
 
 export function encodeClusterMessage(message: ClusterMessage): Buffer {
   const encoder = encoding.createEncoder()
@@ -117,6 +124,7 @@ export function decodeClusterMessage(bytes: Uint8Array): ClusterMessage {
       // An instance of an earlier version sends no lag: taken as storing at once.
       return { kind, from, storeLagMs: decoding.hasContent(decoder) ? decoding.readVarUint(decoder) : 0 }
     case Kind.Leaving:
+    case Kind.AccessChanged:
       return { kind, from }
     case Kind.ViewLinkReset:
       return { kind, from, viewId: decoding.readVarString(decoder) }

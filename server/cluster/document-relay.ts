@@ -241,10 +241,21 @@ export class DocumentRelay {
     if (message.kind === Kind.Reply || message.kind === Kind.CatchUp) this.receiveReply(message)
   }
 
+  /** Tells the other instances serving `docId` that its access changed (they read it from the store). */
+  publishAccessChanged(docId: string): void {
+    this.publish(documentChannel(docId), { kind: Kind.AccessChanged, from: this.instanceId })
+  }
+
+  /** Called when another instance changed a document's access; set by compose.ts with sign-in on. */
+  onAccessChanged: ((docId: string) => void) | null = null
+
   private receiveForDocument(docId: string, message: ClusterMessage): void {
     const document = this.documents.get(docId)
     if (!document) return
     switch (message.kind) {
+      case Kind.AccessChanged:
+        this.onAccessChanged?.(docId)
+        break
       case Kind.Update:
         this.applyPeerUpdate(document, message.from, message.update)
         break

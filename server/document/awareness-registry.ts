@@ -56,11 +56,16 @@ export function encodeAwarenessUpdate(entries: readonly AwarenessEntry[]): Uint8
 
 /** The entry with `user.viewing = true` in its state (removals and non-object states stay as they are). */
 export function markViewing(entry: AwarenessEntry): AwarenessEntry {
+  return withUserFields(entry, { viewing: true })
+}
+
+/** The entry with these fields set in its state's `user` (removals and non-object states stay as they are). */
+export function withUserFields(entry: AwarenessEntry, fields: Record<string, unknown>): AwarenessEntry {
   if (entry.json === 'null') return entry
   const state: unknown = JSON.parse(entry.json)
   if (typeof state !== 'object' || state === null || Array.isArray(state)) return entry
   const { user } = state as { user?: unknown }
-  const marked = { ...(typeof user === 'object' && user !== null ? user : {}), viewing: true }
+  const marked = { ...(typeof user === 'object' && user !== null ? user : {}), ...fields }
   return { ...entry, json: JSON.stringify({ ...state, user: marked }) }
 }
 

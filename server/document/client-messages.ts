@@ -15,7 +15,13 @@ import {
   encodeSyncStep2,
   ProtocolError,
 } from '../../lib/protocol.ts'
-import { AwarenessRegistry, decodeAwarenessUpdate, encodeAwarenessUpdate, markViewing } from './awareness-registry.ts'
+import {
+  AwarenessRegistry,
+  decodeAwarenessUpdate,
+  encodeAwarenessUpdate,
+  markViewing,
+  withUserFields,
+} from './awareness-registry.ts'
 import { SharedMessage } from './shared-message.ts'
 import type { DocumentConnection } from './document-connection.ts'
 import { DOCUMENT_UNAVAILABLE_NOTICE, documentTooLargeNotice, formatBytes, STORAGE_FAILING_NOTICE } from './notices.ts'
@@ -195,12 +201,16 @@ export class ClientMessages {
           let entries = decodeAwarenessUpdate(message.update)
           // A viewer is shown as viewing whatever its client says, so it cannot pass as an editor.
           if (connection.readOnly) entries = entries.map(markViewing)
+          // Signed in or named by a token, people are shown by that name, whatever their client says.
+          const shownAs = connection.shownAs
+          if (shownAs) entries = entries.map((entry) => withUserFields(entry, shownAs))
+          const rewritten = connection.readOnly || shownAs !== undefined
           const removals = this.awareness.removalsToReannounce(entries)
           if (this.awareness.apply(entries, connection)) {
-            const update = connection.readOnly ? encodeAwarenessUpdate(entries) : message.update
+            const update = rewritten ? encodeAwarenessUpdate(entries) : message.update
             // Echoed to the sender too: a stock y-websocket client drops a connection on which
             // nothing arrived for 30 s, and its own awareness renewals are what keep it alive.
-            this.hooks.broadcast(connection.readOnly ? encodeAwarenessFrame(update) : frame, null)
+            this.hooks.broadcast(rewritten ? encodeAwarenessFrame(update) : frame, null)
             this.hooks.publishAwareness(update)
           }
           if (removals.length > 0) connection.send(encodeAwarenessFrame(encodeAwarenessUpdate(removals)))

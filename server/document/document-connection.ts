@@ -14,6 +14,11 @@ export interface DocumentConnection {
   readonly readOnly: boolean
   /** The view id it came through, or null for editors. */
   readonly viewId: string | null
+  /**
+   * The fields of its presence's `user` the server sets, whatever the client says: the signed-in
+   * name, or a token's name and colour. Undefined when the link is the key.
+   */
+  readonly shownAs?: { name: string; color?: string }
   /** Understands Chorus's extension messages (SavedState, Notice). */
   readonly wantsExtensions: boolean
   /** Writes dropped because the connection is read-only. */

@@ -209,6 +209,14 @@ export class SharedDocument {
     if (this.state === 'ready') this.messages.greet(connection)
   }
 
+  /**
+   * A connection just raised from view to edit (sign-in): asked, as an editor's greeting asks, for
+   * what it holds that the document lacks (what it typed while its writes were dropped).
+   */
+  askForMissing(connection: DocumentConnection): void {
+    if (this.state === 'ready' && this.connections.has(connection)) this.messages.greet(connection)
+  }
+
   /** Tells editors that storage fails, or withdraws that once it works again. */
   storageHealthChanged(health: StorageHealth): void {
     this.messages.tellStorageHealth(this.connections, health)

@@ -5,6 +5,8 @@
  * record holding the updates that arrived in one event-loop turn. Appends are durable when their
  * promise resolves. Compaction replaces a prefix of the log with a new snapshot atomically.
  */
+import type { DocumentAccess } from '../access/permissions.ts'
+
 export interface StoredDocument {
   /** The snapshot (if any) followed by every logged update, in order. */
   updates: Uint8Array[]
@@ -63,4 +65,20 @@ export interface ViewLinkStore {
   resolveViewId(viewId: string): Promise<string | null>
   /** Points the document at `viewId` and forgets `previousViewId`, atomically and durably. */
   setViewId(docId: string, viewId: string, previousViewId: string | null): Promise<void>
+}
+
+/**
+ * Each document's owner, people and link setting (server/access/), kept only once sign-in is
+ * configured. Looked up by document, and by a person's email for "shared with me".
+ */
+export interface AccessStore {
+  getAccess(docId: string): Promise<DocumentAccess | null>
+  /** Stores `access` durably; `previous` (what the caller read) says which email entries to drop. */
+  setAccess(docId: string, access: DocumentAccess, previous: DocumentAccess | null): Promise<void>
+  /** The documents `email` (lower-cased) was added to, most recently stored first or in any order. */
+  documentsSharedWith(email: string): Promise<string[]>
+}
+
+export function isAccessStore(store: object): store is AccessStore {
+  return 'getAccess' in store && 'setAccess' in store && 'documentsSharedWith' in store
 }

@@ -9,6 +9,8 @@
  *   doc/<id>/snapshot-crc                its CRC-32 (absent for snapshots written before it)
  *   link/doc/<id>                        the document's view id
  *   link/view/<viewId>                   the document a view id opens
+ *   access/doc/<id>                      the document's owner, people and link setting (JSON)
+ *   access/member/<email>/<id>           the role of a person added to it ("shared with me")
  *
  *   meta/commits                         how many synced batches this store has written
  *
@@ -43,7 +45,9 @@ import {
   type StorageHealth,
   type StoredDocument,
   type ViewLinkStore,
+  type AccessStore,
 } from './document-store.ts'
+import type { DocumentAccess } from '../access/permissions.ts'
 import { silentLogger, type Logger } from '../ops/logger.ts'
 
 const SEQ_DIGITS = 12
@@ -54,6 +58,8 @@ const snapshotKey = (docId: string) => `${docPrefix(docId)}snapshot`
 const snapshotChecksumKey = (docId: string) => `${docPrefix(docId)}snapshot-crc`
 const docLinkKey = (docId: string) => `link/doc/${encodeURIComponent(docId)}`
 const viewLinkKey = (viewId: string) => `link/view/${viewId}`
+const accessKey = (docId: string) => `access/doc/${encodeURIComponent(docId)}`
+const memberPrefix = (email: string) => `access/member/${encodeURIComponent(email)}/`
 const COMMITS_KEY = 'meta/commits'
 /** Not a LevelDB file name, so LevelDB (and its repair) leaves it alone. */
 export const SEAL_FILE = 'CHORUS-SEAL'
@@ -169,7 +175,7 @@ export interface StoreBatch {
   ok: boolean
 }
 
-export class LevelDbStore implements DocumentStore, ViewLinkStore {
+export class LevelDbStore implements DocumentStore, ViewLinkStore, AccessStore {
   private queue: PendingWrite[] = []
   private writing: Promise<void> | null = null
   private closed = false
@@ -353,6 +359,35 @@ export class LevelDbStore implements DocumentStore, ViewLinkStore {
     return this.enqueue(operations)
   }
 
+  async getAccess(docId: string): Promise<DocumentAccess | null> {
+    const json = await this.getString(accessKey(docId))
+    return json === null ? null : (JSON.parse(json) as DocumentAccess)
+  }
+
+  setAccess(docId: string, access: DocumentAccess, previous: DocumentAccess | null): Promise<void> {
+    if (this.unsound) return Promise.reject(new StorageError('storage is failing; access cannot be stored now'))
+    const operations: AbstractBatch<string, Buffer>[] = [
+      { type: 'put', key: accessKey(docId), value: Buffer.from(JSON.stringify(access)) },
+    ]
+    const kept = new Set(access.members.map((member) => member.email))
+    for (const member of previous?.members ?? []) {
+      if (!kept.has(member.email)) operations.push({ type: 'del', key: memberPrefix(member.email) + encodeURIComponent(docId) })
+    }
+    for (const member of access.members) {
+      operations.push({
+        type: 'put',
+        key: memberPrefix(member.email) + encodeURIComponent(docId),
+        value: Buffer.from(member.role),
+      })
+    }
+    return this.enqueue(operations)
+  }
+
+  async documentsSharedWith(email: string): Promise<string[]> {
+    const prefix = memberPrefix(email)
+    return (await this.scan(prefix, false)).map(([key]) => decodeURIComponent(key.slice(prefix.length)))
+  }
+
   /** Every stored document's id (anything with a log record or a snapshot), for a migration. */
   async documentIds(): Promise<string[]> {
     const ids = new Set<string>()
@@ -368,6 +403,15 @@ export class LevelDbStore implements DocumentStore, ViewLinkStore {
   async viewLinks(): Promise<{ docId: string; viewId: string }[]> {
     const links = await this.scan('link/doc/', true)
     return links.map(([key, value]) => ({ docId: decodeURIComponent(key.slice('link/doc/'.length)), viewId: value!.toString() }))
+  }
+
+  /** Every document's owner, people and link setting, for a migration. */
+  async accessRecords(): Promise<{ docId: string; access: DocumentAccess }[]> {
+    const records = await this.scan('access/doc/', true)
+    return records.map(([key, value]) => ({
+      docId: decodeURIComponent(key.slice('access/doc/'.length)),
+      access: JSON.parse(value!.toString()) as DocumentAccess,
+    }))
   }
 
   private scan(prefix: string, values: boolean): Promise<[string, Buffer | undefined][]> {

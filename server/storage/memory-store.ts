@@ -13,7 +13,9 @@ import {
   type StorageHealth,
   type StoredDocument,
   type ViewLinkStore,
+  type AccessStore,
 } from './document-store.ts'
+import type { DocumentAccess } from '../access/permissions.ts'
 
 /** An append waiting for `MemoryStore.release` (see `holdWrites`). */
 export interface HeldWrite {
@@ -33,7 +35,8 @@ interface StoredLog {
   records: Map<number, readonly Uint8Array[]>
 }
 
-export class MemoryStore implements DocumentStore, ViewLinkStore {
+export class MemoryStore implements DocumentStore, ViewLinkStore, AccessStore {
+  private readonly accessOfDoc = new Map<string, DocumentAccess>()
   private readonly documents = new Map<string, StoredLog>()
   private readonly viewIdOfDoc = new Map<string, string>()
   private readonly docOfViewId = new Map<string, string>()
@@ -201,6 +204,24 @@ export class MemoryStore implements DocumentStore, ViewLinkStore {
     this.viewIdOfDoc.set(docId, viewId)
     this.docOfViewId.set(viewId, docId)
     if (previousViewId !== null) this.docOfViewId.delete(previousViewId)
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // AccessStore
+
+  async getAccess(docId: string): Promise<DocumentAccess | null> {
+    const access = this.accessOfDoc.get(docId)
+    return access ? structuredClone(access) : null
+  }
+
+  async setAccess(docId: string, access: DocumentAccess, _previous: DocumentAccess | null): Promise<void> {
+    await nextTurn()
+    if (this.full) throw new StorageError('storage is failing; access cannot be stored now (injected)')
+    this.accessOfDoc.set(docId, structuredClone(access))
+  }
+
+  async documentsSharedWith(email: string): Promise<string[]> {
+    return [...this.accessOfDoc].filter(([, access]) => access.members.some((m) => m.email === email)).map(([docId]) => docId)
   }
 
   // ---------------------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 /**
- * `npm run migrate -- --from-leveldb <dir> [--force]`: copies every document and view link of a
+ * `npm run migrate -- --from-leveldb <dir> [--force]`: copies every document, view link and (with
+ * sign-in) every document's owner, people and link setting of a
  * LevelDB data folder into the PostgreSQL database at DATABASE_URL (schema created or migrated
  * first, as the server does at start).
  *
@@ -23,6 +24,8 @@ export interface MigrationReport {
   documents: number
   bytes: number
   viewLinks: number
+  /** Documents whose owner, people and link setting (sign-in) were copied. */
+  access: number
   /** Documents that could not be read from LevelDB (left out), with the reason. */
   unreadable: { docId: string; error: string }[]
 }
@@ -52,7 +55,7 @@ export async function migrateFromLevelDb(
             `${held.viewLinks} view links); pass --force to merge into it`,
         )
       }
-      const report: MigrationReport = { documents: 0, bytes: 0, viewLinks: 0, unreadable: [] }
+      const report: MigrationReport = { documents: 0, bytes: 0, viewLinks: 0, access: 0, unreadable: [] }
       for (const docId of (await leveldb.documentIds()).sort()) {
         let snapshot: Uint8Array
         let updates: number
@@ -79,6 +82,11 @@ export async function migrateFromLevelDb(
       for (const { docId, viewId } of await leveldb.viewLinks()) {
         await postgres.setViewId(docId, viewId, null)
         report.viewLinks++
+      }
+      // With --force, a document's sharing already in the database is replaced by the folder's.
+      for (const { docId, access } of await leveldb.accessRecords()) {
+        await postgres.setAccess(docId, access, null)
+        report.access++
       }
       return report
     } finally {
@@ -128,7 +136,7 @@ async function main(): Promise<void> {
   const seconds = ((performance.now() - started) / 1000).toFixed(1)
   process.stdout.write(
     `Copied ${report.documents} documents (${report.bytes} bytes of snapshots) and ${report.viewLinks} view links in ${seconds} s. ` +
-      `${source} was not changed.\n`,
+      `${report.access > 0 ? `Copied the owner, people and link setting of ${report.access} documents. ` : ''}${source} was not changed.\n`,
   )
   if (report.unreadable.length > 0) {
     process.stderr.write(

@@ -47,6 +47,24 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'document access',
+    sql: `
+      -- The owner, people and link setting (server/access/permissions.ts DocumentAccess), as JSON.
+      CREATE TABLE document_access (
+        doc_id text PRIMARY KEY,
+        access jsonb NOT NULL
+      );
+      -- One row per person added, for "shared with me"; the primary key serves that lookup.
+      CREATE TABLE document_members (
+        email text NOT NULL,
+        doc_id text NOT NULL,
+        role text NOT NULL,
+        PRIMARY KEY (email, doc_id)
+      );
+    `,
+  },
 ]
 
 /** Any 64-bit number unique to Chorus's migrations ("chorus" in ASCII). */

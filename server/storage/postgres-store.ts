@@ -39,7 +39,9 @@ import {
   type StorageHealth,
   type StoredDocument,
   type ViewLinkStore,
+  type AccessStore,
 } from './document-store.ts'
+import type { DocumentAccess } from '../access/permissions.ts'
 import { decodeRecord, encodeRecord, type StoreBatch } from './leveldb-store.ts'
 import { migrate } from './postgres-schema.ts'
 import { redactUrl } from '../config.ts'
@@ -74,7 +76,7 @@ interface KnownDocument {
   snapshotVersion: string
 }
 
-export class PostgresStore implements DocumentStore, ViewLinkStore {
+export class PostgresStore implements DocumentStore, ViewLinkStore, AccessStore {
   private queue: PendingAppend[] = []
   private writing: Promise<void> | null = null
   private flushTimer: NodeJS.Timeout | null = null
@@ -320,6 +322,40 @@ export class PostgresStore implements DocumentStore, ViewLinkStore {
       throw new StorageError(`storing the view link of ${docId} failed: ${messageOf(error)}`)
     }
     this.writeSucceeded()
+  }
+
+  async getAccess(docId: string): Promise<DocumentAccess | null> {
+    const { rows } = await this.query<{ access: DocumentAccess }>('SELECT access FROM document_access WHERE doc_id = $1', [docId])
+    return rows[0]?.access ?? null
+  }
+
+  async setAccess(docId: string, access: DocumentAccess, _previous: DocumentAccess | null): Promise<void> {
+    if (this.failing) throw new StorageError('storage is failing; access cannot be stored now')
+    try {
+      await this.transaction(async (client) => {
+        await client.query(
+          'INSERT INTO document_access (doc_id, access) VALUES ($1, $2) ON CONFLICT (doc_id) DO UPDATE SET access = EXCLUDED.access',
+          [docId, JSON.stringify(access)],
+        )
+        await client.query('DELETE FROM document_members WHERE doc_id = $1', [docId])
+        for (const member of access.members) {
+          await client.query('INSERT INTO document_members (email, doc_id, role) VALUES ($1, $2, $3)', [
+            member.email,
+            docId,
+            member.role,
+          ])
+        }
+      })
+    } catch (error) {
+      this.writeFailed(error)
+      throw new StorageError(`storing the access of ${docId} failed: ${messageOf(error)}`)
+    }
+    this.writeSucceeded()
+  }
+
+  async documentsSharedWith(email: string): Promise<string[]> {
+    const { rows } = await this.query<{ doc_id: string }>('SELECT doc_id FROM document_members WHERE email = $1', [email])
+    return rows.map((row) => row.doc_id)
   }
 
   /** synchronous_commit as the store's own write transactions run with it ("Saved" needs it not off). */

@@ -11,6 +11,8 @@ import type { IgnoredKind } from '../document/document-connection.ts'
 import type { SharedMessage } from '../document/shared-message.ts'
 import type { Logger } from '../ops/logger.ts'
 import type { MessageCounts } from './traffic.ts'
+import type { Admission } from '../access/access-control.ts'
+import type { Person } from '../access/permissions.ts'
 
 export interface SocketLike {
   readonly readyState: number
@@ -39,6 +41,12 @@ export interface ConnectionInfo {
   /** The client asked for Chorus's extension messages (`?chorus=1`). */
   wantsExtensions: boolean
   remoteAddress: string
+  /** Who it is, when sign-in or a token says (server/access/). */
+  person?: Person | null
+  /** How its right was proven (see Admission.via); 'link' when nothing is configured. */
+  via?: Admission['via']
+  /** A token's colour for presence. */
+  color?: string | null
 }
 
 const OPEN = 1
@@ -67,8 +75,12 @@ let nextConnectionId = 1
 export class Connection {
   readonly id = `c${nextConnectionId++}`
   readonly docId: string
-  readonly readOnly: boolean
+  /** Not readonly: a signed-in editor whose role is lowered to view keeps the socket (live revocation). */
+  readOnly: boolean
   readonly viewId: string | null
+  readonly person: Person | null
+  readonly via: Admission['via']
+  readonly shownAs: { name: string; color?: string } | undefined
   readonly wantsExtensions: boolean
   readonly remoteAddress: string
   /** Answered a ping since the last round (or sent anything). */
@@ -102,6 +114,9 @@ export class Connection {
     this.docId = info.docId
     this.readOnly = info.readOnly
     this.viewId = info.viewId
+    this.person = info.person ?? null
+    this.via = info.via ?? 'link'
+    this.shownAs = info.person ? { name: info.person.name, ...(info.color ? { color: info.color } : {}) } : undefined
     this.wantsExtensions = info.wantsExtensions
     this.remoteAddress = info.remoteAddress
     const now = performance.now()

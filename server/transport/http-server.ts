@@ -16,6 +16,7 @@ import { SyncEndpoint } from './sync-endpoint.ts'
 import type { TlsCredentials } from './tls.ts'
 import { handleApiRequest, isApiPath } from './view-link-api.ts'
 import { httpTimeouts } from './http-timeouts.ts'
+import type { AccessApi } from '../access/access-api.ts'
 
 type RequestHandler = (request: http.IncomingMessage, response: http.ServerResponse) => Promise<void> | void
 
@@ -34,6 +35,8 @@ export interface Routes {
   app: AppHandler | null
   /** Serves /metrics here; null when it has a port of its own (METRICS_PORT). */
   metrics: Metrics | null
+  /** Sign-in and sharing (/auth/…, /api/session, /api/documents/…/access…). */
+  accessApi: AccessApi | null
 }
 
 function sendJson(response: http.ServerResponse, { status, body }: HealthAnswer): void {
@@ -46,7 +49,7 @@ export async function listen(
   routes: Routes,
   tls?: TlsCredentials,
 ): Promise<{ http: http.Server; port: number }> {
-  const { health, sync, viewLinks, logger, app, metrics } = routes
+  const { health, sync, viewLinks, logger, app, metrics, accessApi } = routes
   const handleRequest: RequestHandler = (request, response) => {
     if (request.url === '/healthz') return sendJson(response, health.liveness())
     if (metrics && request.url?.split('?', 1)[0] === METRICS_PATH) return metrics.handle(request, response)
@@ -54,8 +57,12 @@ export async function listen(
       void health.readiness().then((answer) => sendJson(response, answer))
       return
     }
+    if (accessApi?.handles(request.url)) {
+      void accessApi.handle(request, response)
+      return
+    }
     if (isApiPath(request.url)) {
-      void handleApiRequest(request, response, viewLinks, config, logger)
+      void handleApiRequest(request, response, viewLinks, config, logger, accessApi)
       return
     }
     if (app) {

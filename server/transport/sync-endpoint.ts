@@ -5,7 +5,9 @@
  *   /sync/<docId>          edit: read and write
  *   /sync/view/<viewId>    view: read and be present, never write; never learns the doc id
  *
- * Every refusal is an HTTP status with a readable reason, logged once per address and reason.
+ * A refusal is an HTTP status with a readable reason, logged once per address and reason; one a
+ * client must not retry (a bad name, an unknown view link, no access: 4401, 4403) is an accepted
+ * socket closed with a final code instead, as stock clients retry an HTTP refusal forever.
  * It is attached to the HTTP listener by compose.ts (see http-server.ts).
  */
 import type { IncomingMessage } from 'node:http'
@@ -24,6 +26,9 @@ import { SilentConnections } from './silent-connections.ts'
 import type { Logger } from '../ops/logger.ts'
 import type { ViewLinks } from '../document/view-links.ts'
 import { Traffic } from './traffic.ts'
+import { AccessRefusal, TOKEN_PARAM, type AccessControl } from '../access/access-control.ts'
+import type { DocumentAccess } from '../access/permissions.ts'
+import { encodeNotice } from '../../lib/protocol.ts'
 
 export type SyncEndpointOptions = Pick<
   ServerConfig,
@@ -102,6 +107,7 @@ export class SyncEndpoint {
     readonly documents: DocumentRegistry,
     readonly viewLinks: ViewLinks,
     private readonly logger: Logger,
+    private readonly access: AccessControl | null = null,
   ) {
     this.addressCounter = new AddressConnectionCounter(options.maxConnectionsPerAddressPerMinute, performance.now())
     this.silent = new SilentConnections<Connection>(
@@ -200,6 +206,23 @@ export class SyncEndpoint {
     } else {
       docId = route.docId
     }
+    // Before anything of the document is sent: the socket is accepted and closed with the code.
+    let admission = null
+    if (this.access?.enabled) {
+      try {
+        admission = await this.access.admit({
+          docId,
+          viaViewLink: route.kind === 'view',
+          token: url.searchParams.get(TOKEN_PARAM),
+          cookieHeader: request.headers.cookie,
+        })
+      } catch (error) {
+        if (error instanceof AccessRefusal) {
+          throw new Refusal(error.closeCode === CloseCode.Forbidden ? 403 : 401, error.message, error.closeCode)
+        }
+        throw error
+      }
+    }
     if (this.closing) throw new Refusal(503, 'server is shutting down')
     const open = this.documents.get(docId)
     if (open && open.connections.size >= this.options.maxConnectionsPerDocument) {
@@ -207,10 +230,13 @@ export class SyncEndpoint {
     }
     return {
       docId,
-      readOnly: route.kind === 'view',
+      readOnly: admission ? admission.role === 'view' : route.kind === 'view',
       viewId: route.kind === 'view' ? route.viewId : null,
       wantsExtensions: url.searchParams.get(CHORUS_PROTOCOL_PARAM) !== null,
       remoteAddress,
+      person: admission?.person ?? null,
+      via: admission?.via ?? 'link',
+      color: admission?.color ?? null,
     }
   }
 
@@ -220,7 +246,9 @@ export class SyncEndpoint {
     this.connections.add(connection)
     const document = this.documents.open(info.docId)
     document.join(connection)
-    log.debug('connection opened', { remoteAddress: info.remoteAddress, readOnly: info.readOnly })
+    log.debug('connection opened', { remoteAddress: info.remoteAddress, readOnly: info.readOnly, via: connection.via })
+    // A Chorus page opened with the edit link learns here that it may only view (its role).
+    if (info.readOnly && info.viewId === null && info.wantsExtensions) connection.send(encodeNotice(VIEW_ROLE_NOTICE))
     this.silent.watch(connection, info.remoteAddress, performance.now())
 
     let silent = true
@@ -295,6 +323,48 @@ export class SyncEndpoint {
     }
   }
 
+  /**
+   * A document's access changed: every socket whose right came from a session is looked at again,
+   * at once. Without access now it is closed (4403, or 4401 when not signed in); lowered to view,
+   * it stays, but its writes are dropped from now on and its page is told; raised to edit, it
+   * stays too, and is asked for what it wrote meanwhile. Neither reconnects: a y-websocket client
+   * that reconnects would not see the others' presence again until they renew it (up to 15 s).
+   * Tokens are the embedding app's to revoke: their sockets are left alone.
+   */
+  reassess(docId: string, access: DocumentAccess): void {
+    const document = this.documents.get(docId)
+    if (!document || !this.access) return
+    for (const connection of document.connections) {
+      if (!(connection instanceof Connection) || connection.via !== 'session') continue
+      let role: 'edit' | 'view'
+      try {
+        role = this.access.decide(access, connection.person, connection.viewId !== null)
+      } catch (error) {
+        if (!(error instanceof AccessRefusal)) throw error
+        const reason = error.closeCode === CloseCode.Forbidden ? 'your access to this document was removed' : error.message
+        if (connection.wantsExtensions) {
+          connection.send(
+            encodeNotice({ level: 'error', code: 'access-removed', message: accessRemovedMessage(error.closeCode) }),
+          )
+        }
+        connection.close(error.closeCode, reason)
+        continue
+      }
+      if (role === 'view' && !connection.readOnly) {
+        connection.readOnly = true
+        connection.log.info('lowered to view', { person: connection.person?.sub })
+        if (connection.wantsExtensions) connection.send(encodeNotice(LOWERED_TO_VIEW_NOTICE))
+      } else if (role === 'edit' && connection.readOnly && connection.viewId === null) {
+        // Raised in place: asked for what it holds that we lack (what it typed while it could
+        // only view was dropped, and it still has it), as an editor's greeting does.
+        connection.readOnly = false
+        connection.log.info('raised to edit', { person: connection.person?.sub })
+        document.askForMissing(connection)
+        if (connection.wantsExtensions) connection.send(encodeNotice(RAISED_TO_EDIT_NOTICE))
+      }
+    }
+  }
+
   private logRefusal(remoteAddress: string, refusal: Refusal): void {
     const suppressed = this.refusalLog.shouldLog(`${remoteAddress} ${refusal.status}`, performance.now())
     if (suppressed === null) return
@@ -342,6 +412,31 @@ export class SyncEndpoint {
       connection.close(CloseCode.ServiceRestart, 'server restarting')
     }
   }
+}
+
+/** Told to a page that opened the edit link but may only view. */
+const VIEW_ROLE_NOTICE = {
+  level: 'info',
+  code: 'access-view',
+  message: 'You can view this document but not edit it.',
+} as const
+
+const LOWERED_TO_VIEW_NOTICE = {
+  level: 'warning',
+  code: 'access-view',
+  message: 'The owner changed your access: you can now view this document but not edit it. Everything saved is kept.',
+} as const
+
+const RAISED_TO_EDIT_NOTICE = {
+  level: 'info',
+  code: 'access-edit',
+  message: 'The owner changed your access: you can edit this document now.',
+} as const
+
+function accessRemovedMessage(code: number): string {
+  return code === CloseCode.Forbidden
+    ? 'The owner removed your access to this document. Everything saved before is kept; ask the owner to share it again.'
+    : 'This document is no longer open to anyone with the link: sign in to open it. Everything saved before is kept.'
 }
 
 /** Swallows the errors of a socket between Node's handing it over and ws's taking it (see handleUpgrade). */

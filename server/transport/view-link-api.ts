@@ -14,6 +14,7 @@ import type { ServerConfig } from '../config.ts'
 import { isOriginAllowed } from './limits.ts'
 import type { Logger } from '../ops/logger.ts'
 import type { ViewLinks } from '../document/view-links.ts'
+import { type AccessApi, HttpError } from '../access/access-api.ts'
 
 export function isApiPath(url: string | undefined): boolean {
   return url?.startsWith(API_PATH_PREFIX) === true
@@ -34,6 +35,8 @@ export async function handleApiRequest(
   viewLinks: ViewLinks,
   options: Pick<ServerConfig, 'allowedOrigins'>,
   logger: Logger,
+  /** With sign-in on, only the document's editors may (see AccessApi.authorizeViewLinkRequest). */
+  access: AccessApi | null = null,
 ): Promise<void> {
   // The raw path: URL parsing would fold dot segments and lose which slashes were encoded.
   const match = VIEW_LINK_API_PATH.exec((request.url ?? '/').split('?', 1)[0])
@@ -47,6 +50,13 @@ export async function handleApiRequest(
   }
   const docId = decodePathSegment(match[1])
   if (!isValidDocumentName(docId)) return sendJson(response, 400, { error: 'invalid document name' })
+  try {
+    await access?.authorizeViewLinkRequest(request, docId)
+  } catch (error) {
+    if (error instanceof HttpError) return sendJson(response, error.status, { error: error.message })
+    logger.error('view link request failed', { doc: docId, error })
+    return sendJson(response, 500, { error: 'something went wrong; try again' })
+  }
   try {
     const viewId = match[2] ? await viewLinks.reset(docId) : await viewLinks.getOrCreate(docId)
     if (match[2]) logger.info('view link reset', { doc: docId })

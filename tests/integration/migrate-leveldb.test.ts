@@ -8,9 +8,11 @@ import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { after, describe, it } from 'node:test'
 import { PostgresStore } from '../../server/storage/postgres-store.ts'
+import { LevelDbStore } from '../../server/storage/leveldb-store.ts'
+import type { DocumentAccess } from '../../server/access/permissions.ts'
 import { startChorus, type ChorusServer } from '../support/chorus-process.ts'
 import { type PostgresCluster, postgresMissing, startPostgres } from '../support/postgres.ts'
-import { connectClient, whenSynced, type TestClient } from '../support/sync-harness.ts'
+import { connectClient, makeTempDir, whenSynced, type TestClient } from '../support/sync-harness.ts'
 import { waitFor } from '../support/wait-for.ts'
 
 const skip = postgresMissing() ?? false
@@ -105,6 +107,28 @@ describe('npm run migrate -- --from-leveldb', { skip }, () => {
     assert.equal(await store.resolveViewId(resetView), 'compacted')
     assert.equal(await store.resolveViewId(otherView), 'a/b ä')
     assert.equal(await store.resolveViewId(firstView), null, 'the link reset before the migration stays dead')
+  })
+
+  it("copies each document's owner, people and link setting (sign-in)", { timeout: 60_000 }, async () => {
+    cluster ??= await startPostgres()
+    const temp = await makeTempDir()
+    cleanups.push(() => temp.remove())
+    const access: DocumentAccess = {
+      owner: { sub: 'idp#ada', email: 'ada@example.com', name: 'Ada' },
+      members: [{ email: 'bob@example.com', role: 'view' }],
+      link: 'signed-in-edit',
+    }
+    const leveldb = await LevelDbStore.open(temp.dir)
+    await leveldb.setAccess('shared doc', access, null)
+    await leveldb.close()
+    const databaseUrl = await cluster.createDatabase()
+    const copied = await runMigrate(['--from-leveldb', temp.dir], databaseUrl)
+    assert.equal(copied.code, 0, copied.stderr + copied.stdout)
+    assert.match(copied.stdout, /Copied the owner, people and link setting of 1 documents/)
+    const store = await PostgresStore.open(databaseUrl)
+    cleanups.push(() => store.close())
+    assert.deepEqual(await store.getAccess('shared doc'), access)
+    assert.deepEqual(await store.documentsSharedWith('bob@example.com'), ['shared doc'])
   })
 
   it('says what is wrong with its arguments and settings', async () => {

@@ -6,14 +6,15 @@
 import assert from 'node:assert/strict'
 import { after, afterEach, beforeEach, describe, it } from 'node:test'
 import * as Y from 'yjs'
-import type { DocumentStore, ViewLinkStore } from '../../server/storage/document-store.ts'
+import type { AccessStore, DocumentStore, ViewLinkStore } from '../../server/storage/document-store.ts'
+import type { DocumentAccess } from '../../server/access/permissions.ts'
 import { LevelDbStore } from '../../server/storage/leveldb-store.ts'
 import { MemoryStore } from '../../server/storage/memory-store.ts'
 import { PostgresStore } from '../../server/storage/postgres-store.ts'
 import { makeTempDir } from '../support/sync-harness.ts'
 import { type PostgresCluster, postgresMissing, startPostgres } from '../support/postgres.ts'
 
-type Store = DocumentStore & ViewLinkStore
+type Store = DocumentStore & ViewLinkStore & AccessStore
 
 interface StoreUnderTest {
   store: Store
@@ -198,6 +199,28 @@ for (const [name, make] of STORES) {
       assert.equal(await store.resolveViewId('v2'), 'd')
       assert.equal(await store.resolveViewId('v1'), null, 'the old link stops working')
       assert.equal(await store.resolveViewId('w1'), 'other')
+    })
+
+    it('stores access: owner, people and link setting, and who each document is shared with', async () => {
+      assert.equal(await store.getAccess('d'), null)
+      const owner = { sub: 'idp#ada', email: 'ada@example.com', name: 'Ada' }
+      const first: DocumentAccess = {
+        owner,
+        members: [
+          { email: 'bob@example.com', role: 'view' },
+          { email: 'eve@example.com', role: 'edit' },
+        ],
+        link: 'people',
+      }
+      await store.setAccess('d', first, null)
+      await store.setAccess('a/b', { owner, members: [{ email: 'bob@example.com', role: 'edit' }], link: 'anyone' }, null)
+      const second: DocumentAccess = { ...first, members: [{ email: 'bob@example.com', role: 'edit' }], link: 'signed-in-view' }
+      await store.setAccess('d', second, first)
+      store = await subject.reopen()
+      assert.deepEqual(await store.getAccess('d'), second)
+      assert.deepEqual((await store.documentsSharedWith('bob@example.com')).sort(), ['a/b', 'd'])
+      assert.deepEqual(await store.documentsSharedWith('eve@example.com'), [], 'a removed person is no longer listed')
+      assert.deepEqual(await store.documentsSharedWith('nobody@example.com'), [])
     })
 
     it('is healthy and accepts writes when nothing fails', async () => {

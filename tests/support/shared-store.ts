@@ -9,7 +9,14 @@
  * by an instance that missed a peer's edits never drops them.
  */
 import * as Y from 'yjs'
-import type { DocumentStore, StorageHealth, StoredDocument, ViewLinkStore } from '../../server/storage/document-store.ts'
+import type {
+  AccessStore,
+  DocumentStore,
+  StorageHealth,
+  StoredDocument,
+  ViewLinkStore,
+} from '../../server/storage/document-store.ts'
+import type { DocumentAccess } from '../../server/access/permissions.ts'
 
 interface StoredLog {
   snapshot: Uint8Array | null
@@ -20,6 +27,7 @@ export class SharedDatabase {
   readonly documents = new Map<string, StoredLog>()
   readonly viewIds = new Map<string, string>()
   readonly docOfViewId = new Map<string, string>()
+  readonly access = new Map<string, DocumentAccess>()
   nextRow = 1
 
   log(docId: string): StoredLog {
@@ -43,7 +51,7 @@ export class SharedDatabase {
   }
 }
 
-export class SharedStoreInstance implements DocumentStore, ViewLinkStore {
+export class SharedStoreInstance implements DocumentStore, ViewLinkStore, AccessStore {
   /** docId → this instance's record number → row. */
   private readonly rowsOf = new Map<string, Map<number, number>>()
   readonly health: StorageHealth = 'ok'
@@ -118,6 +126,20 @@ export class SharedStoreInstance implements DocumentStore, ViewLinkStore {
     this.db.viewIds.set(docId, viewId)
     this.db.docOfViewId.set(viewId, docId)
     if (previousViewId !== null) this.db.docOfViewId.delete(previousViewId)
+  }
+
+  async getAccess(docId: string): Promise<DocumentAccess | null> {
+    const access = this.db.access.get(docId)
+    return access ? structuredClone(access) : null
+  }
+
+  async setAccess(docId: string, access: DocumentAccess, _previous: DocumentAccess | null): Promise<void> {
+    await nextTurn()
+    this.db.access.set(docId, structuredClone(access))
+  }
+
+  async documentsSharedWith(email: string): Promise<string[]> {
+    return [...this.db.access].filter(([, access]) => access.members.some((m) => m.email === email)).map(([docId]) => docId)
   }
 }
 
