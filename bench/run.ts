@@ -28,6 +28,9 @@ import {
   type ScenarioResult,
 } from './scenario.ts'
 import { browser } from './scenarios/browser.ts'
+import { clusterKill } from './scenarios/cluster-kill.ts'
+import { clusterManyDocuments } from './scenarios/cluster-many-documents.ts'
+import { clusterOneDocument } from './scenarios/cluster-one-document.ts'
 import { fanOut } from './scenarios/fan-out.ts'
 import { idle } from './scenarios/idle.ts'
 import { largeDocument } from './scenarios/large-document.ts'
@@ -36,7 +39,8 @@ import { persistence } from './scenarios/persistence.ts'
 import { reconnectStorm } from './scenarios/reconnect-storm.ts'
 import { saturation } from './scenarios/saturation.ts'
 import { trace } from './scenarios/trace.ts'
-import { cleanupAllServers, SERVER_KINDS, SERVER_LABELS } from './servers.ts'
+import { cleanupAllServers, isClassic, SERVER_KINDS, SERVER_LABELS, type ServerKind } from './servers.ts'
+import { killServicesSync, stopServices } from './services.ts'
 
 const SCENARIOS: Record<ScenarioId, Scenario> = {
   'fan-out': fanOut,
@@ -48,6 +52,9 @@ const SCENARIOS: Record<ScenarioId, Scenario> = {
   browser,
   'large-document': largeDocument,
   'reconnect-storm': reconnectStorm,
+  'cluster-one-document': clusterOneDocument,
+  'cluster-many-documents': clusterManyDocuments,
+  'cluster-kill': clusterKill,
 }
 
 const USAGE =
@@ -190,6 +197,7 @@ async function main(): Promise<void> {
     console.error(`\nbench: ${signal}; stopping servers and load clients`)
     cleanupAllServers()
     killAllLoadClients()
+    killServicesSync()
     try {
       save()
     } catch {
@@ -203,6 +211,7 @@ async function main(): Promise<void> {
   process.on('exit', () => {
     cleanupAllServers()
     killAllLoadClients()
+    killServicesSync()
   })
 
   checkAppendUpdate()
@@ -213,7 +222,8 @@ async function main(): Promise<void> {
   try {
     for (const id of options.scenarios) {
       const scenario = SCENARIOS[id]
-      const servers = options.servers.filter((server) => scenario.appliesTo?.(server) ?? true)
+      const applies = (server: ServerKind): boolean => scenario.appliesTo?.(server) ?? isClassic(server)
+      const servers = options.servers.filter(applies)
       const result: ScenarioResult = {
         id,
         title: scenario.title,
@@ -224,7 +234,7 @@ async function main(): Promise<void> {
       run.scenarios.push(result)
       console.log(`\n== ${scenario.title}`)
       if (servers.length === 0) {
-        result.skipped = `it runs on ${SERVER_KINDS.filter((s) => scenario.appliesTo?.(s) ?? true).join(', ')}, none of which was selected`
+        result.skipped = `it runs on ${SERVER_KINDS.filter(applies).join(', ')}, none of which was selected`
         console.log(`  skipped: ${result.skipped}`)
         save()
         continue
@@ -277,6 +287,7 @@ async function main(): Promise<void> {
     save()
     await pool.shutdown()
     cleanupAllServers()
+    await stopServices()
     rmSync(scratchDir, { recursive: true, force: true })
   }
   console.log(

@@ -14,6 +14,9 @@ export const SCENARIO_IDS = [
   'browser',
   'large-document',
   'reconnect-storm',
+  'cluster-one-document',
+  'cluster-many-documents',
+  'cluster-kill',
 ] as const
 export type ScenarioId = (typeof SCENARIO_IDS)[number]
 
@@ -88,6 +91,12 @@ export interface Settings {
   largeDocument: { keys: number }
   /** concurrency: handshakes in flight on the first connect (the storm itself is every client at once). */
   reconnectStorm: { clients: number; documents: number; concurrency: number }
+  /** One document, clients round robin over the instances. */
+  clusterOneDocument: { clients: number; writers: number; rate: number; durationMs: number; warmupMs: number }
+  /** Documents placed by hash; one writer per document. */
+  clusterManyDocuments: { documents: number; perDocument: number; rate: number; durationMs: number; warmupMs: number }
+  /** Documents placed by hash, one writer each; kill -9 of one instance after killAfterMs of writing. */
+  clusterKill: { documents: number; perDocument: number; rate: number; killAfterMs: number; writeAfterMs: number }
 }
 
 export const FULL: Settings = {
@@ -107,6 +116,9 @@ export const FULL: Settings = {
   browser: { keystrokes: 30, warmup: true },
   largeDocument: { keys: 30 },
   reconnectStorm: { clients: 2000, documents: 500, concurrency: 200 },
+  clusterOneDocument: { clients: 60, writers: 4, rate: 20, durationMs: 5000, warmupMs: 1000 },
+  clusterManyDocuments: { documents: 150, perDocument: 3, rate: 4, durationMs: 5000, warmupMs: 1000 },
+  clusterKill: { documents: 60, perDocument: 3, rate: 4, killAfterMs: 3000, writeAfterMs: 2000 },
 }
 
 /** A smoke run: every scenario and server, with loads and windows small enough for about a minute. */
@@ -121,4 +133,7 @@ export const QUICK: Settings = {
   browser: { keystrokes: 5, warmup: false },
   largeDocument: { keys: 8 },
   reconnectStorm: { clients: 200, documents: 50, concurrency: 50 },
+  clusterOneDocument: { clients: 30, writers: 3, rate: 20, durationMs: 700, warmupMs: 200 },
+  clusterManyDocuments: { documents: 30, perDocument: 3, rate: 4, durationMs: 700, warmupMs: 200 },
+  clusterKill: { documents: 15, perDocument: 3, rate: 4, killAfterMs: 500, writeAfterMs: 500 },
 }
