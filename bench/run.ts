@@ -41,6 +41,7 @@ import { saturation } from './scenarios/saturation.ts'
 import { trace } from './scenarios/trace.ts'
 import { cleanupAllServers, isClassic, SERVER_KINDS, SERVER_LABELS, type ServerKind } from './servers.ts'
 import { killServicesSync, stopServices } from './services.ts'
+import { postgresBinDir } from '../tests/support/postgres.ts'
 
 const SCENARIOS: Record<ScenarioId, Scenario> = {
   'fan-out': fanOut,
@@ -139,6 +140,7 @@ function describeMachine(): Record<string, string> {
 
 function describeVersions(): Record<string, string> {
   const chromium = quiet('/usr/lib/chromium/chromium', ['--version']) || quiet('chromium', ['--version'])
+  const postgresBin = postgresBinDir()
   return {
     Node: process.versions.node,
     yjs: versionOf('yjs'),
@@ -147,6 +149,9 @@ function describeVersions(): Record<string, string> {
     'y-leveldb': versionOf('y-leveldb'),
     leveldown: versionOf('leveldown'),
     Playwright: versionOf('@playwright/test'),
+    Hocuspocus: versionOf('@hocuspocus/server'),
+    ...(postgresBin ? { PostgreSQL: quiet(join(postgresBin, 'postgres'), ['--version']).replace(/^.*\) /, '') } : {}),
+    'redis-server': /v=(\S+)/.exec(quiet('redis-server', ['--version']))?.[1] ?? '?',
     ...(chromium ? { Chromium: chromium.replace(/^Chromium\s*/i, '').split(' ')[0] } : {}),
   }
 }

@@ -1,5 +1,6 @@
 /**
- * Scenario 5, persistence, on the servers that store documents:
+ * Scenario 5, persistence, on the servers that store documents (Chorus on LevelDB and on
+ * PostgreSQL, a fresh database on the run's server):
  *   a. 50 000 small updates (one edit each) into one document, as fast as the socket takes them;
  *      wait until they are stored (Chorus: its SavedState covers them; y-websocket cannot say,
  *      so: until its CPU is idle);
@@ -12,7 +13,7 @@ import type { LoadReport } from '../load-client.ts'
 import { clockOf } from '../../lib/state-vector.ts'
 import { probeDocument } from '../probe.ts'
 import type { Scenario } from '../scenario.ts'
-import { isPersistent, ServerProcess } from '../servers.ts'
+import { confirmsSaves, isPersistent, ServerProcess } from '../servers.ts'
 import { now, sleep, waitCpuIdle } from '../traffic.ts'
 
 export const persistence: Scenario = {
@@ -45,7 +46,7 @@ export const persistence: Scenario = {
       const started = now()
       const burst = await writerClient.request<{ ms: number }>({ type: 'burst', epoch: started, count: s.updates, chunk: 200 })
       let storedMs: number | null
-      if (kind === 'chorus') {
+      if (confirmsSaves(kind)) {
         const saved = await writerClient.request<{ ok: boolean; at: number }>({ type: 'wait-saved', timeoutMs: 120_000 })
         if (!saved.ok) throw new Error('Chorus did not confirm every update within 120 s')
         storedMs = saved.at - started
@@ -90,7 +91,7 @@ export const persistence: Scenario = {
       await server.restart()
       // Whatever the server recovered: settle until nothing more arrives (y-websocket loads late).
       const after = await probeDocument(server.wsBase, 'crash', {
-        quietMs: kind === 'chorus' ? 200 : Math.max(500, s.quietMs),
+        quietMs: confirmsSaves(kind) ? 200 : Math.max(500, s.quietMs),
         timeoutMs: 60_000,
       })
       const kept = clockOf(after.ydoc, crashed.clientId)
@@ -107,7 +108,7 @@ export const persistence: Scenario = {
         if (written[i] && clock > kept) writtenLost++
       })
       log(
-        `  kill -9: ${crashed.sent} sent, ${kind === 'chorus' ? confirmed : 'n/a'} confirmed, ${confirmedLost} confirmed lost, ` +
+        `  kill -9: ${crashed.sent} sent, ${confirmsSaves(kind) ? confirmed : 'n/a'} confirmed, ${confirmedLost} confirmed lost, ` +
           `${writtenLost} written-but-lost (recovered clock ${kept} of ${crashed.clock})`,
       )
       return {
@@ -118,8 +119,8 @@ export const persistence: Scenario = {
         coldLoadMs: cold.ok ? cold.ms : null,
         recovered,
         k9Sent: crashed.sent,
-        k9Confirmed: kind === 'chorus' ? confirmed : null,
-        k9ConfirmedLost: kind === 'chorus' ? confirmedLost : null,
+        k9Confirmed: confirmsSaves(kind) ? confirmed : null,
+        k9ConfirmedLost: confirmsSaves(kind) ? confirmedLost : null,
         k9WrittenLost: writtenLost,
       }
     } finally {
