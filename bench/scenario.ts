@@ -116,9 +116,10 @@ export const FULL: Settings = {
   browser: { keystrokes: 30, warmup: true },
   largeDocument: { keys: 30 },
   reconnectStorm: { clients: 2000, documents: 500, concurrency: 200 },
-  clusterOneDocument: { clients: 60, writers: 4, rate: 20, durationMs: 5000, warmupMs: 1000 },
-  clusterManyDocuments: { documents: 150, perDocument: 3, rate: 4, durationMs: 5000, warmupMs: 1000 },
-  clusterKill: { documents: 60, perDocument: 3, rate: 4, killAfterMs: 3000, writeAfterMs: 2000 },
+  // Modest sizes: all of the cluster scenarios together take about 6 minutes with 3 repeats.
+  clusterOneDocument: { clients: 60, writers: 4, rate: 20, durationMs: 4000, warmupMs: 1000 },
+  clusterManyDocuments: { documents: 150, perDocument: 3, rate: 4, durationMs: 4000, warmupMs: 1000 },
+  clusterKill: { documents: 60, perDocument: 3, rate: 4, killAfterMs: 2500, writeAfterMs: 1500 },
 }
 
 /** A smoke run: every scenario and server, with loads and windows small enough for about a minute. */
