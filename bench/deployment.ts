@@ -225,6 +225,9 @@ export const TRAFFIC_METRICS: MetricInfo[] = [
     digits: 1,
     better: 'lower',
   },
+  { key: 'cpuPerEdit', label: 'instances’ CPU per edit (with all its deliveries)', unit: 'µs', digits: 0, better: 'lower' },
+  { key: 'redisPerEdit', label: 'Redis CPU per edit', unit: 'µs', digits: 1, better: 'lower' },
+  { key: 'postgresPerEdit', label: 'PostgreSQL CPU per edit', unit: 'µs', digits: 1, better: 'lower' },
   { key: 'rss', label: 'peak RSS, instances together', unit: 'MiB', digits: 0, better: 'lower' },
 ]
 
@@ -243,6 +246,7 @@ export async function measurePlacedTraffic(
   const phase = await runWritePhase(deployment, pool, layout, { ...options, drainMs: 5000 })
   const seconds = options.durationMs / 1000
   const perUpdate = (percent: number) => ((percent / 100) * seconds * 1e6) / phase.received
+  const perEdit = (percent: number) => (Number.isNaN(percent) ? null : ((percent / 100) * seconds * 1e6) / phase.sent)
   const services =
     (Number.isNaN(phase.redisCpuPercent) ? 0 : phase.redisCpuPercent) +
     (Number.isNaN(phase.postgresCpuPercent) ? 0 : phase.postgresCpuPercent)
@@ -256,6 +260,9 @@ export async function measurePlacedTraffic(
     redisCpu: Number.isNaN(phase.redisCpuPercent) ? null : phase.redisCpuPercent,
     postgresCpu: Number.isNaN(phase.postgresCpuPercent) ? null : phase.postgresCpuPercent,
     totalCpuPerUpdate: perUpdate(phase.cpuPercent + services),
+    cpuPerEdit: perEdit(phase.cpuPercent),
+    redisPerEdit: perEdit(phase.redisCpuPercent),
+    postgresPerEdit: perEdit(phase.postgresCpuPercent),
     rss: phase.peakRssMiB,
   }
   log(
