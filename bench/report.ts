@@ -109,7 +109,7 @@ function renderMarkdown(run: RunRecord, outcomes: Evaluated[], chartName: string
       '',
       '### Scale-out targets',
       '',
-      "Chorus's cluster (3 instances, Redis, PostgreSQL) against one Chorus instance on PostgreSQL, measured in the same run, and Hocuspocus 4.7 the same way (its cluster with @hocuspocus/extension-redis against one Hocuspocus instance). The Chorus column is the figure the target is about (the cluster's, or one instance's on PostgreSQL for the persistence rows).",
+      "Chorus's cluster (3 instances, Redis, PostgreSQL) against one Chorus instance on PostgreSQL, measured in the same run, and Hocuspocus 4.7 the same way (its cluster with @hocuspocus/extension-redis against one Hocuspocus instance). The Chorus column is the figure the target is about (the cluster's, or one instance's on PostgreSQL for the persistence rows). In the one-document scenario the cluster carries the load of one instance; in the many-documents scenario each of its instances carries what the single instance carries, so that the ratio says whether capacity grows linearly.",
       '',
       '| Target | Goal | Chorus | Measured against the goal | Chorus, 1 instance (PostgreSQL) | Hocuspocus, 1 instance | Hocuspocus cluster | Hocuspocus cluster / its 1 instance | Chorus cluster / Hocuspocus cluster | Met |',
       '| --- | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | :---: |',

@@ -251,7 +251,7 @@ export const TARGETS: Target[] = [
     1.1,
     'µs',
     1,
-    'Cluster, many documents by hash: CPU per delivered update',
+    'Cluster, many documents by hash, same load per instance: CPU per delivered update',
   ),
   always(
     'cluster-many-documents',
