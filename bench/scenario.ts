@@ -91,8 +91,8 @@ export interface Settings {
   largeDocument: { keys: number }
   /** concurrency: handshakes in flight on the first connect (the storm itself is every client at once). */
   reconnectStorm: { clients: number; documents: number; concurrency: number }
-  /** One document, clients round robin over the instances. */
-  clusterOneDocument: { clients: number; writers: number; rate: number; durationMs: number; warmupMs: number }
+  /** One document, `clientsPerInstance` for each instance of the deployment, round robin over them. */
+  clusterOneDocument: { clientsPerInstance: number; writers: number; rate: number; durationMs: number; warmupMs: number }
   /** Documents placed by hash, `documentsPerInstance` for each instance of the deployment; one writer per document. */
   clusterManyDocuments: { documentsPerInstance: number; perDocument: number; rate: number; durationMs: number; warmupMs: number }
   /** Documents placed by hash, one writer each; kill -9 of one instance after killAfterMs of writing. */
@@ -117,7 +117,7 @@ export const FULL: Settings = {
   largeDocument: { keys: 30 },
   reconnectStorm: { clients: 2000, documents: 500, concurrency: 200 },
   // Modest sizes: all of the cluster scenarios together take about 6 minutes with 3 repeats.
-  clusterOneDocument: { clients: 60, writers: 4, rate: 20, durationMs: 4000, warmupMs: 1000 },
+  clusterOneDocument: { clientsPerInstance: 60, writers: 4, rate: 20, durationMs: 4000, warmupMs: 1000 },
   clusterManyDocuments: { documentsPerInstance: 80, perDocument: 3, rate: 4, durationMs: 4000, warmupMs: 1000 },
   clusterKill: { documents: 60, perDocument: 3, rate: 4, killAfterMs: 2500, writeAfterMs: 1500 },
 }
@@ -134,7 +134,7 @@ export const QUICK: Settings = {
   browser: { keystrokes: 5, warmup: false },
   largeDocument: { keys: 8 },
   reconnectStorm: { clients: 200, documents: 50, concurrency: 50 },
-  clusterOneDocument: { clients: 30, writers: 3, rate: 20, durationMs: 700, warmupMs: 200 },
+  clusterOneDocument: { clientsPerInstance: 20, writers: 3, rate: 20, durationMs: 700, warmupMs: 200 },
   clusterManyDocuments: { documentsPerInstance: 10, perDocument: 3, rate: 4, durationMs: 700, warmupMs: 200 },
   clusterKill: { documents: 15, perDocument: 3, rate: 4, killAfterMs: 500, writeAfterMs: 500 },
 }

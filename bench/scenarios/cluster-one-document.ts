@@ -4,6 +4,11 @@
  * crosses Redis to reach the other instances' clients. Against one instance of the same kind in
  * the same run: the delivery latency (writer's send to each other client's receipt) and the CPU
  * of the instances together per delivered update.
+ *
+ * Each instance serves as many of the document's clients as the single instance does (the
+ * cluster three times as many, the same writers), as in the many-documents scenario: the question
+ * is what a delivery costs when a document's audience is spread over instances, not what a third
+ * of the work costs an instance (more per unit: see cluster-many-documents.ts).
  */
 import { Deployment, measurePlacedTraffic, roundRobin, TRAFFIC_METRICS } from '../deployment.ts'
 import type { Scenario } from '../scenario.ts'
@@ -19,7 +24,8 @@ export const clusterOneDocument: Scenario = {
   appliesTo: (server) => CLUSTER_BENCH_KINDS.includes(server),
   prepare: async () => servicesMissing() ?? undefined,
   parameters: ({ clusterOneDocument: s }) =>
-    `1 document; ${s.clients} clients, the k-th to instance k mod 3 (one instance: all to it), of which ${s.writers} write ` +
+    `1 document; ${s.clientsPerInstance} clients per instance (one instance: ${s.clientsPerInstance}, a cluster of 3: ` +
+    `${3 * s.clientsPerInstance}), the k-th to instance k mod 3, of which ${s.writers} write ` +
     `${s.rate} edits/s each for ${s.durationMs / 1000} s after a ${s.warmupMs / 1000} s warm-up; latency from the writer's send ` +
     `to each other client's receipt; CPU per delivered update = CPU of all instances over the window / deliveries`,
   metrics: () => TRAFFIC_METRICS,
@@ -27,7 +33,8 @@ export const clusterOneDocument: Scenario = {
     const s = settings.clusterOneDocument
     const deployment = await Deployment.start(kind)
     try {
-      const layout = spreadLayout(pool.clients.length, ['cluster-one'], s.clients, s.writers)
+      const clients = s.clientsPerInstance * deployment.instances.length
+      const layout = spreadLayout(pool.clients.length, ['cluster-one'], clients, s.writers)
       return await measurePlacedTraffic(deployment, pool, layout, roundRobin(deployment.instances.length), s, log)
     } finally {
       await pool.closeAll()
