@@ -9,7 +9,7 @@
  * instance's own figure does not show, and what the capacity model needs to size Redis and
  * PostgreSQL.
  */
-import { readdirSync, readFileSync } from 'node:fs'
+import { readdirSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { Redis } from 'ioredis'
 import pg from 'pg'
@@ -26,6 +26,7 @@ interface PostgresService {
 interface RedisService {
   server: TestRedis
   pid: number
+  dir: string
 }
 
 let postgres: Promise<PostgresService> | null = null
@@ -64,7 +65,8 @@ function sharedRedis(): Promise<RedisService> {
     try {
       const info = await client.info('server')
       const pid = Number(/process_id:(\d+)/.exec(info)?.[1])
-      redisStarted = { server, pid }
+      const [, dir] = (await client.config('GET', 'dir')) as [string, string]
+      redisStarted = { server, pid, dir }
       return redisStarted
     } finally {
       client.disconnect()
@@ -144,8 +146,8 @@ export async function stopServices(): Promise<void> {
 }
 
 /**
- * For exit hooks, which cannot wait: kills redis-server's process group (PostgreSQL's helper
- * installs its own exit hook). Its temporary folder holds nothing (no persistence) but is left.
+ * For exit hooks, which cannot wait: kills redis-server's process group and removes its folder
+ * (PostgreSQL's helper installs its own exit hook).
  */
 export function killServicesSync(): void {
   if (!redisStarted) return
@@ -154,4 +156,5 @@ export function killServicesSync(): void {
   } catch {
     // gone already
   }
+  rmSync(redisStarted.dir, { recursive: true, force: true })
 }
