@@ -208,6 +208,10 @@ export async function openPlaced(
   }
 }
 
+export const HOCUSPOCUS_STORES_LATER =
+  'Hocuspocus stores a document 2 s after its last change and at most 10 s after the first: under steady typing its ' +
+  'PostgreSQL work falls mostly after the measured window, so its PostgreSQL CPU here understates what it stores'
+
 /** The figures of a write phase on a deployment, as both cluster traffic scenarios report them. */
 export const TRAFFIC_METRICS: MetricInfo[] = [
   { key: 'p50', label: 'latency p50', unit: 'ms', digits: 2, better: 'lower' },

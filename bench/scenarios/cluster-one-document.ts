@@ -10,7 +10,7 @@
  * is what a delivery costs when a document's audience is spread over instances, not what a third
  * of the work costs an instance (more per unit: see cluster-many-documents.ts).
  */
-import { Deployment, measurePlacedTraffic, roundRobin, TRAFFIC_METRICS } from '../deployment.ts'
+import { Deployment, HOCUSPOCUS_STORES_LATER, measurePlacedTraffic, roundRobin, TRAFFIC_METRICS } from '../deployment.ts'
 import type { Scenario } from '../scenario.ts'
 import type { ServerKind } from '../servers.ts'
 import { servicesMissing } from '../services.ts'
@@ -27,7 +27,8 @@ export const clusterOneDocument: Scenario = {
     `1 document; ${s.clientsPerInstance} clients per instance (one instance: ${s.clientsPerInstance}, a cluster of 3: ` +
     `${3 * s.clientsPerInstance}), the k-th to instance k mod 3, of which ${s.writers} write ` +
     `${s.rate} edits/s each for ${s.durationMs / 1000} s after a ${s.warmupMs / 1000} s warm-up; latency from the writer's send ` +
-    `to each other client's receipt; CPU per delivered update = CPU of all instances over the window / deliveries`,
+    `to each other client's receipt; CPU per delivered update = CPU of all instances over the window / deliveries. ` +
+    HOCUSPOCUS_STORES_LATER,
   metrics: () => TRAFFIC_METRICS,
   async run({ server: kind, pool, settings, log }) {
     const s = settings.clusterOneDocument
