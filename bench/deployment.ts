@@ -210,7 +210,7 @@ export async function openPlaced(
 
 export const HOCUSPOCUS_STORES_LATER =
   'Hocuspocus stores a document 2 s after its last change and at most 10 s after the first: under steady typing its ' +
-  'PostgreSQL work falls mostly after the measured window, so its PostgreSQL CPU here understates what it stores'
+  'PostgreSQL work falls mostly after the measured window, so its PostgreSQL CPU here understates what it stores.'
 
 /** The figures of a write phase on a deployment, as both cluster traffic scenarios report them. */
 export const TRAFFIC_METRICS: MetricInfo[] = [
