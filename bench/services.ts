@@ -35,6 +35,8 @@ let redis: Promise<RedisService> | null = null
 let postgresStarted: PostgresService | null = null
 let redisStarted: RedisService | null = null
 
+export { postgresMissing }
+
 /** Why a scenario needing PostgreSQL and Redis cannot run here, or null. */
 export function servicesMissing(): string | null {
   return postgresMissing() ?? (redisAvailable() ? null : REDIS_MISSING)

@@ -14,12 +14,14 @@ import { clockOf } from '../../lib/state-vector.ts'
 import { probeDocument } from '../probe.ts'
 import type { Scenario } from '../scenario.ts'
 import { confirmsSaves, isPersistent, ServerProcess } from '../servers.ts'
+import { postgresMissing } from '../services.ts'
 import { now, sleep, waitCpuIdle } from '../traffic.ts'
 
 export const persistence: Scenario = {
   id: 'persistence',
   title: 'Persistence: restart, cold load, kill -9',
-  appliesTo: isPersistent,
+  // Chorus on PostgreSQL only where PostgreSQL is installed (the bench starts its own).
+  appliesTo: (server) => isPersistent(server) && (server !== 'chorus-postgres' || postgresMissing() === null),
   parameters: ({ persistence: s }) =>
     `${s.updates.toLocaleString('en')} updates (one ~20-character insert each) into one document, sent as fast as the socket ` +
     `takes them; graceful restart; a new client's time to the full state. Then a writer at ${s.killRate} edits/s and ` +
