@@ -235,13 +235,31 @@ export const TRAFFIC_METRICS: MetricInfo[] = [
   { key: 'rss', label: 'peak RSS, instances together', unit: 'MiB', digits: 0, better: 'lower' },
 ]
 
-/** Opens the layout as placed, runs the write phase, and returns TRAFFIC_METRICS' figures. */
+/** The same writers moving their carets instead of editing (CARET_METRICS), when asked for. */
+export const CARET_METRICS: MetricInfo[] = [
+  { key: 'caret.p99', label: 'carets: latency p99', unit: 'ms', digits: 2, better: 'lower' },
+  { key: 'caret.delivered', label: 'carets: delivered', unit: '%', digits: 2, better: 'higher' },
+  {
+    key: 'caret.cpuPerMessage',
+    label: 'carets: instances’ CPU per caret move (with all its deliveries)',
+    unit: 'µs',
+    digits: 0,
+    better: 'lower',
+  },
+  { key: 'caret.redisPerMessage', label: 'carets: Redis CPU per caret move', unit: 'µs', digits: 1, better: 'lower' },
+]
+
+/**
+ * Opens the layout as placed, runs the write phase, and returns TRAFFIC_METRICS' figures; with
+ * `caretMs`, then the same writers move their carets (awareness updates, relayed and never
+ * stored) at the same rate for that long, for CARET_METRICS.
+ */
 export async function measurePlacedTraffic(
   deployment: Deployment,
   pool: LoadPool,
   layout: Layout,
   placement: Placement,
-  options: { rate: number; durationMs: number; warmupMs: number },
+  options: { rate: number; durationMs: number; warmupMs: number; caretMs?: number },
   log: (line: string) => void,
 ): Promise<Metrics> {
   const opened = await openPlaced(deployment, pool, place(layout, placement))
@@ -268,6 +286,27 @@ export async function measurePlacedTraffic(
     redisPerEdit: perEdit(phase.redisCpuPercent),
     postgresPerEdit: perEdit(phase.postgresCpuPercent),
     rss: phase.peakRssMiB,
+  }
+  if (options.caretMs) {
+    const carets = await runWritePhase(deployment, pool, layout, {
+      rate: options.rate,
+      durationMs: options.caretMs,
+      warmupMs: 500,
+      drainMs: 5000,
+      what: 'caret',
+    })
+    const perMove = (percent: number) =>
+      Number.isNaN(percent) ? null : ((percent / 100) * (options.caretMs! / 1000) * 1e6) / carets.sent
+    Object.assign(figures, {
+      'caret.p99': carets.latency.p99,
+      'caret.delivered': carets.deliveredFraction * 100,
+      'caret.cpuPerMessage': perMove(carets.cpuPercent),
+      'caret.redisPerMessage': perMove(carets.redisCpuPercent),
+    })
+    log(
+      `  carets: p99 ${carets.latency.p99.toFixed(2)} ms, delivered ${carets.received}/${carets.expected}, ` +
+        `${figures['caret.cpuPerMessage']?.toFixed(0)} µs per move`,
+    )
   }
   log(
     `  ${deployment.instances.length} instance(s), ${opened.sockets} sockets: p50 ${phase.latency.p50.toFixed(2)} p99 ${phase.latency.p99.toFixed(2)} ms, ` +

@@ -45,7 +45,15 @@ export interface SocketSpec {
 
 export type LoadRequest =
   | { type: 'open'; base: string; sockets: SocketSpec[]; concurrency: number; timeoutMs: number; protocol?: Protocol }
-  | { type: 'write'; epoch: number; startAt: number; durationMs: number; rate: number }
+  | {
+      type: 'write'
+      epoch: number
+      startAt: number
+      durationMs: number
+      rate: number
+      /** 'caret': each tick sends an awareness update (a caret move) instead of an edit. */
+      what?: 'edit' | 'caret'
+    }
   | { type: 'burst'; epoch: number; count: number; chunk: number }
   | { type: 'replay'; file: string }
   | { type: 'expect'; text: string; timeoutMs: number }
@@ -135,6 +143,8 @@ interface Writer {
   editWritten: boolean[] | null
   firstSendAt: number
   lastSendAt: number
+  /** The clock of this writer's awareness state (y-protocols keeps a state only with a higher clock). */
+  caretClock: number
 }
 
 interface Observer {
@@ -226,6 +236,9 @@ function onFrame(sock: Sock, raw: Buffer): void {
     }
     if (sock.observer) applyToObserver(sock.observer, data)
     else if (syncType === 2) scanMarkers(sock, data, receivedAt)
+  } else if (type === 1) {
+    // Awareness: a caret move carries its writer's marker in its state's JSON.
+    scanMarkers(sock, data, receivedAt)
   } else if (type === MESSAGE_SAVED_STATE && sock.savedState) {
     sock.savedState = decodeSavedStateFrame(data)
   }
@@ -362,7 +375,31 @@ function createWriter(id: number, sock: Sock): Writer {
     editWritten: sock.spec.ext ? [] : null,
     firstSendAt: 0,
     lastSendAt: 0,
+    caretClock: 0,
   }
+}
+
+/**
+ * A caret move: an awareness update with this writer's state, the marker inside its JSON (ASCII,
+ * so receivers find it in the raw frame like an edit's). Servers relay it without storing it.
+ */
+function sendCaret(writer: Writer): void {
+  if (writer.sock.closed) return
+  const sentAt = now()
+  const marker = `<#${writer.id}.${++writer.seq}.${Math.round((sentAt - epoch) * 1000)}#>`
+  const update = encoding.createEncoder()
+  encoding.writeVarUint(update, 1)
+  encoding.writeVarUint(update, writer.clientId)
+  encoding.writeVarUint(update, ++writer.caretClock)
+  encoding.writeVarString(update, JSON.stringify({ user: { name: `writer ${writer.id}` }, cursor: marker }))
+  const frame = encoding.createEncoder()
+  encoding.writeVarUint(frame, 1) // awareness
+  encoding.writeVarUint8Array(frame, encoding.toUint8Array(update))
+  if (writer.firstSendAt === 0) writer.firstSendAt = sentAt
+  writer.lastSendAt = sentAt
+  sendFrame(writer.sock, encoding.toUint8Array(frame), (error) => {
+    if (!error) writer.written++
+  })
 }
 
 function sendEdit(writer: Writer): void {
@@ -394,6 +431,7 @@ function write(request: Extract<LoadRequest, { type: 'write' }>): Promise<void> 
   epoch = request.epoch
   const all = writers()
   const interval = 1000 / request.rate
+  const send = request.what === 'caret' ? sendCaret : sendEdit
   for (const writer of all) {
     writer.interval = interval
     // Phases spread by the golden ratio, so writers never tick in lockstep.
@@ -408,7 +446,7 @@ function write(request: Extract<LoadRequest, { type: 'write' }>): Promise<void> 
         // A writer that fell behind catches up, but never with more than 250 ms of edits at once.
         if (t - writer.nextAt > 250) writer.nextAt = t - 250
         while (writer.nextAt <= t && writer.nextAt < writer.endAt) {
-          sendEdit(writer)
+          send(writer)
           writer.nextAt += writer.interval
         }
         if (writer.nextAt < writer.endAt && !writer.sock.closed) nextDue = Math.min(nextDue, writer.nextAt)

@@ -93,8 +93,18 @@ export interface Settings {
   reconnectStorm: { clients: number; documents: number; concurrency: number }
   /** One document, `clientsPerInstance` for each instance of the deployment, round robin over them. */
   clusterOneDocument: { clientsPerInstance: number; writers: number; rate: number; durationMs: number; warmupMs: number }
-  /** Documents placed by hash, `documentsPerInstance` for each instance of the deployment; one writer per document. */
-  clusterManyDocuments: { documentsPerInstance: number; perDocument: number; rate: number; durationMs: number; warmupMs: number }
+  /**
+   * Documents placed by hash, `documentsPerInstance` for each instance of the deployment; one writer
+   * per document, which then moves its caret at the same rate for caretMs.
+   */
+  clusterManyDocuments: {
+    documentsPerInstance: number
+    perDocument: number
+    rate: number
+    durationMs: number
+    warmupMs: number
+    caretMs: number
+  }
   /** Documents placed by hash, one writer each; kill -9 of one instance after killAfterMs of writing. */
   clusterKill: { documents: number; perDocument: number; rate: number; killAfterMs: number; writeAfterMs: number }
 }
@@ -118,7 +128,7 @@ export const FULL: Settings = {
   reconnectStorm: { clients: 2000, documents: 500, concurrency: 200 },
   // Modest sizes: all of the cluster scenarios together take about 6 minutes with 3 repeats.
   clusterOneDocument: { clientsPerInstance: 60, writers: 4, rate: 20, durationMs: 4000, warmupMs: 1000 },
-  clusterManyDocuments: { documentsPerInstance: 80, perDocument: 3, rate: 4, durationMs: 4000, warmupMs: 1000 },
+  clusterManyDocuments: { documentsPerInstance: 80, perDocument: 3, rate: 4, durationMs: 4000, warmupMs: 1000, caretMs: 2000 },
   clusterKill: { documents: 60, perDocument: 3, rate: 4, killAfterMs: 2500, writeAfterMs: 1500 },
 }
 
@@ -135,6 +145,6 @@ export const QUICK: Settings = {
   largeDocument: { keys: 8 },
   reconnectStorm: { clients: 200, documents: 50, concurrency: 50 },
   clusterOneDocument: { clientsPerInstance: 20, writers: 3, rate: 20, durationMs: 700, warmupMs: 200 },
-  clusterManyDocuments: { documentsPerInstance: 10, perDocument: 3, rate: 4, durationMs: 700, warmupMs: 200 },
+  clusterManyDocuments: { documentsPerInstance: 10, perDocument: 3, rate: 4, durationMs: 700, warmupMs: 200, caretMs: 500 },
   clusterKill: { documents: 15, perDocument: 3, rate: 4, killAfterMs: 500, writeAfterMs: 500 },
 }

@@ -118,12 +118,17 @@ export async function runWritePhase(
   server: Measured,
   pool: LoadPool,
   layout: Layout,
-  options: { rate: number; durationMs: number; drainMs: number; warmupMs?: number },
+  options: { rate: number; durationMs: number; drainMs: number; warmupMs?: number; what?: 'edit' | 'caret' },
 ): Promise<PhaseResult> {
   if (options.warmupMs) {
     // The same load for a moment first, unrecorded: a fresh server's first edits pay for JIT
     // compilation and lazy allocations, which is not what the steady-state figures are about.
-    await runWritePhase(server, pool, layout, { rate: options.rate, durationMs: options.warmupMs, drainMs: options.drainMs })
+    await runWritePhase(server, pool, layout, {
+      rate: options.rate,
+      durationMs: options.warmupMs,
+      drainMs: options.drainMs,
+      what: options.what,
+    })
   }
   await pool.all({ type: 'reset' })
   const epoch = now()
@@ -153,7 +158,7 @@ export async function runWritePhase(
     }, endAt - now()),
   ]
   server.resetPeak()
-  await pool.all({ type: 'write', epoch, startAt, durationMs: options.durationMs, rate: options.rate })
+  await pool.all({ type: 'write', epoch, startAt, durationMs: options.durationMs, rate: options.rate, what: options.what })
   let reports = await pool.all<LoadReport>({ type: 'report' })
   const expected = expectedDeliveries(layout, reports)
   // Drain: wait until everything owed arrived, or give up after drainMs.

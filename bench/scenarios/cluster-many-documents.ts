@@ -12,7 +12,14 @@
  * of the load costs about twice as much per update even with no Redis at all (measured while
  * writing this scenario: 3 instances on one database without REDIS_URL, 1.9-2.1x one instance).
  */
-import { byDocument, Deployment, HOCUSPOCUS_STORES_LATER, measurePlacedTraffic, TRAFFIC_METRICS } from '../deployment.ts'
+import {
+  byDocument,
+  CARET_METRICS,
+  Deployment,
+  HOCUSPOCUS_STORES_LATER,
+  measurePlacedTraffic,
+  TRAFFIC_METRICS,
+} from '../deployment.ts'
 import type { Scenario } from '../scenario.ts'
 import { servicesMissing } from '../services.ts'
 import { spreadLayout } from '../traffic.ts'
@@ -27,9 +34,10 @@ export const clusterManyDocuments: Scenario = {
     `${s.documentsPerInstance} documents per instance (one instance: ${s.documentsPerInstance}, a cluster of 3: ` +
     `${3 * s.documentsPerInstance}) x ${s.perDocument} clients, all clients of a document on the instance its path hashes to ` +
     `(rendezvous hashing, as HAProxy's consistent hash on the URI); in each document one client writes ${s.rate} edits/s ` +
-    `for ${s.durationMs / 1000} s after a ${s.warmupMs / 1000} s warm-up (${s.documentsPerInstance * s.rate} edits/s per instance). ` +
+    `for ${s.durationMs / 1000} s after a ${s.warmupMs / 1000} s warm-up (${s.documentsPerInstance * s.rate} edits/s per instance); ` +
+    `then the same writers move their carets (awareness updates) at the same rate for ${s.caretMs / 1000} s. ` +
     HOCUSPOCUS_STORES_LATER,
-  metrics: () => TRAFFIC_METRICS,
+  metrics: () => [...TRAFFIC_METRICS, ...CARET_METRICS],
   async run({ server: kind, pool, settings, log }) {
     const s = settings.clusterManyDocuments
     const deployment = await Deployment.start(kind)
