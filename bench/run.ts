@@ -1,6 +1,7 @@
 /**
  * `npm run bench`: Chorus's sync server against the floor (a bare relay) and y-websocket's own
- * server, side by side in one run, servers interleaved within each repeat.
+ * server, side by side in one run, servers interleaved within each repeat; and, in the scale-out
+ * scenarios (cluster-*), Chorus's cluster against one Chorus instance and Hocuspocus's cluster.
  *
  *   npm run bench [-- --quick] [--only fan-out,trace] [--servers floor,chorus] [--repeat 3] [--out docs/benchmarks.md]
  *   npm run bench -- --report-from bench/results/<run>.json   (rewrite the report only)
