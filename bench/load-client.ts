@@ -15,6 +15,12 @@
  *   - observers (trace replay, persistence checks) do decode: they apply every update to a Y.Doc
  *     and report when its text equals the expected final text.
  *
+ * Hocuspocus speaks the same messages with two differences (`protocol: 'hocuspocus'` on open):
+ * every frame, both ways, starts with the document's name (one socket may carry several
+ * documents), and a document is served only after an Auth message (an empty token here: the
+ * reference server has no authentication hook). The sockets here add and strip that prefix, and
+ * otherwise behave exactly as for the other servers.
+ *
  * Everything is driven by request/response messages over IPC (see LoadRequest). The process exits
  * when the parent goes away.
  */
@@ -22,6 +28,7 @@ import { readFileSync } from 'node:fs'
 import WebSocket from 'ws'
 import * as Y from 'yjs'
 import * as decoding from 'lib0/decoding'
+import * as encoding from 'lib0/encoding'
 import { encodeSyncUpdate } from '../lib/protocol.ts'
 import { appendUpdate, randomClientId } from './append-update.ts'
 import { decodeSavedStateFrame } from '../lib/state-vector.ts'
@@ -37,8 +44,16 @@ export interface SocketSpec {
 }
 
 export type LoadRequest =
-  | { type: 'open'; base: string; sockets: SocketSpec[]; concurrency: number; timeoutMs: number }
-  | { type: 'write'; epoch: number; startAt: number; durationMs: number; rate: number }
+  | { type: 'open'; base: string; sockets: SocketSpec[]; concurrency: number; timeoutMs: number; protocol?: Protocol }
+  | {
+      type: 'write'
+      epoch: number
+      startAt: number
+      durationMs: number
+      rate: number
+      /** 'caret': each tick sends an awareness update (a caret move) instead of an edit. */
+      what?: 'edit' | 'caret'
+    }
   | { type: 'burst'; epoch: number; count: number; chunk: number }
   | { type: 'replay'; file: string }
   | { type: 'expect'; text: string; timeoutMs: number }
@@ -48,6 +63,9 @@ export type LoadRequest =
   | { type: 'reset' }
   | { type: 'close' }
 
+/** How frames are addressed: y-websocket's (one document per socket), or Hocuspocus's (named in each frame). */
+export type Protocol = 'y-websocket' | 'hocuspocus'
+
 export interface OpenResult {
   synced: number
   failed: number
@@ -55,6 +73,8 @@ export interface OpenResult {
   connectMs: number[]
   /** The same per requested socket, in request order (NaN: did not sync). */
   connectMsBySocket: number[]
+  /** When each requested socket synced, on the shared clock (`performance.timeOrigin + now()`; NaN: did not). */
+  syncedAtBySocket: number[]
 }
 
 export interface WriterReport {
@@ -95,6 +115,8 @@ const now = (): number => performance.timeOrigin + performance.now()
 interface Sock {
   spec: SocketSpec
   ws: WebSocket
+  /** Hocuspocus: the document's name as a varString, before every frame. */
+  prefix: Buffer | null
   createdAt: number
   synced: boolean
   closed: boolean
@@ -121,6 +143,8 @@ interface Writer {
   editWritten: boolean[] | null
   firstSendAt: number
   lastSendAt: number
+  /** The clock of this writer's awareness state (y-protocols keeps a state only with a higher clock). */
+  caretClock: number
 }
 
 interface Observer {
@@ -188,14 +212,22 @@ function scanMarkers(sock: Sock, data: Buffer, receivedAt: number): void {
   }
 }
 
-function onFrame(sock: Sock, data: Buffer): void {
+/** Sends a frame, addressed to the socket's document when the protocol wants that. */
+function sendFrame(sock: Sock, frame: Uint8Array, callback?: (error?: Error) => void): void {
+  sock.ws.send(sock.prefix ? Buffer.concat([sock.prefix, frame]) : frame, callback)
+}
+
+const HOCUSPOCUS_AUTH_TOKEN = Uint8Array.of(2, 0, 0) // Auth, Token, empty string
+
+function onFrame(sock: Sock, raw: Buffer): void {
   const receivedAt = now()
+  const data = sock.prefix ? raw.subarray(sock.prefix.length) : raw
   const type = data[0]
   if (type === 0) {
     const syncType = data[1]
     if (syncType === 0) {
       // The server's step 1: we hold nothing it lacks at this point.
-      sock.ws.send(STEP2_EMPTY)
+      sendFrame(sock, STEP2_EMPTY)
       return
     }
     if (syncType === 1 && !sock.synced) {
@@ -204,6 +236,9 @@ function onFrame(sock: Sock, data: Buffer): void {
     }
     if (sock.observer) applyToObserver(sock.observer, data)
     else if (syncType === 2) scanMarkers(sock, data, receivedAt)
+  } else if (type === 1) {
+    // Awareness: a caret move carries its writer's marker in its state's JSON.
+    scanMarkers(sock, data, receivedAt)
   } else if (type === MESSAGE_SAVED_STATE && sock.savedState) {
     sock.savedState = decodeSavedStateFrame(data)
   }
@@ -228,6 +263,7 @@ const pending = new Map<Sock, (at: number) => void>()
 async function open(request: Extract<LoadRequest, { type: 'open' }>): Promise<OpenResult> {
   const connectMs: number[] = []
   const connectMsBySocket: number[] = request.sockets.map(() => NaN)
+  const syncedAtBySocket: number[] = request.sockets.map(() => NaN)
   let failed = 0
   let next = 0
   const deadline = now() + request.timeoutMs
@@ -239,11 +275,12 @@ async function open(request: Extract<LoadRequest, { type: 'open' }>): Promise<Op
         const index = next++
         const spec = request.sockets[index]
         inFlight++
-        connectOne(request.base, spec, deadline)
+        connectOne(request.base, spec, deadline, request.protocol ?? 'y-websocket')
           .then(
-            (ms) => {
+            ({ ms, at }) => {
               connectMs.push(ms)
               connectMsBySocket[index] = ms
+              syncedAtBySocket[index] = at
             },
             () => failed++,
           )
@@ -259,16 +296,23 @@ async function open(request: Extract<LoadRequest, { type: 'open' }>): Promise<Op
     launch()
   })
   failed += request.sockets.length - next
-  return { synced: connectMs.length, failed, connectMs, connectMsBySocket }
+  return { synced: connectMs.length, failed, connectMs, connectMsBySocket, syncedAtBySocket }
 }
 
-function connectOne(base: string, spec: SocketSpec, deadline: number): Promise<number> {
+function connectOne(base: string, spec: SocketSpec, deadline: number, protocol: Protocol): Promise<{ ms: number; at: number }> {
   const url = `${base}/${spec.doc}${spec.ext ? '?chorus=1' : ''}`
   const createdAt = now()
   const ws = new WebSocket(url, { perMessageDeflate: false })
+  let prefix: Buffer | null = null
+  if (protocol === 'hocuspocus') {
+    const encoder = encoding.createEncoder()
+    encoding.writeVarString(encoder, spec.doc)
+    prefix = Buffer.from(encoding.toUint8Array(encoder))
+  }
   const sock: Sock = {
     spec,
     ws,
+    prefix,
     createdAt,
     synced: false,
     closed: false,
@@ -283,7 +327,7 @@ function connectOne(base: string, spec: SocketSpec, deadline: number): Promise<n
     sock.observer = { ydoc, text: ydoc.getText('t'), doneAt: 0 }
   }
   sockets.push(sock)
-  return new Promise<number>((resolve, reject) => {
+  return new Promise<{ ms: number; at: number }>((resolve, reject) => {
     const timer = setTimeout(
       () => {
         pending.delete(sock)
@@ -295,9 +339,12 @@ function connectOne(base: string, spec: SocketSpec, deadline: number): Promise<n
     pending.set(sock, (at) => {
       clearTimeout(timer)
       pending.delete(sock)
-      resolve(at - createdAt)
+      resolve({ ms: at - createdAt, at })
     })
-    ws.on('open', () => ws.send(STEP1_EMPTY))
+    ws.on('open', () => {
+      if (sock.prefix) sendFrame(sock, HOCUSPOCUS_AUTH_TOKEN)
+      sendFrame(sock, STEP1_EMPTY)
+    })
     ws.on('message', (data: Buffer) => onFrame(sock, data))
     ws.on('error', () => undefined)
     ws.on('close', () => {
@@ -328,7 +375,31 @@ function createWriter(id: number, sock: Sock): Writer {
     editWritten: sock.spec.ext ? [] : null,
     firstSendAt: 0,
     lastSendAt: 0,
+    caretClock: 0,
   }
+}
+
+/**
+ * A caret move: an awareness update with this writer's state, the marker inside its JSON (ASCII,
+ * so receivers find it in the raw frame like an edit's). Servers relay it without storing it.
+ */
+function sendCaret(writer: Writer): void {
+  if (writer.sock.closed) return
+  const sentAt = now()
+  const marker = `<#${writer.id}.${++writer.seq}.${Math.round((sentAt - epoch) * 1000)}#>`
+  const update = encoding.createEncoder()
+  encoding.writeVarUint(update, 1)
+  encoding.writeVarUint(update, writer.clientId)
+  encoding.writeVarUint(update, ++writer.caretClock)
+  encoding.writeVarString(update, JSON.stringify({ user: { name: `writer ${writer.id}` }, cursor: marker }))
+  const frame = encoding.createEncoder()
+  encoding.writeVarUint(frame, 1) // awareness
+  encoding.writeVarUint8Array(frame, encoding.toUint8Array(update))
+  if (writer.firstSendAt === 0) writer.firstSendAt = sentAt
+  writer.lastSendAt = sentAt
+  sendFrame(writer.sock, encoding.toUint8Array(frame), (error) => {
+    if (!error) writer.written++
+  })
 }
 
 function sendEdit(writer: Writer): void {
@@ -344,7 +415,7 @@ function sendEdit(writer: Writer): void {
   }
   if (writer.firstSendAt === 0) writer.firstSendAt = sentAt
   writer.lastSendAt = sentAt
-  writer.sock.ws.send(frame, (error) => {
+  sendFrame(writer.sock, frame, (error) => {
     if (error) return
     writer.written++
     if (index >= 0) writer.editWritten![index] = true
@@ -360,6 +431,7 @@ function write(request: Extract<LoadRequest, { type: 'write' }>): Promise<void> 
   epoch = request.epoch
   const all = writers()
   const interval = 1000 / request.rate
+  const send = request.what === 'caret' ? sendCaret : sendEdit
   for (const writer of all) {
     writer.interval = interval
     // Phases spread by the golden ratio, so writers never tick in lockstep.
@@ -374,7 +446,7 @@ function write(request: Extract<LoadRequest, { type: 'write' }>): Promise<void> 
         // A writer that fell behind catches up, but never with more than 250 ms of edits at once.
         if (t - writer.nextAt > 250) writer.nextAt = t - 250
         while (writer.nextAt <= t && writer.nextAt < writer.endAt) {
-          sendEdit(writer)
+          send(writer)
           writer.nextAt += writer.interval
         }
         if (writer.nextAt < writer.endAt && !writer.sock.closed) nextDue = Math.min(nextDue, writer.nextAt)
@@ -441,7 +513,7 @@ function replay(
           setTimeout(pump, 1)
           return
         }
-        sock.ws.send(frames[i++])
+        sendFrame(sock, frames[i++])
         if ((i & 255) === 0) {
           setImmediate(pump)
           return

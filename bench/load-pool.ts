@@ -5,7 +5,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process'
 import { join } from 'node:path'
-import type { LoadReport, LoadRequest, OpenResult, SocketSpec } from './load-client.ts'
+import type { LoadReport, LoadRequest, OpenResult, Protocol, SocketSpec } from './load-client.ts'
 import { REPO_ROOT } from './paths.ts'
 
 export class LoadClient {
@@ -56,8 +56,14 @@ export class LoadClient {
     })
   }
 
-  open(base: string, sockets: SocketSpec[], concurrency = 64, timeoutMs = 60_000): Promise<OpenResult> {
-    return this.request({ type: 'open', base, sockets, concurrency, timeoutMs })
+  open(
+    base: string,
+    sockets: SocketSpec[],
+    concurrency = 64,
+    timeoutMs = 60_000,
+    protocol: Protocol = 'y-websocket',
+  ): Promise<OpenResult> {
+    return this.request({ type: 'open', base, sockets, concurrency, timeoutMs, protocol })
   }
 
   report(): Promise<LoadReport> {

@@ -7,7 +7,9 @@
 import WebSocket from 'ws'
 import * as Y from 'yjs'
 import * as decoding from 'lib0/decoding'
+import * as encoding from 'lib0/encoding'
 import { encodeSyncStep1, encodeSyncStep2 } from '../lib/protocol.ts'
+import type { Protocol } from './load-client.ts'
 
 export interface ProbeResult {
   ok: boolean
@@ -25,12 +27,21 @@ export interface ProbeOptions {
    */
   quietMs?: number
   timeoutMs: number
+  /** Hocuspocus names the document in every frame and wants an Auth message first (see load-client.ts). */
+  protocol?: Protocol
 }
 
 export function probeDocument(wsBase: string, docId: string, options: ProbeOptions): Promise<ProbeResult> {
   const ydoc = new Y.Doc()
   const started = performance.now()
   const ws = new WebSocket(`${wsBase}/${docId}`, { perMessageDeflate: false })
+  let prefix: Uint8Array = new Uint8Array(0)
+  if (options.protocol === 'hocuspocus') {
+    const encoder = encoding.createEncoder()
+    encoding.writeVarString(encoder, docId)
+    prefix = encoding.toUint8Array(encoder)
+  }
+  const send = (frame: Uint8Array): void => ws.send(Buffer.concat([prefix, frame]))
   return new Promise<ProbeResult>((resolve) => {
     let synced = false
     let quietTimer: NodeJS.Timeout | undefined
@@ -50,16 +61,20 @@ export function probeDocument(wsBase: string, docId: string, options: ProbeOptio
       const lastChange = performance.now()
       quietTimer = setTimeout(() => finish(!options.until, lastChange), options.quietMs)
     }
-    ws.on('open', () => ws.send(encodeSyncStep1(Y.encodeStateVector(ydoc))))
+    ws.on('open', () => {
+      if (prefix.length) send(Uint8Array.of(2, 0, 0)) // Auth, Token, ''
+      send(encodeSyncStep1(Y.encodeStateVector(ydoc)))
+    })
     ws.on('error', () => finish(false))
     ws.on('close', () => finish(false))
     ws.on('message', (data: Buffer) => {
       const decoder = decoding.createDecoder(data)
+      decoder.pos = prefix.length
       if (decoding.readVarUint(decoder) !== 0) return
       const syncType = decoding.readVarUint(decoder)
       const payload = decoding.readVarUint8Array(decoder)
       if (syncType === 0) {
-        ws.send(encodeSyncStep2(Y.encodeStateAsUpdate(ydoc, payload)))
+        send(encodeSyncStep2(Y.encodeStateAsUpdate(ydoc, payload)))
         return
       }
       Y.applyUpdate(ydoc, payload)

@@ -69,6 +69,11 @@ function pushBaselineComparison(run: RunRecord, push: (...lines: string[]) => vo
   )
 }
 
+const unitless = (v: number | null | undefined): string => (v === null || v === undefined ? '–' : formatShort(v))
+const ratio = (a: number | null | undefined, b: number | null | undefined): string =>
+  a == null || b == null || b === 0 ? '–' : `${(a / b).toFixed(2)}x`
+const metText = (outcome: TargetOutcome): string => (outcome.met === null ? '–' : outcome.met ? '**met**' : '**MISSED**')
+
 function renderMarkdown(run: RunRecord, outcomes: Evaluated[], chartName: string, analysis: string): string {
   const lines: string[] = []
   const push = (...more: string[]) => lines.push(...more)
@@ -103,6 +108,10 @@ function renderMarkdown(run: RunRecord, outcomes: Evaluated[], chartName: string
     "- **y-websocket**: y-websocket@2.1.0's `bin/server.cjs` (`bin/utils.cjs`), in memory.",
     '- **y-websocket + LevelDB**: the same with `YPERSISTENCE` (y-leveldb; writes without fsync, not awaited).',
     '- **Chorus**: `server/standalone.ts` with its LevelDB store (every update written with `sync: true`, group commit). Its per-address connection limit and per-connection rate limits are lifted (all load comes from 127.0.0.1); everything else is its default.',
+    "- **Chorus (PostgreSQL)**: the same with `DATABASE_URL`, a fresh database for each measurement on a PostgreSQL (Debian's, started by the bench in a temporary folder, fsync and synchronous commit on) that the run shares. Persistence and scale-out scenarios only.",
+    '- **Chorus cluster**: three such instances, separate processes, on one fresh database, with `REDIS_URL` on a redis-server the bench starts likewise. Scale-out scenarios only.',
+    "- **Hocuspocus (PostgreSQL)** and **Hocuspocus cluster**: @hocuspocus/server 4.7 (bench/hocuspocus-server.ts), storing through @hocuspocus/extension-database to the same PostgreSQL (the whole document, one row, after its default 2 s debounce, at most 10 s), and in the cluster with @hocuspocus/extension-redis on the same Redis. Its idle timeout is raised above the scenarios' length; otherwise its defaults. Scale-out scenarios only.",
+    "- No load balancer runs in the scale-out scenarios: the bench places each client on an instance as one would, round robin or by a hash of the document (rendezvous hashing, which moves only a dead instance's documents, as HAProxy's `hash-type consistent` does). CPU per delivered update counts the instances' CPU over the window; Redis's and PostgreSQL's are shown beside it.",
     ...(run.servers.includes('chorus-baseline')
       ? [
           `- **Chorus baseline**: the same server from another checkout (\`BENCH_BASELINE_DIR\`, ${run.versions['Chorus baseline (BENCH_BASELINE_DIR)'] ?? 'unknown commit'}), run the same way, interleaved with the others: what this checkout's changes cost, measured on the same machine at the same time.`,
@@ -117,19 +126,41 @@ function renderMarkdown(run: RunRecord, outcomes: Evaluated[], chartName: string
     '| --- | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | :---: |',
   )
   for (const { target, outcome } of outcomes) {
+    if (target.group) continue
     if (!outcome) {
       push(`| ${target.label} | ${target.goal} | not measured | | | | | | | – |`)
       continue
     }
     const s = outcome.servers
-    const unitless = (v: number | null | undefined) => (v === null || v === undefined ? '–' : formatShort(v))
-    const ratio = (a: number | null | undefined, b: number | null | undefined) =>
-      a == null || b == null || b === 0 ? '–' : `${(a / b).toFixed(2)}x`
     push(
       `| ${target.label} | ${target.goal} | ${outcome.chorus} | ${outcome.measured} | ${unitless(s.floor)} | ${unitless(s.reference)} | ` +
         `${unitless(s['reference-leveldb'])} | ${ratio(s.chorus, s.reference)} | ${ratio(s.chorus, s['reference-leveldb'])} | ` +
-        `${outcome.met === null ? '–' : outcome.met ? '**met**' : '**MISSED**'} |`,
+        `${metText(outcome)} |`,
     )
+  }
+  const scaleOut = outcomes.filter(({ target }) => target.group === 'scale-out')
+  if (scaleOut.some(({ outcome }) => outcome)) {
+    push(
+      '',
+      '### Scale-out targets',
+      '',
+      "Chorus's cluster (3 instances, Redis, PostgreSQL) against one Chorus instance on PostgreSQL, measured in the same run, and Hocuspocus 4.7 the same way (its cluster with @hocuspocus/extension-redis against one Hocuspocus instance). The Chorus column is the figure the target is about (the cluster's, or one instance's on PostgreSQL for the persistence rows). In the one-document scenario the cluster carries the load of one instance; in the many-documents scenario each of its instances carries what the single instance carries, so that the ratio says whether capacity grows linearly.",
+      '',
+      '| Target | Goal | Chorus | Measured against the goal | Chorus, 1 instance (PostgreSQL) | Hocuspocus, 1 instance | Hocuspocus cluster | Hocuspocus cluster / its 1 instance | Chorus cluster / Hocuspocus cluster | Met |',
+      '| --- | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | :---: |',
+    )
+    for (const { target, outcome } of scaleOut) {
+      if (!outcome) {
+        push(`| ${target.label} | ${target.goal} | not measured | | | | | | | – |`)
+        continue
+      }
+      const s = outcome.servers
+      push(
+        `| ${target.label} | ${target.goal} | ${outcome.chorus} | ${outcome.measured} | ${unitless(s['chorus-postgres'])} | ` +
+          `${unitless(s.hocuspocus)} | ${unitless(s['hocuspocus-cluster'])} | ${ratio(s['hocuspocus-cluster'], s.hocuspocus)} | ` +
+          `${ratio(s['chorus-cluster'], s['hocuspocus-cluster'])} | ${metText(outcome)} |`,
+      )
+    }
   }
   push('')
   pushBaselineComparison(run, push)
@@ -182,7 +213,7 @@ function renderMarkdown(run: RunRecord, outcomes: Evaluated[], chartName: string
     '',
     '## Running it',
     '',
-    '`npm run bench` (about 20 minutes on 2 cores) or `npm run bench -- --quick` (a smoke run of about a minute). Options: `--only <scenario,...>` (fan-out, many-documents, idle, saturation, persistence, trace, browser, large-document, reconnect-storm), `--servers <floor,reference,reference-leveldb,chorus,chorus-baseline>`, `--repeat N` (default 3, quick 1), `--out <file>` (the chart goes beside it), `--report-from bench/results/<run>.json` (rewrite the report from a run\'s saved figures). The trace scenarios read `../shared/data/editing-traces/automerge-paper.json.gz` beside the checkout and fall back to generated keystrokes, saying so, when it is absent; encoded trace updates are cached in the system temp dir, never in the repository. For diagnosis: `BENCH_CPU_PROF=<dir>` (V8 CPU profile of every server), `BENCH_CHORUS_NODE_ARGS=...` (extra node options for Chorus), `BENCH_CHORUS_LOG_LEVEL=debug` (the log level of Chorus; warn by default), `BENCH_BROWSER_PROFILE=<dir>` (CPU profiles of both browser pages while typing, and during each large-document paste), `BENCH_BROWSER_TRACE=<dir>` (large-document: a Chromium trace of both pages while typing, with marks at each keydown, DOM change and frame), `BENCH_BASELINE_DIR=<another checkout, with its node_modules>` (adds the server kind `chorus-baseline`, that checkout\'s sync server, to every server scenario and the section "Against the baseline"; with a build there, large-document measures that app too, alternating, with the prefix `base.`), `BENCH_ECHO=1` (server output on stderr). The hand-written analysis above comes from `bench/analysis.md`.',
+    '`npm run bench` (about 28 minutes on 2 cores, of which 6 to 8 for the scale-out scenarios and Chorus on PostgreSQL) or `npm run bench -- --quick` (a smoke run of about a minute). Options: `--only <scenario,...>` (fan-out, many-documents, idle, saturation, persistence, trace, browser, large-document, reconnect-storm, cluster-one-document, cluster-many-documents, cluster-kill), `--servers <floor,reference,reference-leveldb,chorus,chorus-baseline,chorus-postgres,hocuspocus,chorus-cluster,hocuspocus-cluster>`, `--repeat N` (default 3, quick 1), `--out <file>` (the chart goes beside it), `--report-from bench/results/<run>.json` (rewrite the report from a run\'s saved figures). The trace scenarios read `../shared/data/editing-traces/automerge-paper.json.gz` beside the checkout and fall back to generated keystrokes, saying so, when it is absent; encoded trace updates are cached in the system temp dir, never in the repository. For diagnosis: `BENCH_CPU_PROF=<dir>` (V8 CPU profile of every server), `BENCH_CHORUS_NODE_ARGS=...` (extra node options for Chorus), `BENCH_CHORUS_LOG_LEVEL=debug` (the log level of Chorus; warn by default), `BENCH_BROWSER_PROFILE=<dir>` (CPU profiles of both browser pages while typing, and during each large-document paste), `BENCH_BROWSER_TRACE=<dir>` (large-document: a Chromium trace of both pages while typing, with marks at each keydown, DOM change and frame), `BENCH_BASELINE_DIR=<another checkout, with its node_modules>` (adds the server kind `chorus-baseline`, that checkout\'s sync server, to every scenario Chorus runs in alone and the section "Against the baseline"; with a build there, large-document measures that app too, alternating, with the prefix `base.`), `BENCH_ECHO=1` (server output on stderr). The hand-written analysis above comes from `bench/analysis.md`.',
     '',
   )
   return lines.join('\n')

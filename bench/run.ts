@@ -1,6 +1,7 @@
 /**
  * `npm run bench`: Chorus's sync server against the floor (a bare relay) and y-websocket's own
- * server, side by side in one run, servers interleaved within each repeat.
+ * server, side by side in one run, servers interleaved within each repeat; and, in the scale-out
+ * scenarios (cluster-*), Chorus's cluster against one Chorus instance and Hocuspocus's cluster.
  *
  *   npm run bench [-- --quick] [--only fan-out,trace] [--servers floor,chorus] [--repeat 3] [--out docs/benchmarks.md]
  *   npm run bench -- --report-from bench/results/<run>.json   (rewrite the report only)
@@ -28,6 +29,9 @@ import {
   type ScenarioResult,
 } from './scenario.ts'
 import { browser } from './scenarios/browser.ts'
+import { clusterKill } from './scenarios/cluster-kill.ts'
+import { clusterManyDocuments } from './scenarios/cluster-many-documents.ts'
+import { clusterOneDocument } from './scenarios/cluster-one-document.ts'
 import { fanOut } from './scenarios/fan-out.ts'
 import { idle } from './scenarios/idle.ts'
 import { largeDocument } from './scenarios/large-document.ts'
@@ -36,7 +40,9 @@ import { persistence } from './scenarios/persistence.ts'
 import { reconnectStorm } from './scenarios/reconnect-storm.ts'
 import { saturation } from './scenarios/saturation.ts'
 import { trace } from './scenarios/trace.ts'
-import { baselineDir, cleanupAllServers, SERVER_KINDS, SERVER_LABELS } from './servers.ts'
+import { baselineDir, cleanupAllServers, isClassic, SERVER_KINDS, SERVER_LABELS, type ServerKind } from './servers.ts'
+import { killServicesSync, stopServices } from './services.ts'
+import { postgresBinDir } from '../tests/support/postgres.ts'
 
 const SCENARIOS: Record<ScenarioId, Scenario> = {
   'fan-out': fanOut,
@@ -48,6 +54,9 @@ const SCENARIOS: Record<ScenarioId, Scenario> = {
   browser,
   'large-document': largeDocument,
   'reconnect-storm': reconnectStorm,
+  'cluster-one-document': clusterOneDocument,
+  'cluster-many-documents': clusterManyDocuments,
+  'cluster-kill': clusterKill,
 }
 
 const USAGE =
@@ -139,6 +148,7 @@ function commitOf(dir: string): string {
 
 function describeVersions(): Record<string, string> {
   const chromium = quiet('/usr/lib/chromium/chromium', ['--version']) || quiet('chromium', ['--version'])
+  const postgresBin = postgresBinDir()
   return {
     Chorus: commitOf(REPO_ROOT),
     ...(baselineDir() ? { 'Chorus baseline (BENCH_BASELINE_DIR)': commitOf(baselineDir()!) } : {}),
@@ -149,6 +159,9 @@ function describeVersions(): Record<string, string> {
     'y-leveldb': versionOf('y-leveldb'),
     leveldown: versionOf('leveldown'),
     Playwright: versionOf('@playwright/test'),
+    Hocuspocus: versionOf('@hocuspocus/server'),
+    ...(postgresBin ? { PostgreSQL: quiet(join(postgresBin, 'postgres'), ['--version']).replace(/^.*\) /, '') } : {}),
+    'redis-server': /v=(\S+)/.exec(quiet('redis-server', ['--version']))?.[1] ?? '?',
     ...(chromium ? { Chromium: chromium.replace(/^Chromium\s*/i, '').split(' ')[0] } : {}),
   }
 }
@@ -199,6 +212,7 @@ async function main(): Promise<void> {
     console.error(`\nbench: ${signal}; stopping servers and load clients`)
     cleanupAllServers()
     killAllLoadClients()
+    killServicesSync()
     try {
       save()
     } catch {
@@ -212,6 +226,7 @@ async function main(): Promise<void> {
   process.on('exit', () => {
     cleanupAllServers()
     killAllLoadClients()
+    killServicesSync()
   })
 
   checkAppendUpdate()
@@ -222,7 +237,8 @@ async function main(): Promise<void> {
   try {
     for (const id of options.scenarios) {
       const scenario = SCENARIOS[id]
-      const servers = options.servers.filter((server) => scenario.appliesTo?.(server) ?? true)
+      const applies = (server: ServerKind): boolean => scenario.appliesTo?.(server) ?? isClassic(server)
+      const servers = options.servers.filter(applies)
       const result: ScenarioResult = {
         id,
         title: scenario.title,
@@ -233,7 +249,7 @@ async function main(): Promise<void> {
       run.scenarios.push(result)
       console.log(`\n== ${scenario.title}`)
       if (servers.length === 0) {
-        result.skipped = `it runs on ${SERVER_KINDS.filter((s) => scenario.appliesTo?.(s) ?? true).join(', ')}, none of which was selected`
+        result.skipped = `it runs on ${SERVER_KINDS.filter(applies).join(', ')}, none of which was selected`
         console.log(`  skipped: ${result.skipped}`)
         save()
         continue
@@ -286,6 +302,7 @@ async function main(): Promise<void> {
     save()
     await pool.shutdown()
     cleanupAllServers()
+    await stopServices()
     rmSync(scratchDir, { recursive: true, force: true })
   }
   console.log(

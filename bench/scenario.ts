@@ -14,6 +14,9 @@ export const SCENARIO_IDS = [
   'browser',
   'large-document',
   'reconnect-storm',
+  'cluster-one-document',
+  'cluster-many-documents',
+  'cluster-kill',
 ] as const
 export type ScenarioId = (typeof SCENARIO_IDS)[number]
 
@@ -88,6 +91,22 @@ export interface Settings {
   largeDocument: { keys: number }
   /** concurrency: handshakes in flight on the first connect (the storm itself is every client at once). */
   reconnectStorm: { clients: number; documents: number; concurrency: number }
+  /** One document, `clientsPerInstance` for each instance of the deployment, round robin over them. */
+  clusterOneDocument: { clientsPerInstance: number; writers: number; rate: number; durationMs: number; warmupMs: number }
+  /**
+   * Documents placed by hash, `documentsPerInstance` for each instance of the deployment; one writer
+   * per document, which then moves its caret at the same rate for caretMs.
+   */
+  clusterManyDocuments: {
+    documentsPerInstance: number
+    perDocument: number
+    rate: number
+    durationMs: number
+    warmupMs: number
+    caretMs: number
+  }
+  /** Documents placed by hash, one writer each; kill -9 of one instance after killAfterMs of writing. */
+  clusterKill: { documents: number; perDocument: number; rate: number; killAfterMs: number; writeAfterMs: number }
 }
 
 export const FULL: Settings = {
@@ -107,6 +126,10 @@ export const FULL: Settings = {
   browser: { keystrokes: 30, warmup: true },
   largeDocument: { keys: 30 },
   reconnectStorm: { clients: 2000, documents: 500, concurrency: 200 },
+  // Modest sizes: all of the cluster scenarios together take about 6 minutes with 3 repeats.
+  clusterOneDocument: { clientsPerInstance: 60, writers: 4, rate: 20, durationMs: 4000, warmupMs: 1000 },
+  clusterManyDocuments: { documentsPerInstance: 80, perDocument: 3, rate: 4, durationMs: 4000, warmupMs: 1000, caretMs: 2000 },
+  clusterKill: { documents: 60, perDocument: 3, rate: 4, killAfterMs: 2500, writeAfterMs: 1500 },
 }
 
 /** A smoke run: every scenario and server, with loads and windows small enough for about a minute. */
@@ -121,4 +144,7 @@ export const QUICK: Settings = {
   browser: { keystrokes: 5, warmup: false },
   largeDocument: { keys: 8 },
   reconnectStorm: { clients: 200, documents: 50, concurrency: 50 },
+  clusterOneDocument: { clientsPerInstance: 20, writers: 3, rate: 20, durationMs: 700, warmupMs: 200 },
+  clusterManyDocuments: { documentsPerInstance: 10, perDocument: 3, rate: 4, durationMs: 700, warmupMs: 200, caretMs: 500 },
+  clusterKill: { documents: 15, perDocument: 3, rate: 4, killAfterMs: 500, writeAfterMs: 500 },
 }

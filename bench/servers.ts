@@ -5,10 +5,17 @@
  *   reference          y-websocket@2.1.0's bin/server.cjs, in memory
  *   reference-leveldb  the same with YPERSISTENCE (y-leveldb)
  *   chorus             server/standalone.ts with its LevelDB store (sync:true, group commit)
+ *   chorus-postgres    the same with DATABASE_URL: a fresh database on the run's PostgreSQL
+ *   hocuspocus         bench/hocuspocus-server.ts: Hocuspocus 4.7 storing to a fresh database the same way
  *   chorus-app         server/main.ts: the Next app and the sync server on one port (browser scenario)
  *   chorus-baseline    server/standalone.ts of another checkout (BENCH_BASELINE_DIR, with its own
  *                      node_modules): an earlier Chorus measured in the same run, to show what a
  *                      change costs on a machine whose speed drifts between runs
+ *
+ * and two kinds that are several of these (bench/deployment.ts starts them):
+ *
+ *   chorus-cluster      3 x chorus-postgres on one database, connected through Redis (REDIS_URL)
+ *   hocuspocus-cluster  3 x hocuspocus on one database, with @hocuspocus/extension-redis on the same Redis
  *
  * Each runs in its own process group (detached) and is always signalled as a group: PID 1 on our
  * machines does not reap orphans, and nothing a server starts may outlive it. CPU time and memory
@@ -22,28 +29,66 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { serverNodeArgs } from '../scripts/server-command.mjs'
 import { REPO_ROOT } from './paths.ts'
+import { freshDatabase } from './services.ts'
 
-export const SERVER_KINDS = ['floor', 'reference', 'reference-leveldb', 'chorus', 'chorus-baseline'] as const
+export const SERVER_KINDS = [
+  'floor',
+  'reference',
+  'reference-leveldb',
+  'chorus',
+  'chorus-baseline',
+  'chorus-postgres',
+  'hocuspocus',
+  'chorus-cluster',
+  'hocuspocus-cluster',
+] as const
 export type ServerKind = (typeof SERVER_KINDS)[number]
-export type LaunchKind = ServerKind | 'chorus-app'
+export const CLUSTER_KINDS = ['chorus-cluster', 'hocuspocus-cluster'] as const
+export type ClusterKind = (typeof CLUSTER_KINDS)[number]
+export type LaunchKind = Exclude<ServerKind, ClusterKind> | 'chorus-app'
 
-export const SERVER_LABELS: Record<LaunchKind, string> = {
+export const SERVER_LABELS: Record<ServerKind | LaunchKind, string> = {
   floor: 'floor (ws relay)',
   reference: 'y-websocket',
   'reference-leveldb': 'y-websocket + LevelDB',
   chorus: 'Chorus (LevelDB, sync)',
   'chorus-baseline': 'Chorus baseline',
+  'chorus-postgres': 'Chorus (PostgreSQL)',
+  hocuspocus: 'Hocuspocus (PostgreSQL)',
+  'chorus-cluster': 'Chorus cluster (3 + Redis + PostgreSQL)',
+  'hocuspocus-cluster': 'Hocuspocus cluster (3 + Redis + PostgreSQL)',
   'chorus-app': 'Chorus app',
 }
 
-/** True for the kinds that keep documents on disk (and so take part in the persistence scenarios). */
-export function isPersistent(kind: LaunchKind): boolean {
-  return kind === 'reference-leveldb' || isChorus(kind)
+/**
+ * The servers a scenario runs on unless it says otherwise: the single-process relays of the
+ * original comparison. PostgreSQL, Hocuspocus and the clusters take part only in the scenarios
+ * written for them (persistence, cluster-*), which keeps the default run's length.
+ */
+export function isClassic(kind: ServerKind): boolean {
+  return (
+    kind === 'floor' || kind === 'reference' || kind === 'reference-leveldb' || kind === 'chorus' || kind === 'chorus-baseline'
+  )
 }
 
-/** Chorus, of this checkout or the baseline's: confirms "Saved" and speaks Chorus's extensions. */
-export function isChorus(kind: LaunchKind): boolean {
-  return kind === 'chorus' || kind === 'chorus-app' || kind === 'chorus-baseline'
+export function isCluster(kind: ServerKind | LaunchKind): kind is ClusterKind {
+  return (CLUSTER_KINDS as readonly string[]).includes(kind)
+}
+
+/** True for the kinds that keep documents on disk (and so take part in the persistence scenarios). */
+export function isPersistent(kind: ServerKind | LaunchKind): boolean {
+  return kind === 'reference-leveldb' || kind === 'chorus-postgres' || confirmsSaves(kind)
+}
+
+/** Chorus, whatever its store or checkout: it confirms what it stored (SavedState, `?chorus=1`). */
+export function confirmsSaves(kind: ServerKind | LaunchKind): boolean {
+  return (
+    kind === 'chorus' ||
+    kind === 'chorus-postgres' ||
+    kind === 'chorus-cluster' ||
+    kind === 'chorus-app' ||
+    kind === 'chorus-baseline'
+  )
 }
 
 /** The checkout that `chorus-baseline` runs (BENCH_BASELINE_DIR), or null when none is set. */
@@ -94,7 +139,15 @@ function recipe(kind: LaunchKind, port: number, dataDir: string): Recipe {
         ready: /running at '[^']*' on port (\d+)/,
         reportsPort: false,
       }
+    case 'hocuspocus':
+      return {
+        args: ['--import', 'tsx', 'bench/hocuspocus-server.ts'],
+        env: base,
+        ready: /hocuspocus listening on http:\/\/[^:]+:(\d+)/,
+        reportsPort: true,
+      }
     case 'chorus':
+    case 'chorus-postgres':
     case 'chorus-app':
     case 'chorus-baseline':
       return {
@@ -186,10 +239,14 @@ export class ServerProcess {
     private readonly cwd: string = REPO_ROOT,
   ) {}
 
-  static async launch(kind: LaunchKind, options: LaunchOptions = {}): Promise<ServerProcess> {
+  static async launch(kind: ServerKind | LaunchKind, options: LaunchOptions = {}): Promise<ServerProcess> {
+    if (isCluster(kind)) throw new Error(`${kind} is several processes: start it with Deployment.start (bench/deployment.ts)`)
+    const env = { ...options.env }
+    // Each measurement starts on an empty store, as on LevelDB with a fresh folder.
+    if ((kind === 'chorus-postgres' || kind === 'hocuspocus') && !env.DATABASE_URL) env.DATABASE_URL = await freshDatabase()
     const ownsDataDir = options.dataDir === undefined
     const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), `chorus-bench-${kind}-`))
-    const server = new ServerProcess(kind, dataDir, ownsDataDir, options.env ?? {}, options.cwd)
+    const server = new ServerProcess(kind, dataDir, ownsDataDir, env, options.cwd)
     live.add(server)
     try {
       await server.start(0)

@@ -2,7 +2,7 @@
  * The issue's targets for Chorus (durable storage on), each evaluated from the medians of a run.
  */
 import type { ScenarioId, ScenarioResult } from './scenario.ts'
-import type { ServerKind } from './servers.ts'
+import { SERVER_KINDS, type ServerKind } from './servers.ts'
 import { median } from './stats.ts'
 
 export interface TargetOutcome {
@@ -24,6 +24,11 @@ export interface Target {
   label: string
   goal: string
   scenario: ScenarioId
+  /**
+   * Which table of the report it goes in: the single-server comparison with the floor and
+   * y-websocket, or scale-out (Chorus on PostgreSQL, its cluster, and Hocuspocus's cluster).
+   */
+  group?: 'scale-out'
   evaluate(results: ScenarioResult[]): TargetOutcome | null
 }
 
@@ -36,8 +41,7 @@ export function medianOf(results: ScenarioResult[], scenario: ScenarioId, server
 
 function perServer(results: ScenarioResult[], scenario: ScenarioId, key: string): Partial<Record<ServerKind, number | null>> {
   const out: Partial<Record<ServerKind, number | null>> = {}
-  for (const server of ['floor', 'reference', 'reference-leveldb', 'chorus'] as const)
-    out[server] = medianOf(results, scenario, server, key)
+  for (const server of SERVER_KINDS) out[server] = medianOf(results, scenario, server, key)
   return out
 }
 
@@ -73,7 +77,7 @@ function ratioToFloor(scenario: ScenarioId, key: string, limit: number, unit: st
   }
 }
 
-/** Chorus's figure below (or at most) an absolute limit. */
+/** Chorus's figure (on `server`) below (or at most) an absolute limit. */
 function absolute(
   scenario: ScenarioId,
   key: string,
@@ -82,14 +86,16 @@ function absolute(
   digits: number,
   label: string,
   strict = true,
+  server: ServerKind = 'chorus',
 ): Target {
   return {
     label,
     goal: `${strict ? '<' : '≤'} ${format(limit, unit, limit % 1 ? 1 : 0)}`,
     scenario,
+    ...(server === 'chorus' ? {} : { group: 'scale-out' as const }),
     evaluate(results) {
       const servers = perServer(results, scenario, key)
-      const chorus = servers.chorus
+      const chorus = servers[server]
       if (chorus == null) return null
       return {
         chorus: format(chorus, unit, digits),
@@ -103,14 +109,23 @@ function absolute(
 }
 
 /** Worst case over the repeats must equal `value` (delivered 100 %, nothing lost, recovered). */
-function always(scenario: ScenarioId, key: string, value: number, unit: string, label: string, goal: string): Target {
+function always(
+  scenario: ScenarioId,
+  key: string,
+  value: number,
+  unit: string,
+  label: string,
+  goal: string,
+  server: ServerKind = 'chorus',
+): Target {
   return {
     label,
     goal,
     scenario,
+    ...(server === 'chorus' ? {} : { group: 'scale-out' as const }),
     evaluate(results) {
       const result = results.find((r) => r.id === scenario)
-      const chorusRuns = result?.measurements.filter((m) => m.server === 'chorus') ?? []
+      const chorusRuns = result?.measurements.filter((m) => m.server === server) ?? []
       const values = chorusRuns.map((m) => m.metrics[key])
       if (values.length === 0 || values.every((v) => v === null || v === undefined)) return null
       const failed = chorusRuns.some((m) => m.error)
@@ -126,6 +141,42 @@ function always(scenario: ScenarioId, key: string, value: number, unit: string, 
         met,
         budget: null,
         servers: perServer(results, scenario, key),
+      }
+    },
+  }
+}
+
+/**
+ * The Chorus cluster's figure at most `limit` times one Chorus instance's (on the same store,
+ * PostgreSQL, so that the ratio is the price of the cluster alone), measured in the same run.
+ */
+function clusterToOneInstance(
+  scenario: ScenarioId,
+  key: string,
+  limit: number,
+  unit: string,
+  digits: number,
+  label: string,
+): Target {
+  return {
+    label,
+    goal: `≤ ${limit}x one instance`,
+    scenario,
+    group: 'scale-out',
+    evaluate(results) {
+      const servers = perServer(results, scenario, key)
+      const cluster = servers['chorus-cluster']
+      const one = servers['chorus-postgres']
+      if (cluster == null) return null
+      if (one == null)
+        return { chorus: format(cluster, unit, digits), measured: 'no one-instance figure', met: null, budget: null, servers }
+      const ratio = cluster / one
+      return {
+        chorus: format(cluster, unit, digits),
+        measured: `${ratio.toFixed(2)}x one instance (${format(one, unit, digits)})`,
+        met: ratio <= limit,
+        budget: { used: ratio / limit, text: `${ratio.toFixed(2)}x / ${limit}x` },
+        servers,
       }
     },
   }
@@ -165,6 +216,71 @@ export const TARGETS: Target[] = [
     },
   },
   absolute('persistence', 'coldLoadMs', 50, 'ms', 1, 'Cold load of the 50 000-update document'),
+  absolute(
+    'persistence',
+    'coldLoadMs',
+    50,
+    'ms',
+    1,
+    'PostgreSQL: cold load of the 50 000-update document',
+    true,
+    'chorus-postgres',
+  ),
+  always('persistence', 'k9ConfirmedLost', 0, '', 'PostgreSQL: kill -9, confirmed updates lost', '0', 'chorus-postgres'),
+  clusterToOneInstance('cluster-one-document', 'p99', 2, 'ms', 2, 'Cluster, one document round robin: latency p99'),
+  clusterToOneInstance(
+    'cluster-one-document',
+    'cpuPerUpdate',
+    1.5,
+    'µs',
+    1,
+    'Cluster, one document round robin: CPU per delivery',
+  ),
+  always(
+    'cluster-one-document',
+    'delivered',
+    100,
+    '%',
+    'Cluster, one document round robin: delivered',
+    '100 %',
+    'chorus-cluster',
+  ),
+  clusterToOneInstance(
+    'cluster-many-documents',
+    'cpuPerUpdate',
+    1.1,
+    'µs',
+    1,
+    'Cluster, many documents by hash: CPU per delivery',
+  ),
+  always(
+    'cluster-many-documents',
+    'delivered',
+    100,
+    '%',
+    'Cluster, many documents by hash: delivered',
+    '100 %',
+    'chorus-cluster',
+  ),
+  absolute(
+    'cluster-kill',
+    'resyncMax',
+    3000,
+    'ms',
+    0,
+    'Cluster, kill -9 of an instance: its clients resynced',
+    true,
+    'chorus-cluster',
+  ),
+  always(
+    'cluster-kill',
+    'confirmedLost',
+    0,
+    '',
+    'Cluster, kill -9 of an instance: confirmed updates lost',
+    '0',
+    'chorus-cluster',
+  ),
   {
     label: 'Graceful stop (SIGTERM, everything stored)',
     goal: '< 1 s',

@@ -13,6 +13,17 @@ import { distribution, type Distribution } from './stats.ts'
 export const now = (): number => performance.timeOrigin + performance.now()
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
+/**
+ * What a write phase reads its CPU and memory figures from: one server process, or the instances
+ * of a cluster together (deployment.ts), which also report the CPU of the services they share.
+ */
+export interface Measured {
+  usage(): ProcessUsage | null
+  resetPeak(): void
+  readonly sampledPeakKiB: number
+  servicesCpuSeconds?(): { postgres: number | null; redis: number | null }
+}
+
 /** Sockets per load client (index = client). */
 export type Layout = SocketSpec[][]
 
@@ -42,7 +53,7 @@ export async function openLayout(
     layout.map((sockets, i) =>
       sockets.length
         ? pool.clients[i].open(server.wsBase, sockets, options.concurrency ?? 64, options.timeoutMs ?? 60_000)
-        : Promise.resolve<OpenResult>({ synced: 0, failed: 0, connectMs: [], connectMsBySocket: [] }),
+        : Promise.resolve<OpenResult>({ synced: 0, failed: 0, connectMs: [], connectMsBySocket: [], syncedAtBySocket: [] }),
     ),
   )
   await sleep(options.settleMs ?? 500)
@@ -96,45 +107,58 @@ export interface PhaseResult {
   mainThreadCpuPercent: number
   /** CPU of all load-client processes together over the same window (200 % = both cores). */
   clientsCpuPercent: number
+  /** CPU of the shared PostgreSQL and Redis over the window (NaN: not used by this server). */
+  postgresCpuPercent: number
+  redisCpuPercent: number
   peakRssMiB: number
 }
 
 /** Writers edit at `rate` per second each for `durationMs`; then deliveries drain (bounded). */
 export async function runWritePhase(
-  server: ServerProcess,
+  server: Measured,
   pool: LoadPool,
   layout: Layout,
-  options: { rate: number; durationMs: number; drainMs: number; warmupMs?: number },
+  options: { rate: number; durationMs: number; drainMs: number; warmupMs?: number; what?: 'edit' | 'caret' },
 ): Promise<PhaseResult> {
   if (options.warmupMs) {
     // The same load for a moment first, unrecorded: a fresh server's first edits pay for JIT
     // compilation and lazy allocations, which is not what the steady-state figures are about.
-    await runWritePhase(server, pool, layout, { rate: options.rate, durationMs: options.warmupMs, drainMs: options.drainMs })
+    await runWritePhase(server, pool, layout, {
+      rate: options.rate,
+      durationMs: options.warmupMs,
+      drainMs: options.drainMs,
+      what: options.what,
+    })
   }
   await pool.all({ type: 'reset' })
   const epoch = now()
   const startAt = epoch + 200
   const endAt = startAt + options.durationMs
   // Read exactly at the window's edges, whatever the requests to the load clients are doing then.
-  const cpu: { start: ProcessUsage | null; end: ProcessUsage | null; clientsStart: number; clientsEnd: number } = {
-    start: null,
-    end: null,
-    clientsStart: NaN,
-    clientsEnd: NaN,
-  }
+  type Services = { postgres: number | null; redis: number | null }
+  const cpu: {
+    start: ProcessUsage | null
+    end: ProcessUsage | null
+    clientsStart: number
+    clientsEnd: number
+    servicesStart: Services | null
+    servicesEnd: Services | null
+  } = { start: null, end: null, clientsStart: NaN, clientsEnd: NaN, servicesStart: null, servicesEnd: null }
   const clientsCpu = (): number => pool.clients.reduce((sum, client) => sum + (readUsage(client.pid)?.cpuSeconds ?? NaN), 0)
   const cpuTimers = [
     setTimeout(() => {
       cpu.start = server.usage()
       cpu.clientsStart = clientsCpu()
+      cpu.servicesStart = server.servicesCpuSeconds?.() ?? null
     }, startAt - now()),
     setTimeout(() => {
       cpu.end = server.usage()
       cpu.clientsEnd = clientsCpu()
+      cpu.servicesEnd = server.servicesCpuSeconds?.() ?? null
     }, endAt - now()),
   ]
   server.resetPeak()
-  await pool.all({ type: 'write', epoch, startAt, durationMs: options.durationMs, rate: options.rate })
+  await pool.all({ type: 'write', epoch, startAt, durationMs: options.durationMs, rate: options.rate, what: options.what })
   let reports = await pool.all<LoadReport>({ type: 'report' })
   const expected = expectedDeliveries(layout, reports)
   // Drain: wait until everything owed arrived, or give up after drainMs.
@@ -148,6 +172,12 @@ export async function runWritePhase(
   if (!cpu.end) {
     cpu.end = server.usage()
     cpu.clientsEnd = clientsCpu()
+    cpu.servicesEnd = server.servicesCpuSeconds?.() ?? null
+  }
+  const servicePercent = (which: keyof Services): number => {
+    const start = cpu.servicesStart?.[which]
+    const end = cpu.servicesEnd?.[which]
+    return start == null || end == null ? NaN : ((end - start) / (options.durationMs / 1000)) * 100
   }
   for (const timer of cpuTimers) clearTimeout(timer)
   reports = await pool.all<LoadReport>({ type: 'report' })
@@ -167,6 +197,8 @@ export async function runWritePhase(
     mainThreadCpuPercent:
       cpu.start && cpu.end ? ((cpu.end.mainThreadCpuSeconds - cpu.start.mainThreadCpuSeconds) / seconds) * 100 : NaN,
     clientsCpuPercent: ((cpu.clientsEnd - cpu.clientsStart) / seconds) * 100,
+    postgresCpuPercent: servicePercent('postgres'),
+    redisCpuPercent: servicePercent('redis'),
     peakRssMiB: server.sampledPeakKiB / 1024,
   }
 }

@@ -1,5 +1,6 @@
 /**
- * Scenario 5, persistence, on the servers that store documents:
+ * Scenario 5, persistence, on the servers that store documents (Chorus on LevelDB and on
+ * PostgreSQL, a fresh database on the run's server):
  *   a. 50 000 small updates (one edit each) into one document, as fast as the socket takes them;
  *      wait until they are stored (Chorus: its SavedState covers them; y-websocket cannot say,
  *      so: until its CPU is idle);
@@ -12,13 +13,15 @@ import type { LoadReport } from '../load-client.ts'
 import { clockOf } from '../../lib/state-vector.ts'
 import { probeDocument } from '../probe.ts'
 import type { Scenario } from '../scenario.ts'
-import { isChorus, isPersistent, ServerProcess } from '../servers.ts'
+import { confirmsSaves, isPersistent, ServerProcess } from '../servers.ts'
+import { postgresMissing } from '../services.ts'
 import { now, sleep, waitCpuIdle } from '../traffic.ts'
 
 export const persistence: Scenario = {
   id: 'persistence',
   title: 'Persistence: restart, cold load, kill -9',
-  appliesTo: isPersistent,
+  // Chorus on PostgreSQL only where PostgreSQL is installed (the bench starts its own).
+  appliesTo: (server) => isPersistent(server) && (server !== 'chorus-postgres' || postgresMissing() === null),
   parameters: ({ persistence: s }) =>
     `${s.updates.toLocaleString('en')} updates (one ~20-character insert each) into one document, sent as fast as the socket ` +
     `takes them; graceful restart; a new client's time to the full state. Then a writer at ${s.killRate} edits/s and ` +
@@ -45,7 +48,7 @@ export const persistence: Scenario = {
       const started = now()
       const burst = await writerClient.request<{ ms: number }>({ type: 'burst', epoch: started, count: s.updates, chunk: 200 })
       let storedMs: number | null
-      if (isChorus(kind)) {
+      if (confirmsSaves(kind)) {
         const saved = await writerClient.request<{ ok: boolean; at: number }>({ type: 'wait-saved', timeoutMs: 120_000 })
         if (!saved.ok) throw new Error('Chorus did not confirm every update within 120 s')
         storedMs = saved.at - started
@@ -90,7 +93,7 @@ export const persistence: Scenario = {
       await server.restart()
       // Whatever the server recovered: settle until nothing more arrives (y-websocket loads late).
       const after = await probeDocument(server.wsBase, 'crash', {
-        quietMs: isChorus(kind) ? 200 : Math.max(500, s.quietMs),
+        quietMs: confirmsSaves(kind) ? 200 : Math.max(500, s.quietMs),
         timeoutMs: 60_000,
       })
       const kept = clockOf(after.ydoc, crashed.clientId)
@@ -107,7 +110,7 @@ export const persistence: Scenario = {
         if (written[i] && clock > kept) writtenLost++
       })
       log(
-        `  kill -9: ${crashed.sent} sent, ${isChorus(kind) ? confirmed : 'n/a'} confirmed, ${confirmedLost} confirmed lost, ` +
+        `  kill -9: ${crashed.sent} sent, ${confirmsSaves(kind) ? confirmed : 'n/a'} confirmed, ${confirmedLost} confirmed lost, ` +
           `${writtenLost} written-but-lost (recovered clock ${kept} of ${crashed.clock})`,
       )
       return {
@@ -118,8 +121,8 @@ export const persistence: Scenario = {
         coldLoadMs: cold.ok ? cold.ms : null,
         recovered,
         k9Sent: crashed.sent,
-        k9Confirmed: isChorus(kind) ? confirmed : null,
-        k9ConfirmedLost: isChorus(kind) ? confirmedLost : null,
+        k9Confirmed: confirmsSaves(kind) ? confirmed : null,
+        k9ConfirmedLost: confirmsSaves(kind) ? confirmedLost : null,
         k9WrittenLost: writtenLost,
       }
     } finally {

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { probeDocument } from '../probe.ts'
 import type { Scenario } from '../scenario.ts'
-import { isChorus, isPersistent, ServerProcess } from '../servers.ts'
+import { confirmsSaves, isPersistent, ServerProcess } from '../servers.ts'
 import { waitCpuIdle } from '../traffic.ts'
 import { loadKeystrokes, traceFile, writeTraceFrames, type Keystrokes, type TraceFrames } from '../trace.ts'
 
@@ -100,7 +100,7 @@ export const trace: Scenario = {
       let recovered: number | null = null
       let coldLoadMs: number | null = null
       if (isPersistent(kind)) {
-        if (isChorus(kind)) {
+        if (confirmsSaves(kind)) {
           const saved = await writerClient.request<{ ok: boolean; at: number }>({
             type: 'wait-saved',
             clientId: frames.clientId,
