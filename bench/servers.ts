@@ -77,7 +77,7 @@ export function isCluster(kind: ServerKind | LaunchKind): kind is ClusterKind {
 
 /** True for the kinds that keep documents on disk (and so take part in the persistence scenarios). */
 export function isPersistent(kind: ServerKind | LaunchKind): boolean {
-  return kind === 'reference-leveldb' || kind === 'chorus-postgres' || confirmsSaves(kind)
+  return kind === 'reference-leveldb' || (confirmsSaves(kind) && kind !== 'chorus-cluster')
 }
 
 /** Chorus, whatever its store or checkout: it confirms what it stored (SavedState, `?chorus=1`). */
