@@ -9,6 +9,9 @@
  *   doc/<id>/snapshot-crc                its CRC-32 (absent for snapshots written before it)
  *   link/doc/<id>                        the document's view id
  *   link/view/<viewId>                   the document a view id opens
+ *   hist/<id>/meta/<seq, 12 hex>         a version's description (JSON), listed without snapshots
+ *   hist/<id>/snap/<seq, 12 hex>         its Yjs snapshot (kept apart from doc/, so loading a
+ *                                        document never reads its history)
  *
  *   meta/commits                         how many synced batches this store has written
  *
@@ -42,6 +45,8 @@ import {
   type DocumentStore,
   type StorageHealth,
   type StoredDocument,
+  type StoredVersion,
+  type VersionStore,
   type ViewLinkStore,
 } from './document-store.ts'
 import { silentLogger, type Logger } from '../ops/logger.ts'
@@ -54,6 +59,9 @@ const snapshotKey = (docId: string) => `${docPrefix(docId)}snapshot`
 const snapshotChecksumKey = (docId: string) => `${docPrefix(docId)}snapshot-crc`
 const docLinkKey = (docId: string) => `link/doc/${encodeURIComponent(docId)}`
 const viewLinkKey = (viewId: string) => `link/view/${viewId}`
+const histPrefix = (docId: string, part: 'meta' | 'snap') => `hist/${encodeURIComponent(docId)}/${part}/`
+const histKey = (docId: string, part: 'meta' | 'snap', seq: number) =>
+  `${histPrefix(docId, part)}${seq.toString(16).padStart(SEQ_DIGITS, '0')}`
 const COMMITS_KEY = 'meta/commits'
 /** Not a LevelDB file name, so LevelDB (and its repair) leaves it alone. */
 export const SEAL_FILE = 'CHORUS-SEAL'
@@ -169,7 +177,7 @@ export interface StoreBatch {
   ok: boolean
 }
 
-export class LevelDbStore implements DocumentStore, ViewLinkStore {
+export class LevelDbStore implements DocumentStore, ViewLinkStore, VersionStore {
   private queue: PendingWrite[] = []
   private writing: Promise<void> | null = null
   private closed = false
@@ -353,6 +361,40 @@ export class LevelDbStore implements DocumentStore, ViewLinkStore {
     return this.enqueue(operations)
   }
 
+  appendVersion(docId: string, version: StoredVersion): Promise<void> {
+    if (this.unsound) return Promise.reject(new StorageError('storage is failing; the version cannot be stored now'))
+    const { seq, meta, snapshot } = version
+    return this.enqueue([
+      { type: 'put', key: histKey(docId, 'meta', seq), value: Buffer.from(meta) },
+      {
+        type: 'put',
+        key: histKey(docId, 'snap', seq),
+        value: Buffer.from(snapshot.buffer, snapshot.byteOffset, snapshot.byteLength),
+      },
+    ])
+  }
+
+  async listVersions(
+    docId: string,
+    { beforeSeq, limit }: { beforeSeq: number | null; limit: number },
+  ): Promise<{ seq: number; meta: string }[]> {
+    const prefix = histPrefix(docId, 'meta')
+    const upper = beforeSeq === null ? `${prefix}\xff` : histKey(docId, 'meta', beforeSeq)
+    const entries = await this.scanRange({ gte: prefix, lt: upper, reverse: true, limit }, true)
+    return entries.map(([key, value]) => ({ seq: parseInt(key.slice(prefix.length), 16), meta: value!.toString() }))
+  }
+
+  async readVersions(docId: string, fromSeq: number, toSeq: number): Promise<StoredVersion[]> {
+    const range = (part: 'meta' | 'snap') => ({ gte: histKey(docId, part, fromSeq), lte: histKey(docId, part, toSeq) })
+    const [metas, snaps] = await Promise.all([this.scanRange(range('meta'), true), this.scanRange(range('snap'), true)])
+    const snapshots = new Map(snaps.map(([key, value]) => [key.slice(-SEQ_DIGITS), value!]))
+    return metas.map(([key, value]) => {
+      const snapshot = snapshots.get(key.slice(-SEQ_DIGITS))
+      if (!snapshot) throw new DamagedDataError(`version ${key} has no snapshot`)
+      return { seq: parseInt(key.slice(-SEQ_DIGITS), 16), meta: value!.toString(), snapshot: new Uint8Array(snapshot) }
+    })
+  }
+
   /** Every stored document's id (anything with a log record or a snapshot), for a migration. */
   async documentIds(): Promise<string[]> {
     const ids = new Set<string>()
@@ -371,10 +413,17 @@ export class LevelDbStore implements DocumentStore, ViewLinkStore {
   }
 
   private scan(prefix: string, values: boolean): Promise<[string, Buffer | undefined][]> {
+    return this.scanRange({ gte: prefix, lt: `${prefix}\xff` }, values)
+  }
+
+  private scanRange(
+    range: { gte: string; lt?: string; lte?: string; reverse?: boolean; limit?: number },
+    values: boolean,
+  ): Promise<[string, Buffer | undefined][]> {
+    const prefix = range.gte
     return this.read(async (db) => {
       const iterator = db.iterator({
-        gte: prefix,
-        lt: `${prefix}\xff`,
+        ...range,
         keys: true,
         values,
         keyAsBuffer: false,

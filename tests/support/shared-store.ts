@@ -9,7 +9,15 @@
  * by an instance that missed a peer's edits never drops them.
  */
 import * as Y from 'yjs'
-import type { DocumentStore, StorageHealth, StoredDocument, ViewLinkStore } from '../../server/storage/document-store.ts'
+import type {
+  DocumentStore,
+  StorageHealth,
+  StoredDocument,
+  StoredVersion,
+  VersionStore,
+  ViewLinkStore,
+} from '../../server/storage/document-store.ts'
+import { MemoryVersions } from '../../server/storage/memory-store.ts'
 
 interface StoredLog {
   snapshot: Uint8Array | null
@@ -20,6 +28,7 @@ export class SharedDatabase {
   readonly documents = new Map<string, StoredLog>()
   readonly viewIds = new Map<string, string>()
   readonly docOfViewId = new Map<string, string>()
+  readonly versions = new MemoryVersions()
   nextRow = 1
 
   log(docId: string): StoredLog {
@@ -43,7 +52,7 @@ export class SharedDatabase {
   }
 }
 
-export class SharedStoreInstance implements DocumentStore, ViewLinkStore {
+export class SharedStoreInstance implements DocumentStore, ViewLinkStore, VersionStore {
   /** docId → this instance's record number → row. */
   private readonly rowsOf = new Map<string, Map<number, number>>()
   readonly health: StorageHealth = 'ok'
@@ -118,6 +127,21 @@ export class SharedStoreInstance implements DocumentStore, ViewLinkStore {
     this.db.viewIds.set(docId, viewId)
     this.db.docOfViewId.set(viewId, docId)
     if (previousViewId !== null) this.db.docOfViewId.delete(previousViewId)
+  }
+
+  async appendVersion(docId: string, version: StoredVersion): Promise<void> {
+    this.db.versions.append(docId, version)
+  }
+
+  async listVersions(
+    docId: string,
+    options: { beforeSeq: number | null; limit: number },
+  ): Promise<{ seq: number; meta: string }[]> {
+    return this.db.versions.list(docId, options)
+  }
+
+  async readVersions(docId: string, fromSeq: number, toSeq: number): Promise<StoredVersion[]> {
+    return this.db.versions.read(docId, fromSeq, toSeq)
   }
 }
 
