@@ -15,10 +15,11 @@ import { fileURLToPath } from 'node:url'
 import type { ServerConfig } from './config.ts'
 import { DocumentRegistry, documentOptionsFrom } from './document/document-registry.ts'
 import { ViewLinks } from './document/view-links.ts'
+import { DocumentHistory } from './document/history.ts'
 import { Health } from './ops/health.ts'
 import { listenMetrics, Metrics } from './ops/metrics.ts'
 import type { Logger } from './ops/logger.ts'
-import type { DocumentStore, ViewLinkStore } from './storage/document-store.ts'
+import type { DocumentStore, VersionStore, ViewLinkStore } from './storage/document-store.ts'
 import { LevelDbStore } from './storage/leveldb-store.ts'
 import { listen, type AppHandler } from './transport/http-server.ts'
 import { SyncEndpoint } from './transport/sync-endpoint.ts'
@@ -36,7 +37,7 @@ export interface StartOptions {
   /** Serve the Next.js app too; `dev` runs it with hot reload. */
   next?: { dev: boolean }
   /** The store to serve from; by default a LevelDB store in `config.dataDir`. */
-  store?: DocumentStore & ViewLinkStore
+  store?: DocumentStore & ViewLinkStore & VersionStore
   /** With REDIS_URL: the relay's timings, when not the defaults (tests shorten them). */
   relay?: Partial<RelayOptions>
 }
@@ -45,6 +46,7 @@ export interface RunningServer {
   readonly http: http.Server
   readonly sync: SyncEndpoint
   readonly documents: DocumentRegistry
+  readonly history: DocumentHistory
   readonly health: Health
   readonly metrics: Metrics
   /** With REDIS_URL: the relay to the other instances. */
@@ -91,18 +93,26 @@ export async function startServer({ config, logger, next, store: givenStore, rel
   }
   // PostgreSQL's and Redis's clients are loaded only by servers configured to use them.
   const cluster = config.redisUrl ? await startRelay(config.redisUrl, documents, logger, relay) : null
+  const history = new DocumentHistory(
+    documents,
+    store,
+    { pauseMs: config.historyPauseMs, maxMs: config.historyMaxIntervalMs },
+    logger.child({ component: 'history' }),
+  )
   const viewLinks = new ViewLinks(store, (docId, viewId) => sync.disconnectViewers(docId, viewId))
   const sync = new SyncEndpoint(config, documents, viewLinks, logger)
   const health = new Health(store, documents, sync, cluster)
   const metrics = new Metrics({ documents, sync, store, health, cluster }, config.metricsToken)
   const ownPort = config.metricsPort !== 0
   const app = next ? await startNextApp(config, next.dev) : null
-  const server = await listen(config, { health, sync, viewLinks, logger, app, metrics: ownPort ? null : metrics }, tls).catch(
-    async (error: unknown) => {
-      await cluster?.close()
-      throw error
-    },
-  )
+  const server = await listen(
+    config,
+    { health, sync, viewLinks, history, logger, app, metrics: ownPort ? null : metrics },
+    tls,
+  ).catch(async (error: unknown) => {
+    await cluster?.close()
+    throw error
+  })
   if (tls) logCertificate(logger, 'serving https and wss', tls.certificate)
   const metricsServer = ownPort
     ? await listenMetrics(metrics, config.metricsPort, config.host).catch(async (error: unknown) => {
@@ -118,6 +128,7 @@ export async function startServer({ config, logger, next, store: givenStore, rel
     http: server.http,
     sync,
     documents,
+    history,
     health,
     metrics,
     cluster,
@@ -134,6 +145,8 @@ export async function startServer({ config, logger, next, store: givenStore, rel
           sync
             .close()
             .then(() => documents.storeAll())
+            // Pending edits become a version while the store is still open.
+            .then(() => history.close())
             .then(() => true),
           new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), config.stopTimeoutMs))),
         ])
@@ -186,7 +199,7 @@ async function startRelay(
   return relay
 }
 
-async function openStore(config: ServerConfig, logger: Logger): Promise<DocumentStore & ViewLinkStore> {
+async function openStore(config: ServerConfig, logger: Logger): Promise<DocumentStore & ViewLinkStore & VersionStore> {
   if (!config.databaseUrl) return LevelDbStore.open(config.dataDir, { commitDelayMs: config.commitDelayMs, logger })
   const { PostgresConnectError, PostgresStore } = await import('./storage/postgres-store.ts')
   try {
