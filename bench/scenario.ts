@@ -14,6 +14,7 @@ export const SCENARIO_IDS = [
   'browser',
   'large-document',
   'reconnect-storm',
+  'history',
 ] as const
 export type ScenarioId = (typeof SCENARIO_IDS)[number]
 

@@ -6,7 +6,7 @@ import type { Author, Version } from '../../lib/history'
 import type { HistoryApi } from '../lib/history-api'
 import { initials } from '../lib/identity'
 import { restoreInEditor } from './restore-in-editor'
-import type * as Y from 'yjs'
+import * as Y from 'yjs'
 
 /** What the page shows instead of the editor: a version, compared with another (or nothing). */
 export interface VersionOnScreen {
@@ -84,7 +84,7 @@ export function HistoryPanel({ api, editing, showing, onShow, onClose }: Props) 
     if (!editing || name.trim() === '') return
     setBusy(true)
     try {
-      const made = await api.name(name.trim(), editing.me)
+      const made = await api.name(name.trim(), editing.me, Y.encodeStateVector(editing.ydoc))
       setName('')
       setMessage(`Named “${made.name}”.`)
       await refresh()

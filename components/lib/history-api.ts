@@ -31,8 +31,9 @@ export class HistoryApi {
     return (await this.call<{ content: Record<string, unknown> }>(`/versions/${encodeURIComponent(id)}?format=json`)).content
   }
 
-  name(name: string, author: Author): Promise<Version> {
-    return this.call('/versions', { name, author })
+  /** Names the current state, including everything this page has (`stateVector`). */
+  name(name: string, author: Author, stateVector: Uint8Array): Promise<Version> {
+    return this.call('/versions', { name, author, stateVector: toBase64(stateVector) })
   }
 
   /** Records a restore this page made itself, once the server holds `stateVector`. */

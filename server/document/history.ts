@@ -356,7 +356,7 @@ export class DocumentHistory {
 
   /**
    * Records a restore a browser made itself (as one undoable change of its own), once the
-   * document holds everything that browser had (`stateVector`), at most `timeoutMs` later.
+   * document holds everything that browser had (`stateVector`).
    */
   async recordRestore(
     docId: string,
@@ -366,30 +366,37 @@ export class DocumentHistory {
     timeoutMs: number,
   ): Promise<Version> {
     await this.describe(docId, id)
-    const document = this.documents.get(docId)
-    if (!document?.isReady) throw new DocumentBusyError('the document is not open here; restore through the API instead')
+    await this.whenHolds(docId, stateVector, timeoutMs)
+    return (await this.createVersion(docId, { kind: 'restore', restoredFrom: id, requester })) as Version
+  }
+
+  /**
+   * Resolves once the open document holds everything a client had (its state vector), so that a
+   * version asked for right after typing contains the typing. Rejects after `timeoutMs`.
+   */
+  async whenHolds(docId: string, stateVector: Uint8Array, timeoutMs: number): Promise<void> {
     const wanted = Y.decodeStateVector(stateVector)
     const covered = () => {
+      const document = this.documents.get(docId)
+      if (!document?.isReady) return false
       const have = Y.decodeStateVector(Y.encodeStateVector(document.ydoc))
       for (const [client, clock] of wanted) if ((have.get(client) ?? 0) < clock) return false
       return true
     }
-    if (!covered()) {
-      await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => {
+    if (covered()) return
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        off()
+        reject(new DocumentBusyError('the latest changes have not reached the server yet; try again'))
+      }, timeoutMs)
+      const off = this.documents.events.on('applied', (event) => {
+        if (event.docId === docId && covered()) {
+          clearTimeout(timer)
           off()
-          reject(new DocumentBusyError('the restore has not reached the server yet; try again'))
-        }, timeoutMs)
-        const off = this.documents.events.on('applied', (event) => {
-          if (event.docId === docId && covered()) {
-            clearTimeout(timer)
-            off()
-            resolve()
-          }
-        })
+          resolve()
+        }
       })
-    }
-    return (await this.createVersion(docId, { kind: 'restore', restoredFrom: id, requester })) as Version
+    })
   }
 
   /** What changed since version `since` (this browser's last visit), by whom other than `me`. */

@@ -2,7 +2,7 @@
  * The version-history HTTP API (lib/routes.ts spells the paths; the README documents them):
  *
  *   GET  /api/documents/<docId>/versions?before=&limit=   → { versions, nextBefore }
- *   POST /api/documents/<docId>/versions                  { name, author? } → the new version (201)
+ *   POST /api/documents/<docId>/versions                  { name, author?, stateVector? } → the new version (201)
  *   GET  /api/documents/<docId>/versions/<id>?format=json|html|text&compare=previous|<id>
  *   POST /api/documents/<docId>/versions/<id>/restore     { author? } → the version the restore made
  *   GET  /api/documents/<docId>/catch-up?since=<id>&me=<authorId>
@@ -26,7 +26,7 @@ import { isOriginAllowed } from './limits.ts'
 const MAX_BODY_BYTES = 64 * 1024
 const MAX_LIMIT = 1000
 const DEFAULT_LIMIT = 100
-/** How long recording a browser's own restore waits for its update to arrive. */
+/** How long a version asked for with a state vector (a browser's restore, a name) waits for it to arrive. */
 const RESTORE_ARRIVAL_MS = 5000
 
 export function isHistoryApiPath(url: string | undefined): boolean {
@@ -150,6 +150,11 @@ export async function handleHistoryRequest(
     const name = body.name
     if (typeof name !== 'string' || name.trim().length === 0 || name.length > 200) {
       throw new RequestError(400, 'name must be a non-empty string of at most 200 characters')
+    }
+    // With the caller's state vector, the version waits for (and so contains) what it just typed.
+    if (body.stateVector !== undefined) {
+      if (typeof body.stateVector !== 'string') throw new RequestError(400, 'stateVector must be base64')
+      await history.whenHolds(docId, new Uint8Array(Buffer.from(body.stateVector, 'base64')), RESTORE_ARRIVAL_MS)
     }
     const made = await history.createVersion(docId, { kind: 'named', name: name.trim(), requester: author })
     return sendJson(response, 201, made)
