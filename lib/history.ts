@@ -20,7 +20,7 @@ export interface Version {
   createdAt: string
   name: string | null
   kind: VersionKind
-  /** Who changed the document since the previous version (for a restore: who restored). */
+  /** Who changed the document since the previous version (for a restore: who restored, first). */
   authors: Author[]
   /** Words added and removed since the previous version. */
   summary: { added: number; removed: number }

@@ -100,6 +100,8 @@ export function HistoryPanel({ api, editing, showing, onShow, onClose }: Props) 
     setBusy(true)
     try {
       const json = await api.json(version.id)
+      // What is on screen now stays in the timeline, as the version before the restore.
+      await api.checkpoint(Y.encodeStateVector(editing.ydoc))
       const stateVector = restoreInEditor(editing.editor, editing.ydoc, json)
       onShow(null)
       setMessage(`Restored ${kindLabel(version).toLowerCase()}. Undo takes it back.`)

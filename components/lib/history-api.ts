@@ -36,6 +36,11 @@ export class HistoryApi {
     return this.call('/versions', { name, author, stateVector: toBase64(stateVector) })
   }
 
+  /** Makes the current state (with everything this page has) a version, unless it is one already. */
+  async checkpoint(stateVector: Uint8Array): Promise<void> {
+    await this.call('/versions', { checkpoint: true, stateVector: toBase64(stateVector) })
+  }
+
   /** Records a restore this page made itself, once the server holds `stateVector`. */
   recordRestore(restoredFrom: string, stateVector: Uint8Array, author: Author): Promise<Version> {
     return this.call('/versions', { restoredFrom, stateVector: toBase64(stateVector), author })

@@ -56,6 +56,15 @@ interface Tracker {
 
 export type VersionFormat = 'json' | 'html' | 'text'
 
+interface VersionRequest {
+  kind: VersionKind
+  name?: string | null
+  restoredFrom?: string
+  requester?: Author | null
+  /** The state to record, when not the document as it is now (taken earlier, in step with a change). */
+  snapshot?: Y.Snapshot
+}
+
 /** Authors whose id is someone's awareness `user.id`: parsed from the state's JSON text. */
 function authorFromAwareness(json: string): Author | null {
   try {
@@ -156,10 +165,7 @@ export class DocumentHistory {
    * Makes a version of the document as it is now. An automatic one is skipped (null) when nothing
    * changed since the previous version.
    */
-  createVersion(
-    docId: string,
-    request: { kind: VersionKind; name?: string | null; restoredFrom?: string; requester?: Author | null },
-  ): Promise<Version | null> {
+  createVersion(docId: string, request: VersionRequest): Promise<Version | null> {
     return this.serial(docId, async () => {
       const tracker = this.tracker(docId)
       // Taken now: edits made while this version is written belong to the next one.
@@ -187,12 +193,12 @@ export class DocumentHistory {
   private async writeVersion(
     docId: string,
     tracker: Tracker,
-    request: { kind: VersionKind; name?: string | null; restoredFrom?: string; requester?: Author | null },
+    request: VersionRequest,
     authors: Map<string, Author>,
     clients: Map<number, Author>,
   ): Promise<Version | null> {
     const ydoc = await this.readableDoc(docId)
-    const snapshot = Y.snapshot(ydoc)
+    const snapshot = request.snapshot ?? Y.snapshot(ydoc)
     const last = tracker.last ?? (await this.latest(docId))
     if (request.kind === 'auto' && last && Y.equalSnapshots(last.snapshot, snapshot)) return null
     const seq = (last?.seq ?? 0) + 1
@@ -334,10 +340,13 @@ export class DocumentHistory {
     try {
       if (!(await document.whenReady())) throw new DocumentBusyError('the document is not available now; try again')
       const snapshot = await this.snapshotOf(docId, seq)
-      // The change is computed on a copy (reading a snapshot splits items, a transaction the live
+      // From here to applying the update nothing waits, so no edit can arrive in between: the
+      // change is computed on a copy (reading a snapshot splits items, a transaction the live
       // document's observers need not see), then applied to the document as one update with the
       // restore origin, so that the document's own policy relays and stores it.
       const scratch = copyForReading(document.ydoc)
+      // The state being left becomes a version first (unless it is one), so the timeline shows it.
+      const left = Y.snapshot(scratch)
       const target = Y.createDocFromSnapshot(scratch, snapshot)
       const before = Y.encodeStateVector(scratch)
       scratch.transact(() => restoreFragment(scratch.getXmlFragment(FRAGMENT), target.getXmlFragment(FRAGMENT)))
@@ -347,6 +356,7 @@ export class DocumentHistory {
       document.applyUpdate(update, { kind: 'restore', requestedBy: requester?.id ?? null })
       target.destroy()
       scratch.destroy()
+      await this.createVersion(docId, { kind: 'auto', snapshot: left })
       const version = await this.createVersion(docId, { kind: 'restore', restoredFrom: id, requester })
       return version as Version
     } finally {

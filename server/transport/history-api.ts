@@ -4,6 +4,8 @@
  *   GET  /api/documents/<docId>/versions?before=&limit=   → { versions, nextBefore }
  *   POST /api/documents/<docId>/versions                  { name, author?, stateVector? } → the new version (201)
  *   GET  /api/documents/<docId>/versions/<id>?format=json|html|text&compare=previous|<id>
+ *   POST /api/documents/<docId>/versions                  { checkpoint: true, stateVector? } → { version } (an
+ *                                                         automatic one, or null when nothing changed since the last)
  *   POST /api/documents/<docId>/versions/<id>/restore     { author? } → the version the restore made
  *   GET  /api/documents/<docId>/catch-up?since=<id>&me=<authorId>
  *   GET  /api/view/<viewId>/…                             the same reads for a view link; writes 403
@@ -146,6 +148,14 @@ export async function handleHistoryRequest(
         201,
         await history.recordRestore(docId, body.restoredFrom, author, stateVector, RESTORE_ARRIVAL_MS),
       )
+    }
+    if (body.checkpoint === true) {
+      // A browser about to restore: what it is leaving becomes an automatic version first.
+      if (typeof body.stateVector === 'string') {
+        await history.whenHolds(docId, new Uint8Array(Buffer.from(body.stateVector, 'base64')), RESTORE_ARRIVAL_MS)
+      }
+      const made = await history.createVersion(docId, { kind: 'auto' })
+      return sendJson(response, made ? 201 : 200, { version: made })
     }
     const name = body.name
     if (typeof name !== 'string' || name.trim().length === 0 || name.length > 200) {

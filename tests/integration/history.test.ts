@@ -159,15 +159,23 @@ describe('version history', () => {
     assert.equal(restored.status, 200)
     assert.equal(restored.body.kind, 'restore')
     assert.equal(restored.body.restoredFrom, v1.id)
-    assert.deepEqual(restored.body.authors, [ADA])
+    assert.deepEqual(restored.body.authors[0], ADA, 'the restorer first (then whoever typed meanwhile)')
     await waitFor(() => JSON.stringify(texts(ada.doc)) === JSON.stringify(texts(bob.doc)), 'converged')
     const [first, second] = texts(ada.doc)
     assert.equal(first, 'The original opening.')
-    assert.equal(
-      second,
-      `Bob types here:${Array.from({ length: typed }, (_, i) => String(i % 10)).join('')}`,
-      'every keystroke of Bob kept',
-    )
+    // Bob's line as it was when the restore was made is in the version the restore left behind
+    // (a restore takes back everything since the version, his earlier typing too); what he typed
+    // at the same moment, not yet seen by the server, is kept after it. Together: every keystroke.
+    const timeline = await versionsOf(server, 'restore')
+    const left = timeline.find((version) => Number(version.id) === Number(restored.body.id) - 1)
+    assert.equal(left?.kind, 'auto', 'the state left behind became a version first')
+    const leftText = (await api<{ content: string }>(server, `${base}/versions/${left?.id}?format=text`)).body.content.split('\n')
+    assert.equal(leftText[0], 'GARBAGE')
+    const prefix = 'Bob types here:'
+    assert.ok(leftText[1].startsWith(prefix) && second.startsWith(prefix))
+    const all = Array.from({ length: typed }, (_, i) => String(i % 10)).join('')
+    assert.equal(leftText[1].slice(prefix.length) + second.slice(prefix.length), all, 'every keystroke of Bob kept, in order')
+    assert.ok(second.length > prefix.length, 'some typing went on concurrently with and after the restore')
   })
 
   it('keeps every version through compactions and a restart (LevelDB)', async () => {
