@@ -15,7 +15,6 @@ import WebSocket from 'ws'
 import { WebsocketProvider } from 'y-websocket'
 import * as Y from 'yjs'
 import { historyApiBase } from '../../lib/routes.ts'
-import { CHORUS_PROTOCOL_PARAM, CHORUS_PROTOCOL_VERSION } from '../../lib/protocol.ts'
 import { LevelDbStore } from '../../server/storage/leveldb-store.ts'
 import type { Scenario } from '../scenario.ts'
 import { ServerProcess } from '../servers.ts'
@@ -73,8 +72,8 @@ export const history: Scenario = {
       const doc = new Y.Doc()
       const provider = new WebsocketProvider(server.wsBase, 'trace', doc, {
         WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
+        // A stock client: it needs no "Saved" (each version waits for its state vector instead).
         disableBc: true,
-        params: { [CHORUS_PROTOCOL_PARAM]: String(CHORUS_PROTOCOL_VERSION) },
       })
       provider.awareness.setLocalStateField('user', { id: 'bench-author', name: 'Bench', color: '#336699' })
       await new Promise<void>((resolve) => provider.once('sync', () => resolve()))
