@@ -49,6 +49,8 @@ interface Tracker {
   timer: NodeJS.Timeout | null
   /** Work on this document's history, one piece at a time (seq numbers are handed out in order). */
   queue: Promise<unknown>
+  /** Pieces of work queued or running. */
+  busy: number
   last: { seq: number; snapshot: Y.Snapshot } | null
   /** Every author ever seen, and which Yjs clients are whose (loaded from all metas once). */
   knownClients: Map<number, Author> | null
@@ -93,8 +95,16 @@ export class DocumentHistory {
     })
     documents.events.on('unloaded', ({ docId }) => {
       const tracker = this.trackers.get(docId)
-      // Leaving memory is a pause as long as any: what was edited becomes a version now.
-      if (tracker?.edits) void this.checkpoint(docId)
+      if (!tracker) return
+      // Leaving memory is a pause as long as any: what was edited becomes a version now. Then the
+      // tracker goes too, so that a server that has seen many documents keeps none of the idle ones.
+      const forget = () => {
+        if (tracker.busy === 0 && !tracker.edits && !this.documents.get(docId) && this.trackers.get(docId) === tracker) {
+          this.trackers.delete(docId)
+        }
+      }
+      if (tracker.edits) void this.checkpoint(docId).then(forget)
+      else void tracker.queue.then(forget)
     })
   }
 
@@ -107,6 +117,7 @@ export class DocumentHistory {
         clients: new Map(),
         timer: null,
         queue: Promise.resolve(),
+        busy: 0,
         last: null,
         knownClients: null,
       }
@@ -156,7 +167,8 @@ export class DocumentHistory {
   /** Runs `work` after the document's earlier history work, one at a time. */
   private serial<T>(docId: string, work: () => Promise<T>): Promise<T> {
     const tracker = this.tracker(docId)
-    const result = tracker.queue.then(work, work)
+    tracker.busy++
+    const result = tracker.queue.then(work, work).finally(() => tracker.busy--)
     tracker.queue = result.catch(() => undefined)
     return result
   }
