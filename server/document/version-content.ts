@@ -44,7 +44,13 @@ export function readVersion(
   previous: Y.Snapshot | null,
   authorOf: (clientId: number) => Author | null,
 ): ContentNode {
-  return { type: 'doc', content: readChildren(doc.getXmlFragment(FRAGMENT), snapshot, previous, authorOf) }
+  // One transaction for the whole reading: Yjs splits the items at a snapshot's edges once per
+  // transaction, so reading paragraph by paragraph in their own would walk the document each time.
+  let content: ContentNode[] = []
+  doc.transact(() => {
+    content = readChildren(doc.getXmlFragment(FRAGMENT), snapshot, previous, authorOf)
+  })
+  return { type: 'doc', content }
 }
 
 function readChildren(
