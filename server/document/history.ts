@@ -192,6 +192,9 @@ export class DocumentHistory {
       try {
         return await this.writeVersion(docId, tracker, request, authors, clients)
       } catch (error) {
+        // Read the newest version from the store next time: another instance may have taken this
+        // number (PostgreSQL refuses a second version with it).
+        tracker.last = null
         // Nothing was stored: the edits are still to be versioned.
         if (edits) tracker.edits = noteEdit(tracker.edits, edits.firstAt)
         for (const [id, author] of authors) if (!tracker.authors.has(id)) tracker.authors.set(id, author)
