@@ -15,6 +15,7 @@ import {
   encodeSyncStep2,
   ProtocolError,
 } from '../../lib/protocol.ts'
+import { encodeStateForClients } from './client-state.ts'
 import { AwarenessRegistry, decodeAwarenessUpdate, encodeAwarenessUpdate, markViewing } from './awareness-registry.ts'
 import { SharedMessage } from '../transport/connection.ts'
 import type { DocumentConnection } from './document-connection.ts'
@@ -176,10 +177,10 @@ export class ClientMessages {
         case 'sync-step1':
           if (isEmptyStateVector(message.stateVector)) {
             connection.sendShared(
-              (this.wholeDocumentFrame ??= new SharedMessage(encodeSyncStep2(Y.encodeStateAsUpdate(this.ydoc)))),
+              (this.wholeDocumentFrame ??= new SharedMessage(encodeSyncStep2(encodeStateForClients(this.ydoc)))),
             )
           } else {
-            connection.send(encodeSyncStep2(Y.encodeStateAsUpdate(this.ydoc, message.stateVector)))
+            connection.send(encodeSyncStep2(encodeStateForClients(this.ydoc, message.stateVector)))
           }
           if (connection.wantsExtensions && !connection.readOnly) this.hooks.tellSavedState(connection)
           break

@@ -7,6 +7,7 @@ import { describe, it } from 'node:test'
 import * as Y from 'yjs'
 import { restoreFragment } from '../../lib/restore-change.ts'
 import { checkpointDue, nextCheck, noteEdit } from '../../server/document/checkpoint-policy.ts'
+import { encodeStateForClients } from '../../server/document/client-state.ts'
 import { copyForReading, readVersion, summarize, toHtml, toPlainText } from '../../server/document/version-content.ts'
 import { decodeVersionSnapshot, deleteSetDelta, encodeVersionSnapshot } from '../../server/document/version-snapshots.ts'
 
@@ -155,5 +156,33 @@ describe('version snapshots', () => {
     assert.match(html, /&lt;world&gt;/)
     assert.deepEqual(summarize(reading), { added: 1, removed: 1, blocksChanged: 1 })
     assert.equal(toPlainText(readVersion(copyForReading(doc), before, null, () => null)), 'hello <world>')
+  })
+})
+
+describe('the state sent to clients', () => {
+  it('leaves deleted content out, gives clients the same document, and changes nothing on the server', () => {
+    const doc = new Y.Doc({ gc: false })
+    paragraphs(doc, ['first paragraph, soon gone', 'second'])
+    const early = new Y.Doc()
+    Y.applyUpdate(early, encodeStateForClients(doc))
+    const text = (doc.getXmlFragment('default').get(1) as Y.XmlElement).get(0) as Y.XmlText
+    text.insert(6, ' line, bold for a while', { bold: true })
+    text.format(0, 6, { italic: true })
+    text.delete(6, 10)
+    doc.getXmlFragment('default').delete(0, 1)
+    paragraphs(doc, ['third'])
+    const whole = Y.encodeStateAsUpdate(doc)
+    const sent = encodeStateForClients(doc)
+    assert.ok(sent.byteLength < whole.byteLength, `${sent.byteLength} < ${whole.byteLength}`)
+    assert.deepEqual(Y.encodeStateAsUpdate(doc), whole, 'the server keeps every deleted item')
+    const fresh = new Y.Doc()
+    Y.applyUpdate(fresh, sent)
+    assert.equal(fresh.getXmlFragment('default').toString(), doc.getXmlFragment('default').toString())
+    // A client that was here before gets only what it lacks, and the same document.
+    Y.applyUpdate(early, encodeStateForClients(doc, Y.encodeStateVector(early)))
+    assert.equal(early.getXmlFragment('default').toString(), doc.getXmlFragment('default').toString())
+    // …and the server's versions still read the deleted text.
+    assert.match(toHtml(readVersion(copyForReading(doc), Y.snapshot(doc), Y.emptySnapshot, () => null)), /third/)
+    assert.equal(Y.createDocFromSnapshot(doc, Y.snapshot(doc)).getXmlFragment('default').length, 2)
   })
 })
