@@ -185,4 +185,47 @@ describe('the state sent to clients', () => {
     assert.match(toHtml(readVersion(copyForReading(doc), Y.snapshot(doc), Y.emptySnapshot, () => null)), /third/)
     assert.equal(Y.createDocFromSnapshot(doc, Y.snapshot(doc)).getXmlFragment('default').length, 2)
   })
+
+  it('gives a client at any earlier state the same document, over random edits by several writers', () => {
+    let seed = 7
+    const random = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2147483648
+      return seed % n
+    }
+    const server = new Y.Doc({ gc: false })
+    const writers = [new Y.Doc(), new Y.Doc(), new Y.Doc()]
+    const clients: Y.Doc[] = []
+    for (let round = 0; round < 60; round++) {
+      const writer = writers[random(writers.length)]
+      Y.applyUpdate(writer, Y.encodeStateAsUpdate(server, Y.encodeStateVector(writer)))
+      const fragment = writer.getXmlFragment('default')
+      writer.transact(() => {
+        const action = random(4)
+        if (fragment.length === 0 || action === 0) {
+          const paragraph = new Y.XmlElement('paragraph')
+          paragraph.insert(0, [new Y.XmlText(`p${round} `)])
+          fragment.insert(random(fragment.length + 1), [paragraph])
+        } else if (action === 1) {
+          fragment.delete(random(fragment.length), 1)
+        } else {
+          const text = (fragment.get(random(fragment.length)) as Y.XmlElement).get(0) as Y.XmlText
+          if (action === 2 || text.length === 0)
+            text.insert(random(text.length + 1), `w${round}`, random(2) ? { bold: true } : {})
+          else text.delete(random(text.length), 1 + random(Math.min(3, text.length)))
+        }
+      })
+      Y.applyUpdate(server, Y.encodeStateAsUpdate(writer, Y.encodeStateVector(server)))
+      if (round % 10 === 0) {
+        const client = new Y.Doc()
+        Y.applyUpdate(client, encodeStateForClients(server))
+        clients.push(client)
+      }
+    }
+    const expected = server.getXmlFragment('default').toString()
+    for (const client of [...clients, new Y.Doc()]) {
+      Y.applyUpdate(client, encodeStateForClients(server, Y.encodeStateVector(client)))
+      assert.equal(client.getXmlFragment('default').toString(), expected)
+      assert.equal(client.store.pendingStructs, null)
+    }
+  })
 })
