@@ -47,8 +47,9 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  // 3, not 2: main's sign-in branch ships 2 ('document access'); numbers are never reused.
   {
-    version: 2,
+    version: 3,
     name: 'document versions',
     sql: `
       CREATE TABLE document_versions (
