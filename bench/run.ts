@@ -37,6 +37,7 @@ import { idle } from './scenarios/idle.ts'
 import { largeDocument } from './scenarios/large-document.ts'
 import { manyDocuments } from './scenarios/many-documents.ts'
 import { persistence } from './scenarios/persistence.ts'
+import { history } from './scenarios/history.ts'
 import { reconnectStorm } from './scenarios/reconnect-storm.ts'
 import { saturation } from './scenarios/saturation.ts'
 import { trace } from './scenarios/trace.ts'
@@ -57,6 +58,7 @@ const SCENARIOS: Record<ScenarioId, Scenario> = {
   'cluster-one-document': clusterOneDocument,
   'cluster-many-documents': clusterManyDocuments,
   'cluster-kill': clusterKill,
+  history,
 }
 
 const USAGE =

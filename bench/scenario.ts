@@ -17,6 +17,7 @@ export const SCENARIO_IDS = [
   'cluster-one-document',
   'cluster-many-documents',
   'cluster-kill',
+  'history',
 ] as const
 export type ScenarioId = (typeof SCENARIO_IDS)[number]
 

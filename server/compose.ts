@@ -18,10 +18,11 @@ import { fileURLToPath } from 'node:url'
 import type { ServerConfig } from './config.ts'
 import { DocumentRegistry, documentOptionsFrom } from './document/document-registry.ts'
 import { ViewLinks } from './document/view-links.ts'
+import { DocumentHistory } from './document/history.ts'
 import { Health } from './ops/health.ts'
 import { listenMetrics, Metrics } from './ops/metrics.ts'
 import type { Logger } from './ops/logger.ts'
-import type { DocumentStore, ViewLinkStore } from './storage/document-store.ts'
+import type { DocumentStore, VersionStore, ViewLinkStore } from './storage/document-store.ts'
 import { LevelDbStore } from './storage/leveldb-store.ts'
 import { listen, type AppHandler } from './transport/http-server.ts'
 import { SyncEndpoint } from './transport/sync-endpoint.ts'
@@ -48,7 +49,7 @@ export interface StartOptions {
   /** Serve the Next.js app too; `dev` runs it with hot reload. */
   next?: { dev: boolean }
   /** The store to serve from; by default a LevelDB store in `config.dataDir`. */
-  store?: DocumentStore & ViewLinkStore
+  store?: DocumentStore & ViewLinkStore & VersionStore
   /** With REDIS_URL: the relay's timings, when not the defaults (tests shorten them). */
   relay?: Partial<RelayOptions>
 }
@@ -57,6 +58,7 @@ export interface RunningServer {
   readonly http: http.Server
   readonly sync: SyncEndpoint
   readonly documents: DocumentRegistry
+  readonly history: DocumentHistory
   readonly health: Health
   readonly metrics: Metrics
   /** With REDIS_URL: the relay to the other instances. */
@@ -103,6 +105,12 @@ export async function startServer({ config, logger, next, store: givenStore, rel
   }
   // PostgreSQL's and Redis's clients are loaded only by servers configured to use them.
   const cluster = config.redisUrl ? await startRelay(config.redisUrl, documents, logger, relay) : null
+  const history = new DocumentHistory(
+    documents,
+    store,
+    { pauseMs: config.historyPauseMs, maxMs: config.historyMaxIntervalMs },
+    logger.child({ component: 'history' }),
+  )
   const viewLinks = new ViewLinks(store, (docId, viewId) => {
     sync.disconnectViewers(docId, viewId)
     cluster?.viewLinkReset(docId, viewId)
@@ -142,7 +150,7 @@ export async function startServer({ config, logger, next, store: givenStore, rel
   })
   const server = await listen(
     config,
-    { health, sync, viewLinks, logger, app, metrics: ownPort ? null : metrics, accessApi },
+    { health, sync, viewLinks, history, logger, app, metrics: ownPort ? null : metrics, accessApi },
     tls,
   ).catch(async (error: unknown) => {
     await cluster?.close()
@@ -163,6 +171,7 @@ export async function startServer({ config, logger, next, store: givenStore, rel
     http: server.http,
     sync,
     documents,
+    history,
     health,
     metrics,
     cluster,
@@ -179,6 +188,8 @@ export async function startServer({ config, logger, next, store: givenStore, rel
           sync
             .close()
             .then(() => documents.storeAll())
+            // Pending edits become a version while the store is still open.
+            .then(() => history.close())
             .then(() => true),
           new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), config.stopTimeoutMs))),
         ])
@@ -267,7 +278,7 @@ async function startRelay(
   return relay
 }
 
-async function openStore(config: ServerConfig, logger: Logger): Promise<DocumentStore & ViewLinkStore> {
+async function openStore(config: ServerConfig, logger: Logger): Promise<DocumentStore & ViewLinkStore & VersionStore> {
   if (!config.databaseUrl) return LevelDbStore.open(config.dataDir, { commitDelayMs: config.commitDelayMs, logger })
   const { PostgresConnectError, PostgresStore } = await import('./storage/postgres-store.ts')
   try {

@@ -75,6 +75,10 @@ export interface ServerConfig {
   compactAfterRecords: number
   /** …or once it holds more bytes than the snapshot itself (and at least this many). */
   compactMinLogBytes: number
+  /** An automatic version is made after this much quiet following an edit… */
+  historyPauseMs: number
+  /** …and at least this often while editing goes on. */
+  historyMaxIntervalMs: number
   /**
    * Longest a graceful stop waits for storage (a full disk can make that forever); past it the
    * stop logs what it could not store and the process exits non-zero.
@@ -137,6 +141,8 @@ export const DEFAULT_CONFIG: ServerConfig = {
   commitDelayMs: 50,
   compactAfterRecords: 500,
   compactMinLogBytes: 256 * 1024,
+  historyPauseMs: 120_000,
+  historyMaxIntervalMs: 30 * 60_000,
   stopTimeoutMs: 10_000,
   logFormat: 'pretty',
   metricsToken: undefined,
@@ -236,6 +242,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     commitDelayMs: integer(env, 'COMMIT_DELAY_MS', DEFAULT_CONFIG.commitDelayMs, 0),
     compactAfterRecords: integer(env, 'COMPACT_AFTER_RECORDS', DEFAULT_CONFIG.compactAfterRecords, 1),
     compactMinLogBytes: integer(env, 'COMPACT_MIN_LOG_BYTES', DEFAULT_CONFIG.compactMinLogBytes, 0),
+    historyPauseMs: integer(env, 'HISTORY_PAUSE_MS', DEFAULT_CONFIG.historyPauseMs, 100),
+    historyMaxIntervalMs: integer(env, 'HISTORY_MAX_INTERVAL_MS', DEFAULT_CONFIG.historyMaxIntervalMs, 100),
     stopTimeoutMs: integer(env, 'STOP_TIMEOUT_MS', DEFAULT_CONFIG.stopTimeoutMs, 100),
     logFormat,
     metricsToken: env.METRICS_TOKEN?.trim() || undefined,

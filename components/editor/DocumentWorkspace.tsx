@@ -1,10 +1,12 @@
 'use client'
 
-import { useEffect } from 'react'
+import { useEffect, useMemo, useState } from 'react'
 import Link from 'next/link'
 import { EditorContent } from '@tiptap/react'
 import type { DocumentSession } from '../lib/document-session'
-import { saveIdentity, type Identity } from '../lib/identity'
+import { displayName, loadAuthorId, saveIdentity, type Identity } from '../lib/identity'
+import { HistoryApi } from '../lib/history-api'
+import { modeId } from '../lib/session-mode'
 import { type Account, signOut } from '../lib/account'
 import { signInPath } from '../../lib/routes'
 import { recordRecentDocument } from '../lib/recent-documents'
@@ -13,7 +15,9 @@ import { UnloadGuard } from '../lib/unload-guard'
 import { useStore } from '../lib/use-store'
 import { useYText } from '../lib/use-y-text'
 import { ChorusMark } from '../ChorusMark'
+import { CatchUpBanner } from './CatchUpBanner'
 import { ConnectionStatus } from './ConnectionStatus'
+import { HistoryPanel, VersionView, type VersionOnScreen } from './HistoryPanel'
 import { LinkControls } from './LinkControls'
 import { NameInput } from './NameInput'
 import { NoticeBanner } from './NoticeBanner'
@@ -47,6 +51,14 @@ export function DocumentWorkspace({ session, identity, account, onIdentityChange
   const myColor = useStore(session.myColor)
   const role = useStore(session.role)
   const { mode } = session
+  const historyApi = useMemo(() => new HistoryApi(mode, account.csrf), [mode, account.csrf])
+  const [historyOpen, setHistoryOpen] = useState(false)
+  const [showing, setShowing] = useState<VersionOnScreen | null>(null)
+  const authorId = useMemo(() => loadAuthorId(), [])
+  const me = useMemo(
+    () => ({ id: authorId, name: displayName(identity.name), color: myColor }),
+    [authorId, identity.name, myColor],
+  )
 
   useDocumentTitle(`${title.trim() || 'Untitled'}${mode.kind === 'view' ? ' (view only)' : ''} · Chorus`)
 
@@ -87,6 +99,17 @@ export function DocumentWorkspace({ session, identity, account, onIdentityChange
             <TitleText title={session.title} />
           )}
           <PresenceList awareness={session.provider.awareness} />
+          <button
+            type="button"
+            className="button"
+            aria-pressed={historyOpen}
+            onClick={() => {
+              setHistoryOpen(!historyOpen)
+              if (historyOpen) setShowing(null)
+            }}
+          >
+            History
+          </button>
           {docId && role === 'edit' ? <ShareDialog docId={docId} account={account} /> : <ViewOnlyBadge />}
         </div>
         <div className="topbar__row topbar__row--secondary">
@@ -122,10 +145,27 @@ export function DocumentWorkspace({ session, identity, account, onIdentityChange
       </header>
       {ended && <SessionEndedBanner end={ended} />}
       <NoticeBanner notices={session.notices} />
-      <main className="paper" data-loaded={loaded || undefined}>
-        <EditorContent editor={editor} className="editor" />
-        {docId && editor && <LinkControls editor={editor} />}
-      </main>
+      {loaded && <CatchUpBanner api={historyApi} documentKey={modeId(mode)} me={authorId} onShow={setShowing} />}
+      <div className="workspace__body" data-history-open={historyOpen || undefined}>
+        {showing && <VersionView api={historyApi} showing={showing} />}
+        {/* Kept mounted while a version is shown: the editor stays bound to the live document. */}
+        <main className="paper" data-loaded={loaded || undefined} hidden={showing !== null}>
+          <EditorContent editor={editor} className="editor" />
+          {docId && editor && <LinkControls editor={editor} />}
+        </main>
+        {historyOpen && (
+          <HistoryPanel
+            api={historyApi}
+            editing={docId && editor && role === 'edit' ? { editor, ydoc: session.ydoc, me } : null}
+            showing={showing}
+            onShow={setShowing}
+            onClose={() => {
+              setHistoryOpen(false)
+              setShowing(null)
+            }}
+          />
+        )}
+      </div>
     </div>
   )
 }

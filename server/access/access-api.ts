@@ -6,6 +6,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { decodePathSegment, isValidDocumentName } from '../../lib/doc-id.ts'
+import { CloseCode } from '../../lib/protocol.ts'
 import {
   CALLBACK_PATH,
   CSRF_HEADER,
@@ -17,7 +18,7 @@ import {
 import type { AccessConfig } from '../config.ts'
 import type { Logger } from '../ops/logger.ts'
 import { isOriginAllowed } from '../transport/limits.ts'
-import { AccessRefusal, type AccessControl } from './access-control.ts'
+import { AccessRefusal, type AccessControl, type Admission, TOKEN_PARAM } from './access-control.ts'
 import type { DocumentAccessRegistry } from './document-access.ts'
 import type { OidcSignIn } from './oidc.ts'
 import { LINK_ACCESS_VALUES, type LinkAccess, normalizeEmail, type Role } from './permissions.ts'
@@ -91,6 +92,40 @@ export class AccessApi {
     } catch (error) {
       if (error instanceof AccessRefusal) throw new HttpError(403, error.message)
       throw error
+    }
+  }
+
+  /**
+   * The document HTTP APIs (version history) under the socket's rule: with a token setting or
+   * sign-in configured, the caller's token (`Authorization: Bearer`, or the `token` parameter) or
+   * session must open the document, and a write needs the edit role, and with a session its CSRF
+   * token. Resolves when allowed (always, with nothing configured), throws an HttpError otherwise.
+   */
+  async authorizeDocumentRequest(
+    request: IncomingMessage,
+    docId: string,
+    { viaViewLink, write }: { viaViewLink: boolean; write: boolean },
+  ): Promise<void> {
+    const { control, sessions } = this.parts
+    if (!control.enabled) return
+    const url = new URL(request.url ?? '/', 'http://localhost')
+    const bearer = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')?.[1]
+    const token = bearer ?? url.searchParams.get(TOKEN_PARAM)
+    let admission: Admission
+    try {
+      admission = await control.admit({ docId, viaViewLink, token, cookieHeader: request.headers.cookie })
+    } catch (error) {
+      if (!(error instanceof AccessRefusal)) throw error
+      throw new HttpError(error.closeCode === CloseCode.Forbidden ? 403 : 401, error.message)
+    }
+    if (!write) return
+    if (admission.role !== 'edit') throw new HttpError(403, 'only editors can change the history')
+    // A signed-in caller proves the request is its page's; an anonymous editor on a public link has
+    // no session to forge, and the origin check (the history API's) is what holds for it.
+    if (admission.via === 'session' && admission.person !== null) {
+      const session = sessions ? await sessions.read(request.headers.cookie) : null
+      if (!session) throw new HttpError(401, 'sign in first')
+      this.requireCsrf(request, session)
     }
   }
 

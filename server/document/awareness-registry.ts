@@ -121,6 +121,15 @@ export class AwarenessRegistry<Owner> {
     return removals
   }
 
+  /** The live states `owner` announced. */
+  ownedBy(owner: Owner): AwarenessEntry[] {
+    const entries: AwarenessEntry[] = []
+    for (const [clientId, meta] of this.clients) {
+      if (meta.owner === owner && meta.json !== null) entries.push({ clientId, clock: meta.clock, json: meta.json })
+    }
+    return entries
+  }
+
   /** Every live state, encoded as one awareness update (for a client that just joined). */
   encodeAll(): Uint8Array | null {
     const entries: AwarenessEntry[] = []

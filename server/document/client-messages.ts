@@ -15,6 +15,7 @@ import {
   encodeSyncStep2,
   ProtocolError,
 } from '../../lib/protocol.ts'
+import { encodeStateForClients } from './client-state.ts'
 import {
   AwarenessRegistry,
   decodeAwarenessUpdate,
@@ -182,10 +183,10 @@ export class ClientMessages {
         case 'sync-step1':
           if (isEmptyStateVector(message.stateVector)) {
             connection.sendShared(
-              (this.wholeDocumentFrame ??= new SharedMessage(encodeSyncStep2(Y.encodeStateAsUpdate(this.ydoc)))),
+              (this.wholeDocumentFrame ??= new SharedMessage(encodeSyncStep2(encodeStateForClients(this.ydoc)))),
             )
           } else {
-            connection.send(encodeSyncStep2(Y.encodeStateAsUpdate(this.ydoc, message.stateVector)))
+            connection.send(encodeSyncStep2(encodeStateForClients(this.ydoc, message.stateVector)))
           }
           if (connection.wantsExtensions && !connection.readOnly) this.hooks.tellSavedState(connection)
           break

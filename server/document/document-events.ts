@@ -1,9 +1,10 @@
 /**
- * What happens to documents, as typed events: metrics (and later history) subscribe to these
+ * What happens to documents, as typed events: metrics and history subscribe to these
  * instead of the document calling them inline. Every event names its document; a subscriber that
  * must keep its labels bounded (metrics) simply ignores the id.
  */
 
+import type { DocumentConnection } from './document-connection.ts'
 import type { UpdateOriginKind } from './update-origin.ts'
 
 /** Where an update came from (see update-origin.ts for what each one implies). */
@@ -14,8 +15,11 @@ export interface DocumentEventMap {
   loaded: { ms: number; records: number; bytes: number }
   /** The stored document could not be read; `damaged` data is never served. */
   'load-failed': { damaged: boolean }
-  /** Updates were applied (each changed the document), in one transaction. */
-  applied: { origin: UpdateOriginKind; updates: number; bytes: number }
+  /**
+   * Updates were applied (each changed the document), in one transaction. `writers`: the
+   * connections that sent them (for a client origin; the history attributes changes to them).
+   */
+  applied: { origin: UpdateOriginKind; updates: number; bytes: number; writers: readonly DocumentConnection[] }
   /** A record is durably stored; `ms` from handing it to the store until it was synced. */
   stored: { ms: number; updates: number; bytes: number }
   /** A record could not be stored; it is kept and retried. */

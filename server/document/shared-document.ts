@@ -76,6 +76,9 @@ export class SharedDocument {
   private readonly journal: DocumentJournal<DocumentConnection>
   private readonly compactor: Compactor
   private idleWaiters: (() => void)[] = []
+  private readyWaiters: ((ready: boolean) => void)[] = []
+  /** API requests working on the document: it stays in memory for them. */
+  private holds = 0
   private readonly messages: ClientMessages
 
   constructor(
@@ -90,7 +93,9 @@ export class SharedDocument {
   ) {
     // A guid of our own: Yjs would otherwise make a random UUID, which costs ~0.1 ms of
     // getRandomValues calls per document opened.
-    this.ydoc = new Y.Doc({ guid: id })
+    // gc off: deleted content stays, so that every version of the history can be read back from
+    // the document itself (versions are Yjs snapshots, see history.ts). Compaction keeps it too.
+    this.ydoc = new Y.Doc({ guid: id, gc: false })
     const emit = this.emit.bind(this)
     this.journal = new DocumentJournal(id, store, options.retryDelayMs, logger, {
       beforeCut: () => this.intake.applyWaiting(),
@@ -113,7 +118,7 @@ export class SharedDocument {
       canApply: () => this.state === 'ready',
       relay: (frame, except) => this.broadcast(frame, except),
       afterApply: () => this.messages.forgetEncodedFrames(),
-      applied: (origin, updates, bytes) => this.emit('applied', { docId: id, origin, updates, bytes }),
+      applied: (origin, updates, bytes, writers) => this.emit('applied', { docId: id, origin, updates, bytes, writers }),
       publish: (update) => this.emit('update-to-publish', { docId: id, update }),
       publishing: () => this.events.has('update-to-publish'),
       failed: (culprit, error) => this.quarantine(culprit, error),
@@ -165,6 +170,7 @@ export class SharedDocument {
     }
     if (this.state !== 'loading') return
     this.state = 'ready'
+    for (const resolve of this.readyWaiters.splice(0)) resolve(true)
     for (const connection of this.connections) this.messages.greet(connection)
     this.messages.handleHeld((connection) => this.connections.has(connection))
     this.compactor.maybeCompact()
@@ -187,6 +193,30 @@ export class SharedDocument {
     }
     this.messages.turnAway(this.connections, damaged)
     this.finishUnload()
+  }
+
+  /** Resolves true once the document serves, false if it never will (failed load, reloading, gone). */
+  whenReady(): Promise<boolean> {
+    if (this.state === 'ready') return Promise.resolve(true)
+    if (this.state !== 'loading') return Promise.resolve(false)
+    return new Promise((resolve) => this.readyWaiters.push(resolve))
+  }
+
+  /** Keeps the document in memory, without a connection, until the returned function is called. */
+  hold(): () => void {
+    this.holds++
+    let released = false
+    return () => {
+      if (released) return
+      released = true
+      this.holds--
+      this.maybeUnload()
+    }
+  }
+
+  /** The awareness states (Yjs client id and JSON) a connection announced: who it says it is. */
+  awarenessOf(connection: DocumentConnection): { clientId: number; json: string }[] {
+    return this.messages.awareness.ownedBy(connection)
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -387,7 +417,7 @@ export class SharedDocument {
     for (const resolve of this.idleWaiters.splice(0)) resolve()
     this.journal.confirmWaiting()
     // A quarantined document has asked all its connections to leave; it goes without waiting.
-    if (this.connections.size > 0 && this.state !== 'quarantined') return
+    if ((this.connections.size > 0 || this.holds > 0) && this.state !== 'quarantined') return
     // Leave one snapshot behind, so the next load applies it instead of replaying a log. The
     // document stays registered meanwhile: a load beside it could reuse the sequence numbers
     // this compaction deletes.
@@ -400,6 +430,7 @@ export class SharedDocument {
 
   private finishUnload(): void {
     this.state = 'unloaded'
+    for (const resolve of this.readyWaiters.splice(0)) resolve(false)
     this.journal.close()
     this.ydoc.destroy()
     this.onUnload(this)

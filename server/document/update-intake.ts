@@ -25,7 +25,7 @@ export interface IntakeHooks<Client> {
   relay(frame: Uint8Array, except: Client | null): void
   /** Something was applied (whether it changed anything or not): frames encoded from the old state are stale. */
   afterApply(): void
-  applied(origin: UpdateOriginKind, updates: number, bytes: number): void
+  applied(origin: UpdateOriginKind, updates: number, bytes: number, writers: readonly Client[]): void
   /** The updates of one batch whose origin's policy publishes them, merged: for the other instances. */
   publish(update: Uint8Array): void
   /** Whether anything takes what is published (another instance); merging for nobody costs. */
@@ -88,11 +88,13 @@ export class UpdateIntake<Client extends { readonly wantsExtensions: boolean }> 
     // This batch may have completed updates that waited for it (see the journal's "missing").
     if (kept > 0 && this.lastTransactionChanged) this.journal.missingMayHaveArrived(pending)
     let bytes = 0
+    const writers: Client[] = []
     const toPublish: Uint8Array[] | null = this.hooks.publishing() ? [] : null
     for (let i = 0; i < kept; i++) {
       const { origin, update, frame } = batch[i]
       const policy = policyOf(origin)
       const sender = senderOf(origin)
+      if (sender !== null && !writers.includes(sender)) writers.push(sender)
       // A step 2 is relayed as a plain update: forwarding a step 2 would mark other clients as
       // synced.
       if (policy.relayTo !== 'nobody')
@@ -107,7 +109,7 @@ export class UpdateIntake<Client extends { readonly wantsExtensions: boolean }> 
     // Once per batch, whatever its size: one message for the other instances, not one per keystroke.
     if (toPublish && toPublish.length > 0) this.hooks.publish(toPublish.length === 1 ? toPublish[0] : Y.mergeUpdates(toPublish))
     // A batch holds one kind of origin: the document applies the others on their own.
-    if (kept > 0) this.hooks.applied(batch[0].origin.kind, kept, bytes)
+    if (kept > 0) this.hooks.applied(batch[0].origin.kind, kept, bytes, writers)
     if (failure) this.hooks.failed(senderOf(batch[applied].origin), failure.error)
   }
 

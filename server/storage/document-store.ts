@@ -82,3 +82,26 @@ export interface AccessStore {
 export function isAccessStore(store: object): store is AccessStore {
   return 'getAccess' in store && 'setAccess' in store && 'documentsSharedWith' in store
 }
+
+/** One version of a document's history (server/document/history.ts decides what is in it). */
+export interface StoredVersion {
+  /** Its number within the document, from 1, increasing. */
+  seq: number
+  /** The version's description, as JSON text (id, time, name, kind, authors…). */
+  meta: string
+  /** A Yjs snapshot (Y.encodeSnapshot) of the document at that version (possibly a delta, see history). */
+  snapshot: Uint8Array
+}
+
+/**
+ * The versions of each document: append-only, never rewritten nor removed by compaction (a
+ * version only points into the document's history, which a gc-free document keeps).
+ */
+export interface VersionStore {
+  /** Stores one version; resolves once it is durable. */
+  appendVersion(docId: string, version: StoredVersion): Promise<void>
+  /** Versions newest first, without their snapshots; only those below `beforeSeq` when given. */
+  listVersions(docId: string, options: { beforeSeq: number | null; limit: number }): Promise<{ seq: number; meta: string }[]>
+  /** Versions `fromSeq..toSeq` (inclusive) with their snapshots, oldest first. */
+  readVersions(docId: string, fromSeq: number, toSeq: number): Promise<StoredVersion[]>
+}

@@ -11,6 +11,9 @@
  *   link/view/<viewId>                   the document a view id opens
  *   access/doc/<id>                      the document's owner, people and link setting (JSON)
  *   access/member/<email>/<id>           the role of a person added to it ("shared with me")
+ *   hist/<id>/meta/<seq, 12 hex>         a version's description (JSON), listed without snapshots
+ *   hist/<id>/snap/<seq, 12 hex>         its Yjs snapshot (kept apart from doc/, so loading a
+ *                                        document never reads its history)
  *
  *   meta/commits                         how many synced batches this store has written
  *
@@ -44,6 +47,8 @@ import {
   type DocumentStore,
   type StorageHealth,
   type StoredDocument,
+  type StoredVersion,
+  type VersionStore,
   type ViewLinkStore,
   type AccessStore,
 } from './document-store.ts'
@@ -60,6 +65,9 @@ const docLinkKey = (docId: string) => `link/doc/${encodeURIComponent(docId)}`
 const viewLinkKey = (viewId: string) => `link/view/${viewId}`
 const accessKey = (docId: string) => `access/doc/${encodeURIComponent(docId)}`
 const memberPrefix = (email: string) => `access/member/${encodeURIComponent(email)}/`
+const histPrefix = (docId: string, part: 'meta' | 'snap') => `hist/${encodeURIComponent(docId)}/${part}/`
+const histKey = (docId: string, part: 'meta' | 'snap', seq: number) =>
+  `${histPrefix(docId, part)}${seq.toString(16).padStart(SEQ_DIGITS, '0')}`
 const COMMITS_KEY = 'meta/commits'
 /** Not a LevelDB file name, so LevelDB (and its repair) leaves it alone. */
 export const SEAL_FILE = 'CHORUS-SEAL'
@@ -175,7 +183,7 @@ export interface StoreBatch {
   ok: boolean
 }
 
-export class LevelDbStore implements DocumentStore, ViewLinkStore, AccessStore {
+export class LevelDbStore implements DocumentStore, ViewLinkStore, AccessStore, VersionStore {
   private queue: PendingWrite[] = []
   private writing: Promise<void> | null = null
   private closed = false
@@ -388,6 +396,40 @@ export class LevelDbStore implements DocumentStore, ViewLinkStore, AccessStore {
     return (await this.scan(prefix, false)).map(([key]) => decodeURIComponent(key.slice(prefix.length)))
   }
 
+  appendVersion(docId: string, version: StoredVersion): Promise<void> {
+    if (this.unsound) return Promise.reject(new StorageError('storage is failing; the version cannot be stored now'))
+    const { seq, meta, snapshot } = version
+    return this.enqueue([
+      { type: 'put', key: histKey(docId, 'meta', seq), value: Buffer.from(meta) },
+      {
+        type: 'put',
+        key: histKey(docId, 'snap', seq),
+        value: Buffer.from(snapshot.buffer, snapshot.byteOffset, snapshot.byteLength),
+      },
+    ])
+  }
+
+  async listVersions(
+    docId: string,
+    { beforeSeq, limit }: { beforeSeq: number | null; limit: number },
+  ): Promise<{ seq: number; meta: string }[]> {
+    const prefix = histPrefix(docId, 'meta')
+    const upper = beforeSeq === null ? `${prefix}\xff` : histKey(docId, 'meta', beforeSeq)
+    const entries = await this.scanRange({ gte: prefix, lt: upper, reverse: true, limit }, true)
+    return entries.map(([key, value]) => ({ seq: parseInt(key.slice(prefix.length), 16), meta: value!.toString() }))
+  }
+
+  async readVersions(docId: string, fromSeq: number, toSeq: number): Promise<StoredVersion[]> {
+    const range = (part: 'meta' | 'snap') => ({ gte: histKey(docId, part, fromSeq), lte: histKey(docId, part, toSeq) })
+    const [metas, snaps] = await Promise.all([this.scanRange(range('meta'), true), this.scanRange(range('snap'), true)])
+    const snapshots = new Map(snaps.map(([key, value]) => [key.slice(-SEQ_DIGITS), value!]))
+    return metas.map(([key, value]) => {
+      const snapshot = snapshots.get(key.slice(-SEQ_DIGITS))
+      if (!snapshot) throw new DamagedDataError(`version ${key} has no snapshot`)
+      return { seq: parseInt(key.slice(-SEQ_DIGITS), 16), meta: value!.toString(), snapshot: new Uint8Array(snapshot) }
+    })
+  }
+
   /** Every stored document's id (anything with a log record or a snapshot), for a migration. */
   async documentIds(): Promise<string[]> {
     const ids = new Set<string>()
@@ -415,10 +457,17 @@ export class LevelDbStore implements DocumentStore, ViewLinkStore, AccessStore {
   }
 
   private scan(prefix: string, values: boolean): Promise<[string, Buffer | undefined][]> {
+    return this.scanRange({ gte: prefix, lt: `${prefix}\xff` }, values)
+  }
+
+  private scanRange(
+    range: { gte: string; lt?: string; lte?: string; reverse?: boolean; limit?: number },
+    values: boolean,
+  ): Promise<[string, Buffer | undefined][]> {
+    const prefix = range.gte
     return this.read(async (db) => {
       const iterator = db.iterator({
-        gte: prefix,
-        lt: `${prefix}\xff`,
+        ...range,
         keys: true,
         values,
         keyAsBuffer: false,

@@ -12,6 +12,8 @@ import {
   type DocumentStore,
   type StorageHealth,
   type StoredDocument,
+  type StoredVersion,
+  type VersionStore,
   type ViewLinkStore,
   type AccessStore,
 } from './document-store.ts'
@@ -35,8 +37,9 @@ interface StoredLog {
   records: Map<number, readonly Uint8Array[]>
 }
 
-export class MemoryStore implements DocumentStore, ViewLinkStore, AccessStore {
+export class MemoryStore implements DocumentStore, ViewLinkStore, AccessStore, VersionStore {
   private readonly accessOfDoc = new Map<string, DocumentAccess>()
+  private readonly versions = new MemoryVersions()
   private readonly documents = new Map<string, StoredLog>()
   private readonly viewIdOfDoc = new Map<string, string>()
   private readonly docOfViewId = new Map<string, string>()
@@ -224,6 +227,25 @@ export class MemoryStore implements DocumentStore, ViewLinkStore, AccessStore {
     return [...this.accessOfDoc].filter(([, access]) => access.members.some((m) => m.email === email)).map(([docId]) => docId)
   }
 
+  // VersionStore
+
+  async appendVersion(docId: string, version: StoredVersion): Promise<void> {
+    await nextTurn()
+    if (this.full) throw new StorageError('disk full (injected)')
+    this.versions.append(docId, version)
+  }
+
+  async listVersions(
+    docId: string,
+    options: { beforeSeq: number | null; limit: number },
+  ): Promise<{ seq: number; meta: string }[]> {
+    return this.versions.list(docId, options)
+  }
+
+  async readVersions(docId: string, fromSeq: number, toSeq: number): Promise<StoredVersion[]> {
+    return this.versions.read(docId, fromSeq, toSeq)
+  }
+
   // ---------------------------------------------------------------------------------------------
 
   /** The error the faults give a write settled now, or null when it succeeds. */
@@ -258,4 +280,30 @@ export class MemoryStore implements DocumentStore, ViewLinkStore, AccessStore {
 
 function nextTurn(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve))
+}
+
+/** Versions in memory, kept in seq order (for the memory store and test stand-ins). */
+export class MemoryVersions {
+  private readonly byDoc = new Map<string, StoredVersion[]>()
+
+  append(docId: string, version: StoredVersion): void {
+    let list = this.byDoc.get(docId)
+    if (!list) this.byDoc.set(docId, (list = []))
+    if (list.some((stored) => stored.seq === version.seq)) throw new StorageError(`version ${version.seq} exists`)
+    list.push({ seq: version.seq, meta: version.meta, snapshot: version.snapshot.slice() })
+    list.sort((a, b) => a.seq - b.seq)
+  }
+
+  list(docId: string, { beforeSeq, limit }: { beforeSeq: number | null; limit: number }): { seq: number; meta: string }[] {
+    const list = this.byDoc.get(docId) ?? []
+    const result: { seq: number; meta: string }[] = []
+    for (let i = list.length - 1; i >= 0 && result.length < limit; i--) {
+      if (beforeSeq === null || list[i].seq < beforeSeq) result.push({ seq: list[i].seq, meta: list[i].meta })
+    }
+    return result
+  }
+
+  read(docId: string, fromSeq: number, toSeq: number): StoredVersion[] {
+    return (this.byDoc.get(docId) ?? []).filter((version) => version.seq >= fromSeq && version.seq <= toSeq)
+  }
 }

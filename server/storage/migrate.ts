@@ -26,6 +26,8 @@ export interface MigrationReport {
   viewLinks: number
   /** Documents whose owner, people and link setting (sign-in) were copied. */
   access: number
+  /** Versions of the documents' histories copied. */
+  versions: number
   /** Documents that could not be read from LevelDB (left out), with the reason. */
   unreadable: { docId: string; error: string }[]
 }
@@ -55,13 +57,14 @@ export async function migrateFromLevelDb(
             `${held.viewLinks} view links); pass --force to merge into it`,
         )
       }
-      const report: MigrationReport = { documents: 0, bytes: 0, viewLinks: 0, access: 0, unreadable: [] }
+      const report: MigrationReport = { documents: 0, bytes: 0, viewLinks: 0, access: 0, versions: 0, unreadable: [] }
       for (const docId of (await leveldb.documentIds()).sort()) {
         let snapshot: Uint8Array
         let updates: number
         try {
           const stored = await leveldb.load(docId)
-          const doc = new Y.Doc()
+          // gc off, as the server keeps documents: the versions point into deleted content.
+          const doc = new Y.Doc({ gc: false })
           Y.transact(doc, () => {
             for (const update of stored.updates) Y.applyUpdate(doc, update)
           })
@@ -78,6 +81,16 @@ export async function migrateFromLevelDb(
         report.documents++
         report.bytes += snapshot.byteLength
         log(`copied ${JSON.stringify(docId)}: ${updates} stored updates → one snapshot of ${snapshot.byteLength} bytes`)
+        const [newest] = await leveldb.listVersions(docId, { beforeSeq: null, limit: 1 })
+        if (newest) {
+          // Version numbers are the document's own: a target that has versions of it keeps them.
+          const [held] = await postgres.listVersions(docId, { beforeSeq: null, limit: 1 })
+          if (held) log(`NOT copied the history of ${JSON.stringify(docId)}: the database has versions of it already`)
+          else {
+            for (const version of await leveldb.readVersions(docId, 1, newest.seq)) await postgres.appendVersion(docId, version)
+            report.versions += newest.seq
+          }
+        }
       }
       for (const { docId, viewId } of await leveldb.viewLinks()) {
         await postgres.setViewId(docId, viewId, null)
@@ -135,7 +148,7 @@ async function main(): Promise<void> {
   }
   const seconds = ((performance.now() - started) / 1000).toFixed(1)
   process.stdout.write(
-    `Copied ${report.documents} documents (${report.bytes} bytes of snapshots) and ${report.viewLinks} view links in ${seconds} s. ` +
+    `Copied ${report.documents} documents (${report.bytes} bytes of snapshots), ${report.versions} versions and ${report.viewLinks} view links in ${seconds} s. ` +
       `${report.access > 0 ? `Copied the owner, people and link setting of ${report.access} documents. ` : ''}${source} was not changed.\n`,
   )
   if (report.unreadable.length > 0) {

@@ -65,6 +65,21 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 3,
+    name: 'document versions',
+    sql: `
+      CREATE TABLE document_versions (
+        doc_id text NOT NULL,
+        seq bigint NOT NULL,
+        -- The version's description as JSON text (see server/document/history.ts).
+        meta text NOT NULL,
+        -- A Yjs snapshot; a delta of the previous version's unless it is a keyframe.
+        snapshot bytea NOT NULL,
+        PRIMARY KEY (doc_id, seq)
+      );
+    `,
+  },
 ]
 
 /** Any 64-bit number unique to Chorus's migrations ("chorus" in ASCII). */

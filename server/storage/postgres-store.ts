@@ -5,6 +5,7 @@
  *   documents     (doc_id PK, snapshot, snapshot_version)   the merged state of compacted records
  *   document_log  (id bigserial PK, doc_id, seq, record)    one row per record, keyed by its row id
  *   view_links    (doc_id PK, view_id UNIQUE)               the read-only link of each document
+ *   document_versions (doc_id, seq PK; meta, snapshot)     each document's version history
  *
  * Several instances append to one document at once, so the `seq` a journal hands to appendRecord
  * (its own, instance-local numbering) is never a key: rows are ordered by their bigserial id
@@ -38,6 +39,8 @@ import {
   type DocumentStore,
   type StorageHealth,
   type StoredDocument,
+  type StoredVersion,
+  type VersionStore,
   type ViewLinkStore,
   type AccessStore,
 } from './document-store.ts'
@@ -76,7 +79,7 @@ interface KnownDocument {
   snapshotVersion: string
 }
 
-export class PostgresStore implements DocumentStore, ViewLinkStore, AccessStore {
+export class PostgresStore implements DocumentStore, ViewLinkStore, AccessStore, VersionStore {
   private queue: PendingAppend[] = []
   private writing: Promise<void> | null = null
   private flushTimer: NodeJS.Timeout | null = null
@@ -358,6 +361,43 @@ export class PostgresStore implements DocumentStore, ViewLinkStore, AccessStore 
     return rows.map((row) => row.doc_id)
   }
 
+  async appendVersion(docId: string, version: StoredVersion): Promise<void> {
+    if (this.failing) throw new StorageError('storage is failing; the version cannot be stored now')
+    try {
+      await this.transaction((client) =>
+        client.query('INSERT INTO document_versions (doc_id, seq, meta, snapshot) VALUES ($1, $2, $3, $4)', [
+          docId,
+          version.seq,
+          version.meta,
+          Buffer.from(version.snapshot.buffer, version.snapshot.byteOffset, version.snapshot.byteLength),
+        ]),
+      )
+    } catch (error) {
+      if (!isConstraintViolation(error)) this.writeFailed(error)
+      throw new StorageError(`storing version ${version.seq} of ${docId} failed: ${messageOf(error)}`)
+    }
+    this.writeSucceeded()
+  }
+
+  async listVersions(
+    docId: string,
+    { beforeSeq, limit }: { beforeSeq: number | null; limit: number },
+  ): Promise<{ seq: number; meta: string }[]> {
+    const { rows } = await this.query<{ seq: string; meta: string }>(
+      'SELECT seq, meta FROM document_versions WHERE doc_id = $1 AND ($2::bigint IS NULL OR seq < $2) ORDER BY seq DESC LIMIT $3',
+      [docId, beforeSeq, limit],
+    )
+    return rows.map((row) => ({ seq: Number(row.seq), meta: row.meta }))
+  }
+
+  async readVersions(docId: string, fromSeq: number, toSeq: number): Promise<StoredVersion[]> {
+    const { rows } = await this.query<{ seq: string; meta: string; snapshot: Buffer }>(
+      'SELECT seq, meta, snapshot FROM document_versions WHERE doc_id = $1 AND seq BETWEEN $2 AND $3 ORDER BY seq',
+      [docId, fromSeq, toSeq],
+    )
+    return rows.map((row) => ({ seq: Number(row.seq), meta: row.meta, snapshot: new Uint8Array(row.snapshot) }))
+  }
+
   /** synchronous_commit as the store's own write transactions run with it ("Saved" needs it not off). */
   synchronousCommit(): Promise<string> {
     return this.transaction(async (client) => {
@@ -569,4 +609,10 @@ function messageOf(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error)
   const code = (error as { code?: string } | undefined)?.code
   return message || code || 'unknown error'
+}
+
+/** A unique or check violation (SQLSTATE class 23): the request was wrong, the database is fine. */
+function isConstraintViolation(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code
+  return typeof code === 'string' && code.startsWith('23')
 }

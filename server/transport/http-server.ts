@@ -15,6 +15,8 @@ import { METRICS_PATH, type Metrics } from '../ops/metrics.ts'
 import { SyncEndpoint } from './sync-endpoint.ts'
 import type { TlsCredentials } from './tls.ts'
 import { handleApiRequest, isApiPath } from './view-link-api.ts'
+import { handleHistoryRequest, isHistoryApiPath } from './history-api.ts'
+import type { DocumentHistory } from '../document/history.ts'
 import { httpTimeouts } from './http-timeouts.ts'
 import type { AccessApi } from '../access/access-api.ts'
 
@@ -31,6 +33,7 @@ export interface Routes {
   health: Health
   sync: SyncEndpoint
   viewLinks: ViewLinks
+  history: DocumentHistory
   logger: Logger
   app: AppHandler | null
   /** Serves /metrics here; null when it has a port of its own (METRICS_PORT). */
@@ -49,7 +52,7 @@ export async function listen(
   routes: Routes,
   tls?: TlsCredentials,
 ): Promise<{ http: http.Server; port: number }> {
-  const { health, sync, viewLinks, logger, app, metrics, accessApi } = routes
+  const { health, sync, viewLinks, history, logger, app, metrics, accessApi } = routes
   const handleRequest: RequestHandler = (request, response) => {
     if (request.url === '/healthz') return sendJson(response, health.liveness())
     if (metrics && request.url?.split('?', 1)[0] === METRICS_PATH) return metrics.handle(request, response)
@@ -59,6 +62,10 @@ export async function listen(
     }
     if (accessApi?.handles(request.url)) {
       void accessApi.handle(request, response)
+      return
+    }
+    if (isHistoryApiPath(request.url)) {
+      void handleHistoryRequest(request, response, history, viewLinks, config, logger, accessApi)
       return
     }
     if (isApiPath(request.url)) {

@@ -65,6 +65,14 @@ describe('npm run migrate -- --from-leveldb', { skip }, () => {
       await client.whenSaved()
       client.destroy()
     }
+    const named = await fetch(`${leveldb.url}/api/documents/compacted/versions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'before the move' }),
+    })
+    assert.equal(named.status, 201)
+    // Documents left (unloaded) with edits got an automatic version too.
+    const versionsBefore = await (await fetch(`${leveldb.url}/api/documents/compacted/versions`)).json()
     const firstView = await viewLink(leveldb, 'compacted')
     const resetView = await viewLink(leveldb, 'compacted', true)
     const otherView = await viewLink(leveldb, 'a/b ä')
@@ -81,7 +89,7 @@ describe('npm run migrate -- --from-leveldb', { skip }, () => {
     const databaseUrl = await cluster.createDatabase()
     const copied = await runMigrate(['--from-leveldb', leveldb.dataDir], databaseUrl)
     assert.equal(copied.code, 0, copied.stderr + copied.stdout)
-    assert.match(copied.stdout, /Copied 3 documents \(\d+ bytes of snapshots\) and 2 view links/)
+    assert.match(copied.stdout, /Copied 3 documents \(\d+ bytes of snapshots\), \d+ versions and 2 view links/)
     assert.match(copied.stdout, /copied "logged": \d+ stored updates → one snapshot/)
 
     const again = await runMigrate(['--from-leveldb', leveldb.dataDir], databaseUrl)
@@ -100,6 +108,9 @@ describe('npm run migrate -- --from-leveldb', { skip }, () => {
       await whenSynced(reader, 20_000)
       assert.equal(reader.doc.getText('t').toString(), text, `${docId}: the same content (merged twice, not doubled)`)
     }
+    const history = await (await fetch(`${postgres.url}/api/documents/compacted/versions`)).json()
+    assert.deepEqual(history, versionsBefore, 'the history came along, once')
+    assert.equal((history as { versions: { name: string }[] }).versions[0].name, 'before the move')
     const viewer = connect(postgres, `view/${resetView}`)
     await waitFor(() => viewer.doc.getText('t').toString() === texts.compacted, 'the view link opens the document read-only')
     const store = await PostgresStore.open(databaseUrl)

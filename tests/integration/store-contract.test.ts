@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict'
 import { after, afterEach, beforeEach, describe, it } from 'node:test'
 import * as Y from 'yjs'
-import type { AccessStore, DocumentStore, ViewLinkStore } from '../../server/storage/document-store.ts'
+import type { AccessStore, DocumentStore, VersionStore, ViewLinkStore } from '../../server/storage/document-store.ts'
 import type { DocumentAccess } from '../../server/access/permissions.ts'
 import { LevelDbStore } from '../../server/storage/leveldb-store.ts'
 import { MemoryStore } from '../../server/storage/memory-store.ts'
@@ -14,7 +14,7 @@ import { PostgresStore } from '../../server/storage/postgres-store.ts'
 import { makeTempDir } from '../support/sync-harness.ts'
 import { type PostgresCluster, postgresMissing, startPostgres } from '../support/postgres.ts'
 
-type Store = DocumentStore & ViewLinkStore & AccessStore
+type Store = DocumentStore & ViewLinkStore & AccessStore & VersionStore
 
 interface StoreUnderTest {
   store: Store
@@ -221,6 +221,48 @@ for (const [name, make] of STORES) {
       assert.deepEqual((await store.documentsSharedWith('bob@example.com')).sort(), ['a/b', 'd'])
       assert.deepEqual(await store.documentsSharedWith('eve@example.com'), [], 'a removed person is no longer listed')
       assert.deepEqual(await store.documentsSharedWith('nobody@example.com'), [])
+    })
+
+    it('stores versions durably, lists them newest first in pages, reads runs with snapshots', async () => {
+      assert.deepEqual(await store.listVersions('d', { beforeSeq: null, limit: 10 }), [])
+      for (let seq = 1; seq <= 5; seq++)
+        await store.appendVersion('d', { seq, meta: `{"id":"${seq}"}`, snapshot: bytes(seq, 0, 255) })
+      await store.appendVersion('other', { seq: 1, meta: '{"id":"x"}', snapshot: bytes(7) })
+      store = await subject.reopen()
+      const newest = await store.listVersions('d', { beforeSeq: null, limit: 2 })
+      assert.deepEqual(newest, [
+        { seq: 5, meta: '{"id":"5"}' },
+        { seq: 4, meta: '{"id":"4"}' },
+      ])
+      assert.deepEqual(
+        (await store.listVersions('d', { beforeSeq: 4, limit: 10 })).map((version) => version.seq),
+        [3, 2, 1],
+      )
+      const run = await store.readVersions('d', 2, 4)
+      assert.deepEqual(
+        run.map((version) => [version.seq, version.meta, [...version.snapshot]]),
+        [
+          [2, '{"id":"2"}', [2, 0, 255]],
+          [3, '{"id":"3"}', [3, 0, 255]],
+          [4, '{"id":"4"}', [4, 0, 255]],
+        ],
+      )
+      assert.deepEqual(await store.readVersions('d', 9, 12), [])
+      assert.deepEqual(await store.listVersions('other', { beforeSeq: null, limit: 10 }), [{ seq: 1, meta: '{"id":"x"}' }])
+    })
+
+    it('keeps versions through a compaction of the document', async () => {
+      await store.appendRecord('d', 0, [insertUpdate('a')])
+      await store.appendVersion('d', { seq: 1, meta: '{}', snapshot: bytes(1) })
+      await store.replaceLogWithSnapshot('d', insertUpdate('a'), 0, 0)
+      assert.equal((await store.listVersions('d', { beforeSeq: null, limit: 10 })).length, 1)
+      assert.equal((await store.readVersions('d', 1, 1)).length, 1)
+    })
+
+    it('refuses a second version with the same number', async () => {
+      await store.appendVersion('d', { seq: 1, meta: '{}', snapshot: bytes(1) })
+      if (name === 'LevelDbStore') return // A key-value store overwrites; the history numbers versions serially.
+      await assert.rejects(store.appendVersion('d', { seq: 1, meta: '{}', snapshot: bytes(2) }))
     })
 
     it('is healthy and accepts writes when nothing fails', async () => {

@@ -6,7 +6,7 @@
  */
 import { DEFAULT_CONFIG, type ServerConfig } from '../../server/config.ts'
 import { silentLogger } from '../../server/ops/logger.ts'
-import type { DocumentStore, ViewLinkStore } from '../../server/storage/document-store.ts'
+import type { DocumentStore, VersionStore, ViewLinkStore } from '../../server/storage/document-store.ts'
 import type { SyncEndpoint } from '../../server/transport/sync-endpoint.ts'
 import { startServer, type RunningServer } from '../../server/compose.ts'
 
@@ -18,7 +18,7 @@ export interface StoreServer {
 }
 
 export async function serveStore(
-  store: DocumentStore & ViewLinkStore,
+  store: DocumentStore & ViewLinkStore & VersionStore,
   overrides: Partial<ServerConfig> = {},
 ): Promise<StoreServer> {
   const config = {

@@ -14,9 +14,12 @@ import type {
   DocumentStore,
   StorageHealth,
   StoredDocument,
+  StoredVersion,
+  VersionStore,
   ViewLinkStore,
 } from '../../server/storage/document-store.ts'
 import type { DocumentAccess } from '../../server/access/permissions.ts'
+import { MemoryVersions } from '../../server/storage/memory-store.ts'
 
 interface StoredLog {
   snapshot: Uint8Array | null
@@ -28,6 +31,7 @@ export class SharedDatabase {
   readonly viewIds = new Map<string, string>()
   readonly docOfViewId = new Map<string, string>()
   readonly access = new Map<string, DocumentAccess>()
+  readonly versions = new MemoryVersions()
   nextRow = 1
 
   log(docId: string): StoredLog {
@@ -51,7 +55,7 @@ export class SharedDatabase {
   }
 }
 
-export class SharedStoreInstance implements DocumentStore, ViewLinkStore, AccessStore {
+export class SharedStoreInstance implements DocumentStore, ViewLinkStore, AccessStore, VersionStore {
   /** docId → this instance's record number → row. */
   private readonly rowsOf = new Map<string, Map<number, number>>()
   readonly health: StorageHealth = 'ok'
@@ -140,6 +144,21 @@ export class SharedStoreInstance implements DocumentStore, ViewLinkStore, Access
 
   async documentsSharedWith(email: string): Promise<string[]> {
     return [...this.db.access].filter(([, access]) => access.members.some((m) => m.email === email)).map(([docId]) => docId)
+  }
+
+  async appendVersion(docId: string, version: StoredVersion): Promise<void> {
+    this.db.versions.append(docId, version)
+  }
+
+  async listVersions(
+    docId: string,
+    options: { beforeSeq: number | null; limit: number },
+  ): Promise<{ seq: number; meta: string }[]> {
+    return this.db.versions.list(docId, options)
+  }
+
+  async readVersions(docId: string, fromSeq: number, toSeq: number): Promise<StoredVersion[]> {
+    return this.db.versions.read(docId, fromSeq, toSeq)
   }
 }
 

@@ -283,7 +283,13 @@ describe('document lifecycle (memory store, no sockets)', () => {
     const [loaded, applied, stored, compacted, unloaded] = events.map((recorded) => recorded.event as Record<string, unknown>)
     assert.deepEqual({ ...loaded, ms: 0 }, { docId: 'events', ms: 0, records: 0, bytes: 0 })
     assert.equal(typeof loaded.ms, 'number')
-    assert.deepEqual(applied, { docId: 'events', origin: 'client', updates: 1, bytes: update.byteLength })
+    assert.deepEqual(applied, {
+      docId: 'events',
+      origin: 'client',
+      updates: 1,
+      bytes: update.byteLength,
+      writers: [client.connection],
+    })
     assert.deepEqual({ ...stored, ms: 0 }, { docId: 'events', ms: 0, updates: 1, bytes: update.byteLength })
     assert.ok((stored.ms as number) >= 0)
     assert.equal(compacted.docId, 'events')

@@ -1,0 +1,56 @@
+/**
+ * Version history as the API and the browser see it (the server's side is in
+ * server/document/history.ts). Shared so that both spell a version the same way.
+ */
+
+/** Who changed the document: the author identity of a connection (display only, never access). */
+export interface Author {
+  /** The browser's stable author id (localStorage `chorus:author-id`). */
+  id: string
+  name: string
+  /** `#rrggbb` */
+  color: string
+}
+
+export type VersionKind = 'auto' | 'named' | 'restore'
+
+export interface Version {
+  id: string
+  /** ISO 8601 */
+  createdAt: string
+  name: string | null
+  kind: VersionKind
+  /** Who changed the document since the previous version (for a restore: who restored, first). */
+  authors: Author[]
+  /** Words added and removed since the previous version. */
+  summary: { added: number; removed: number }
+  /** For a restore: the version it brought back. */
+  restoredFrom?: string
+}
+
+export interface VersionPage {
+  versions: Version[]
+  /** Pass as `before` for the next (older) page; null when this is the last. */
+  nextBefore: string | null
+}
+
+/** What changed since a version this browser saw (the catch-up view). */
+export interface CatchUp {
+  since: Version | null
+  /** Versions made since, newest first. */
+  versions: number
+  authors: Author[]
+  paragraphsChanged: number
+}
+
+/** Accepts only what an awareness `user` or a request body may say about an author. */
+export function parseAuthor(value: unknown): Author | null {
+  if (typeof value !== 'object' || value === null) return null
+  const { id, name, color } = value as Record<string, unknown>
+  if (typeof id !== 'string' || id.length === 0 || id.length > 100) return null
+  return {
+    id,
+    name: typeof name === 'string' ? name.slice(0, 100) : 'Someone',
+    color: typeof color === 'string' && /^#[0-9a-fA-F]{6}$/.test(color) ? color : '#888888',
+  }
+}
