@@ -262,6 +262,32 @@ describe('access at the socket', () => {
   })
 })
 
+describe('the history API under sign-in', () => {
+  // The history API came with its own routes: without this check anyone could read a private
+  // document's versions, or restore one, by its id.
+  it('reads need access, writes need the edit role and the CSRF token', async () => {
+    // Opening it makes Ada its owner.
+    const owner = client('doc-h', accounts.ada)
+    await waitFor(() => owner.provider.synced, 'owner synced')
+    await api(membersApiPath('doc-h'), accounts.ada, { method: 'POST', body: { email: BOB.email, role: 'view' } })
+    const versions = '/api/documents/doc-h/versions'
+    assert.equal((await api(versions, null)).status, 401, 'not signed in')
+    assert.equal((await api(versions, accounts.eve)).status, 403, 'signed in without access')
+    assert.equal((await api(versions, accounts.bob)).status, 200, 'a viewer browses')
+    const name = { method: 'POST', body: { name: 'Draft' } }
+    assert.equal((await api(versions, accounts.bob, name)).status, 403, 'a viewer cannot name a version')
+    assert.equal((await api(versions, accounts.ada, { ...name, csrf: null })).status, 403, 'no CSRF token')
+    const named = await api(versions, accounts.ada, name)
+    assert.equal(named.status, 201, 'the owner names a version')
+    const { id } = (await named.json()) as { id: string }
+    const read = await api(`${versions}/${id}?format=text`, accounts.bob)
+    assert.equal(read.status, 200, 'a viewer reads a version')
+    assert.equal(((await read.json()) as { version: { id: string } }).version.id, id)
+    assert.equal((await api(`${versions}/${id}?format=text`, accounts.eve)).status, 403)
+    assert.equal((await api(`${versions}/${id}/restore`, accounts.bob, { method: 'POST', body: {} })).status, 403)
+  })
+})
+
 describe('CSRF', () => {
   it('refuses every state-changing call without the session CSRF token', async () => {
     const owner = client('doc-e', accounts.ada)
