@@ -3,7 +3,7 @@
  * (REDIS_CLUSTER=true: sharded pub/sub), through stock y-websocket clients: documents whose
  * channels live on different masters each carry edits and presence across instances, and a
  * master killed and started again costs its documents nothing once the instances have
- * resubscribed and reconciled.
+ * resubscribed and reconciled, and so does a channel whose slot moves to another master.
  */
 import assert from 'node:assert/strict'
 import { after, afterEach, before, describe, it } from 'node:test'
@@ -124,5 +124,39 @@ describe('three instance processes on a three-master Redis Cluster (sharded pub/
     await allSee(down, (t) => t.includes('[after]'), 'live again on the restarted master')
     await Promise.all(down.map((person) => person.whenSaved()))
     assert.equal(await storedText(databaseUrl, downId), text(down[0]!))
+    await redis.whenHealthy()
+  })
+  it("a document channel's slot moved to another master: the instances subscribe there, nothing lost", async () => {
+    const [fromAddress, id] = [...docsByMaster][2]!
+    const channel = documentChannel(id)
+    const to = redis.masters.find((master) => master.address !== fromAddress)!
+    const people = peopleOn(id)
+    const tokens = ['[before]']
+    type(people[0]!, '[before]')
+    await allSee(people, (t) => t.includes('[before]'), 'shared before the move')
+
+    assert.equal(await redis.shardSubscribers(fromAddress, channel), instances.length)
+    await redis.moveSlot(keySlot(channel), to.address)
+    assert.equal(await redis.ownerOf(channel), to.address)
+    // Typed at once: some of it goes out before the instances notice the move.
+    for (const [i, person] of people.entries()) {
+      tokens.push(`<${i}>`)
+      type(person, `<${i}>`)
+    }
+    await waitFor(
+      async () => (await redis.shardSubscribers(to.address, channel)) === instances.length,
+      'every instance subscribed to the channel on its new master',
+    )
+    await allSee(people, (t) => tokens.every((token) => t.includes(token)), 'every edit everywhere after the move', 15_000)
+    assert.equal(await redis.shardSubscribers(fromAddress, channel), 0)
+    // Each went through lost and ready again: what the move hid from it was reconciled.
+    for (const instance of instances) assert.match(instance.output(), /redis cluster slots moved/)
+    await Promise.all(instances.map((instance) => readinessIs(instance, 'ready')))
+    type(people[2]!, '[after]')
+    tokens.push('[after]')
+    await allSee(people, (t) => t.includes('[after]'), 'live on the new master')
+    for (const person of people) {
+      for (const token of tokens) assert.equal(count(text(person), token), 1, `${token} once in ${text(person)}`)
+    }
   })
 })

@@ -46,6 +46,10 @@ export interface TestRedisCluster {
   readonly url: string
   /** The address of the master that owns `key`'s slot, by CLUSTER KEYSLOT and CLUSTER NODES. */
   ownerOf(key: string): Promise<string>
+  /** Moves `slot` (with no keys in it) to the master at `toAddress`, as a resharding does. */
+  moveSlot(slot: number, toAddress: string): Promise<void>
+  /** How many connections are subscribed (SSUBSCRIBE) to `channel` on the master at `address`. */
+  shardSubscribers(address: string, channel: string): Promise<number>
   /** Until every master answers cluster_state:ok. */
   whenHealthy(): Promise<void>
   remove(): Promise<void>
@@ -162,6 +166,50 @@ export async function startRedisCluster(): Promise<TestRedisCluster> {
         'every master says cluster_state:ok',
         20_000,
       )
+    },
+    async moveSlot(slot, toAddress) {
+      const ids = new Map<string, string>()
+      const any = masters.find((master) => master.running)!
+      const probe = new Redis({ port: any.port, host: '127.0.0.1' })
+      let fromAddress = ''
+      try {
+        for (const line of String(await probe.call('CLUSTER', 'NODES'))
+          .trim()
+          .split('\n')) {
+          const fields = line.split(' ')
+          const address = fields[1]!.split('@')[0]!
+          ids.set(address, fields[0]!)
+          for (const range of fields.slice(8)) {
+            const [from, to = from] = range.split('-').map(Number)
+            if (slot >= from! && slot <= to!) fromAddress = address
+          }
+        }
+      } finally {
+        probe.disconnect()
+      }
+      const on = async (address: string, ...args: string[]) => {
+        const redis = new Redis({ port: Number(address.split(':')[1]), host: '127.0.0.1' })
+        try {
+          await redis.call('CLUSTER', ...args)
+        } finally {
+          redis.disconnect()
+        }
+      }
+      // The order the Redis Cluster specification gives for moving a slot by hand.
+      await on(toAddress, 'SETSLOT', String(slot), 'IMPORTING', ids.get(fromAddress)!)
+      await on(fromAddress, 'SETSLOT', String(slot), 'MIGRATING', ids.get(toAddress)!)
+      for (const address of [toAddress, fromAddress, ...masters.map((master) => master.address)]) {
+        await on(address, 'SETSLOT', String(slot), 'NODE', ids.get(toAddress)!)
+      }
+    },
+    async shardSubscribers(address, channel) {
+      const redis = new Redis({ port: Number(address.split(':')[1]), host: '127.0.0.1' })
+      try {
+        const answer = (await redis.call('PUBSUB', 'SHARDNUMSUB', channel)) as [string, number]
+        return Number(answer[1])
+      } finally {
+        redis.disconnect()
+      }
     },
     async ownerOf(key) {
       const running = masters.find((master) => master.running)!
