@@ -99,6 +99,14 @@ export class DocumentRelay {
         this.askLocalPeopleToReannounce()
       },
       lost: () => {},
+      resubscribed: (channels: string[]) => {
+        // A reply meant for this instance may have been missed: every document asks again.
+        if (!channels.every((channel) => channel.startsWith(DOCUMENT_CHANNEL_PREFIX))) return this.reconcileAll()
+        for (const channel of channels) {
+          const document = this.documents.get(channel.slice(DOCUMENT_CHANNEL_PREFIX.length))
+          if (document?.isReady) this.offerStateVector(document)
+        }
+      },
     }
     this.link = cluster ? new RedisClusterLink(url.split(','), logger, hooks) : new RedisLink(url, logger, hooks)
     this.recent = new RecentPeerUpdates(options.expireAfterMs + options.heartbeatMs * 2)

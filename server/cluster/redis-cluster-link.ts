@@ -42,6 +42,8 @@ export class RedisClusterLink {
   private closed = false
   private syncing: Promise<void> | null = null
   private syncAgain = false
+  /** Channels that lost their confirmed subscription after the link had been ready once. */
+  private readonly hadGap = new Set<string>()
   private retryTimer: NodeJS.Timeout | null = null
 
   constructor(
@@ -59,6 +61,11 @@ export class RedisClusterLink {
         enableOfflineQueue: false,
         clusterRetryStrategy: (attempt: number) => Math.min(100 * attempt, 1000),
         slotsRefreshInterval: SLOTS_REFRESH_MS,
+        // Its ready check wants cluster_state:ok, which a master down with full coverage required
+        // (Redis's default) takes away from every master: yet the others still serve sharded
+        // pub/sub for their slots (cluster-allow-pubsubshard-when-down), and their documents
+        // should keep being relayed.
+        enableReadyCheck: false,
         redisOptions: {
           ...this.connectionOptions,
           maxRetriesPerRequest: 0,
@@ -112,10 +119,23 @@ export class RedisClusterLink {
     subscriber.on('smessageBuffer', (channel: Buffer, message: Buffer) => this.hooks.message(channel.toString(), message))
     subscriber.on('ready', () => void this.resync())
     subscriber.on('close', () => {
-      for (const [channel, at] of this.placed) if (at === node) this.placed.delete(channel)
+      for (const [channel, at] of this.placed) {
+        if (at !== node) continue
+        this.placed.delete(channel)
+        if (this.wasConnected) this.hadGap.add(channel)
+      }
       this.maybeLost()
     })
-    subscriber.on('error', () => {})
+    subscriber.on('error', (error: Error) => {
+      // A master that stops serving a slot (moved, or it lost it) unsubscribes its clients with
+      // a SUNSUBSCRIBE push, which ioredis 5 takes for the reply to a command of ours: from then
+      // on it can pair replies with the wrong commands and drop messages. Such a connection is
+      // not trusted: it reconnects, and its channels are subscribed again where they live now
+      // (the link is lost meanwhile, so the relay reconciles).
+      if (!error.message.startsWith('Command queue state error')) return
+      this.logger.warn('redis cluster master unsubscribed us (slot moved?); resubscribing', { node })
+      subscriber.disconnect(true)
+    })
     this.subscribers.set(node, subscriber)
     return subscriber
   }
@@ -162,6 +182,7 @@ export class RedisClusterLink {
       this.hooks.lost()
     }
     let refused = false
+    const regained: string[] = []
     await Promise.all(
       [...toSubscribe].map(async ([node, channels]) => {
         const subscriber = this.subscriberFor(node)
@@ -177,15 +198,19 @@ export class RedisClusterLink {
               return
             }
             if (!this.channels.has(channel)) subscriber.sunsubscribe(channel).catch(() => {})
-            else if (subscriber.status === 'ready') this.placed.set(channel, node)
+            else if (subscriber.status === 'ready') {
+              this.placed.set(channel, node)
+              if (this.hadGap.delete(channel)) regained.push(channel)
+            }
           }),
         )
       }),
     )
-    // Masters that own none of our channels any more (resharded away, removed) keep no connection.
-    const owners = new Set([...this.channels].map((channel) => this.ownerOf(channel)))
+    // A master that owns no slot any more (removed from the cluster) keeps no connection. One
+    // that owns slots keeps it even with none of our channels now: documents come and go.
+    const masters = new Set(this.cluster.slots.map((nodes) => nodes?.[0]))
     for (const [node, subscriber] of this.subscribers) {
-      if (owners.has(node)) continue
+      if (masters.has(node) || this.cluster.slots.length === 0) continue
       this.subscribers.delete(node)
       subscriber.removeAllListeners()
       subscriber.on('error', () => {})
@@ -193,6 +218,9 @@ export class RedisClusterLink {
     }
     if (refused) this.retrySoon()
     this.maybeReady()
+    // Still lost (another master is down): these channels are back on their own, and what was
+    // published on them meanwhile is reconciled now rather than when the last master returns.
+    if (!this.subscribed && regained.length > 0) this.hooks.resubscribed?.(regained)
   }
 
   private retrySoon(): void {
@@ -206,6 +234,8 @@ export class RedisClusterLink {
   private maybeReady(): void {
     if (this.closed || this.subscribed || !this.allPlaced()) return
     this.subscribed = true
+    // Ready reconciles everything.
+    this.hadGap.clear()
     if (this.wasConnected) this.logger.info('redis cluster connection restored; reconciling open documents')
     this.wasConnected = true
     this.hooks.ready()
@@ -231,6 +261,7 @@ export class RedisClusterLink {
 
   unsubscribe(channel: string): void {
     if (!this.channels.delete(channel)) return
+    this.hadGap.delete(channel)
     const at = this.placed.get(channel)
     this.placed.delete(channel)
     if (at !== undefined)
@@ -249,6 +280,7 @@ export class RedisClusterLink {
     if (this.closed || this.cluster.status !== 'ready') return false
     this.cluster.spublish(channel, bytes).catch(() => {
       if (this.closed || !this.placed.delete(channel)) return
+      this.hadGap.add(channel)
       this.maybeLost()
       this.retrySoon()
     })
