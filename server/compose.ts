@@ -104,7 +104,7 @@ export async function startServer({ config, logger, next, store: givenStore, rel
     throw new StartupFailure(REDIS_NEEDS_SHARED_STORE, EXIT_CONFIG)
   }
   // PostgreSQL's and Redis's clients are loaded only by servers configured to use them.
-  const cluster = config.redisUrl ? await startRelay(config.redisUrl, documents, logger, relay) : null
+  const cluster = config.redisUrl ? await startRelay(config.redisUrl, config.redisCluster, documents, logger, relay) : null
   const history = new DocumentHistory(
     documents,
     store,
@@ -265,15 +265,19 @@ async function buildAccess(
 
 async function startRelay(
   redisUrl: string,
+  redisCluster: boolean,
   documents: DocumentRegistry,
   logger: Logger,
   options: Partial<RelayOptions> | undefined,
 ): Promise<DocumentRelay> {
   const { DEFAULT_RELAY_OPTIONS, DocumentRelay } = await import('./cluster/document-relay.ts')
-  const relay = new DocumentRelay(redisUrl, documents, logger.child({ component: 'cluster' }), {
-    ...DEFAULT_RELAY_OPTIONS,
-    ...options,
-  })
+  const relay = new DocumentRelay(
+    redisUrl,
+    documents,
+    logger.child({ component: 'cluster' }),
+    { ...DEFAULT_RELAY_OPTIONS, ...options },
+    { cluster: redisCluster },
+  )
   relay.start()
   return relay
 }

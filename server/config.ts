@@ -116,6 +116,11 @@ export interface ServerConfig {
   // --- Scale-out (with databaseUrl above, the shared store) ---
   /** Redis (`redis://…`, `rediss://…`): carries updates and presence between instances (REDIS_URL). */
   redisUrl: string | undefined
+  /**
+   * REDIS_CLUSTER=true: REDIS_URL names one or more seed nodes (comma-separated) of a Redis
+   * Cluster, and channels use sharded pub/sub (SSUBSCRIBE/SPUBLISH, Redis 7).
+   */
+  redisCluster: boolean
 
   // --- Sign-in and access ---
   access: AccessConfig
@@ -156,6 +161,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   httpKeepAliveTimeoutMs: 5_000,
   firstMessageTimeoutMs: 10_000,
   redisUrl: undefined,
+  redisCluster: false,
   access: { jwt: undefined, oidc: undefined, publicUrl: undefined, allowPublicLinks: true, sessionSecret: undefined },
 }
 
@@ -250,7 +256,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     metricsPort,
     drainSeconds: integer(env, 'DRAIN_SECONDS', DEFAULT_CONFIG.drainSeconds, 0),
     ...edge,
-    redisUrl: redisUrl(env, database),
+    ...redisSettings(env, database),
     access: loadAccessConfig(env),
   }
 }
@@ -321,6 +327,33 @@ function loadAccessConfig(env: Record<string, string | undefined>): AccessConfig
 /** The message a cluster on the embedded store stops with (one line, exit 2). */
 export const REDIS_NEEDS_SHARED_STORE =
   'REDIS_URL needs a shared store (DATABASE_URL): the embedded LevelDB belongs to one instance and cannot be shared, so instances connected through Redis would each serve their own copy of every document'
+
+/** REDIS_URL and REDIS_CLUSTER. */
+function redisSettings(
+  env: Record<string, string | undefined>,
+  databaseUrl: string | undefined,
+): Pick<ServerConfig, 'redisUrl' | 'redisCluster'> {
+  const flag = env.REDIS_CLUSTER?.trim().toLowerCase() || 'false'
+  if (flag !== 'true' && flag !== 'false')
+    throw new ConfigError(`REDIS_CLUSTER must be true or false, got "${env.REDIS_CLUSTER}"`)
+  if (flag === 'false') return { redisUrl: redisUrl(env, databaseUrl), redisCluster: false }
+  const seeds = (env.REDIS_URL ?? '')
+    .split(',')
+    .map((seed) => seed.trim())
+    .filter((seed) => seed !== '')
+  if (seeds.length === 0)
+    throw new ConfigError("REDIS_CLUSTER=true needs REDIS_URL: one or more of the cluster's nodes, comma-separated")
+  for (const seed of seeds) {
+    // A cluster has database 0 only; a /db would be silently ignored.
+    if (!/^rediss?:\/\/[^/,]+\/?$/.test(seed)) {
+      throw new ConfigError(
+        `with REDIS_CLUSTER=true, REDIS_URL must be redis://host:port[,redis://host:port…] (no /db), got "${seed}"`,
+      )
+    }
+  }
+  if (databaseUrl === undefined) throw new ConfigError(REDIS_NEEDS_SHARED_STORE)
+  return { redisUrl: seeds.join(','), redisCluster: true }
+}
 
 /** REDIS_URL: several instances serving the same documents, which needs a shared store. */
 function redisUrl(env: Record<string, string | undefined>, databaseUrl: string | undefined): string | undefined {

@@ -37,6 +37,7 @@ import {
 } from './cluster-messages.ts'
 import { DEFAULT_PEER_TIMING, PeerInstances, type PeerTiming } from './peer-instances.ts'
 import { RecentPeerUpdates } from './recent-peer-updates.ts'
+import { RedisClusterLink } from './redis-cluster-link.ts'
 import { RedisLink } from './redis-link.ts'
 
 export interface RelayOptions extends PeerTiming {
@@ -63,7 +64,7 @@ export interface RelayCounts {
 export class DocumentRelay {
   readonly instanceId: string = randomUUID()
   readonly counts: RelayCounts = { published: 0, unpublished: 0, received: 0, rejected: 0, reconciled: 0 }
-  private readonly link: RedisLink
+  private readonly link: RedisLink | RedisClusterLink
   private readonly peers: PeerInstances
   /** Documents open here (from before their load until they leave memory). */
   private readonly open = new Set<string>()
@@ -86,9 +87,11 @@ export class DocumentRelay {
     private readonly documents: DocumentRegistry,
     private readonly logger: Logger,
     private readonly options: RelayOptions = DEFAULT_RELAY_OPTIONS,
+    /** REDIS_CLUSTER: `url` is a comma-separated list of seed nodes of a Redis Cluster (sharded pub/sub). */
+    { cluster = false }: { cluster?: boolean } = {},
   ) {
-    this.link = new RedisLink(url, logger, {
-      message: (channel, bytes) => this.receive(channel, bytes),
+    const hooks = {
+      message: (channel: string, bytes: Buffer) => this.receive(channel, bytes),
       ready: () => {
         this.reconcileAll()
         this.viewers?.recheck()
@@ -96,7 +99,16 @@ export class DocumentRelay {
         this.askLocalPeopleToReannounce()
       },
       lost: () => {},
-    })
+      resubscribed: (channels: string[]) => {
+        // A reply meant for this instance may have been missed: every document asks again.
+        if (!channels.every((channel) => channel.startsWith(DOCUMENT_CHANNEL_PREFIX))) return this.reconcileAll()
+        for (const channel of channels) {
+          const document = this.documents.get(channel.slice(DOCUMENT_CHANNEL_PREFIX.length))
+          if (document?.isReady) this.offerStateVector(document)
+        }
+      },
+    }
+    this.link = cluster ? new RedisClusterLink(url.split(','), logger, hooks) : new RedisLink(url, logger, hooks)
     this.recent = new RecentPeerUpdates(options.expireAfterMs + options.heartbeatMs * 2)
     this.peers = new PeerInstances(options, {
       heartbeat: () => {

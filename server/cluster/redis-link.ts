@@ -18,6 +18,11 @@ export interface RedisLinkHooks {
   ready(): void
   /** Lost Redis (first time after being connected). */
   lost(): void
+  /**
+   * Redis Cluster only: these channels are subscribed again after a gap while the link as a whole
+   * is still lost (another master is down); what they carried meanwhile needs reconciling.
+   */
+  resubscribed?(channels: string[]): void
 }
 
 export class RedisLink {

@@ -124,4 +124,25 @@ describe('loadConfig: scale-out', () => {
       /REDIS_URL must be redis:\/\//,
     )
   })
+
+  it('reads REDIS_CLUSTER: one or more seed nodes in REDIS_URL, off by default', () => {
+    const database = { DATABASE_URL: 'postgres://db/chorus' }
+    assert.equal(DEFAULT_CONFIG.redisCluster, false)
+    assert.equal(loadConfig({ ...database, REDIS_URL: 'redis://cache:6379' }).redisCluster, false)
+    const one = loadConfig({ ...database, REDIS_URL: 'redis://node-1:6379', REDIS_CLUSTER: 'true' })
+    assert.deepEqual([one.redisUrl, one.redisCluster], ['redis://node-1:6379', true])
+    const seeds = loadConfig({
+      ...database,
+      REDIS_URL: 'redis://node-1:6379, rediss://:secret@node-2:6380',
+      REDIS_CLUSTER: 'TRUE',
+    })
+    assert.equal(seeds.redisUrl, 'redis://node-1:6379,rediss://:secret@node-2:6380')
+    assert.throws(
+      () => loadConfig({ ...database, REDIS_URL: 'redis://node-1:6379', REDIS_CLUSTER: 'yes' }),
+      /REDIS_CLUSTER must be true or false/,
+    )
+    assert.throws(() => loadConfig({ ...database, REDIS_CLUSTER: 'true' }), /REDIS_CLUSTER=true needs REDIS_URL/)
+    assert.throws(() => loadConfig({ ...database, REDIS_URL: 'redis://node-1:6379/2', REDIS_CLUSTER: 'true' }), /no \/db/)
+    assert.throws(() => loadConfig({ REDIS_URL: 'redis://node-1:6379', REDIS_CLUSTER: 'true' }), /needs a shared store/)
+  })
 })
