@@ -31,7 +31,9 @@ import {
   decodeClusterMessage,
   documentChannel,
   encodeClusterMessage,
+  encodeSender,
   INSTANCES_CHANNEL,
+  isFromSender,
   instanceChannel,
   Kind,
 } from './cluster-messages.ts'
@@ -62,6 +64,7 @@ export interface RelayCounts {
 
 export class DocumentRelay {
   readonly instanceId: string = randomUUID()
+  private readonly sender = encodeSender(this.instanceId)
   readonly counts: RelayCounts = { published: 0, unpublished: 0, received: 0, rejected: 0, reconciled: 0 }
   private readonly link: RedisLink
   private readonly peers: PeerInstances
@@ -217,6 +220,7 @@ export class DocumentRelay {
   }
 
   private receive(channel: string, bytes: Buffer): void {
+    if (isFromSender(bytes, this.sender)) return
     let message: ClusterMessage
     try {
       message = decodeClusterMessage(bytes)
