@@ -98,6 +98,26 @@ export function encodeClusterMessage(message: ClusterMessage): Buffer {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
 }
 
+/**
+ * The bytes that follow the kind in every message `instanceId` sends. Every instance hears its own
+ * document messages back (it subscribes to the channels it publishes on); comparing these bytes
+ * drops them without decoding, copying or allocating.
+ */
+export function encodeSender(instanceId: string): Buffer {
+  const encoder = encoding.createEncoder()
+  encoding.writeVarString(encoder, instanceId)
+  return Buffer.from(encoding.toUint8Array(encoder))
+}
+
+/** Whether `bytes` was sent by the instance whose `encodeSender` is `sender` (kinds fit one byte). */
+export function isFromSender(bytes: Buffer, sender: Buffer): boolean {
+  return (
+    bytes.byteLength >= 1 + sender.byteLength &&
+    bytes[0]! < 0x80 &&
+    bytes.compare(sender, 0, sender.byteLength, 1, 1 + sender.byteLength) === 0
+  )
+}
+
 /** Throws on a message it cannot read (another version's, or garbage); the caller drops it. */
 export function decodeClusterMessage(bytes: Uint8Array): ClusterMessage {
   const decoder = decoding.createDecoder(bytes)

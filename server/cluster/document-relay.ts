@@ -9,6 +9,15 @@
  *               connection's awareness) goes on the document channel, tagged with this
  *               instance's id. Received, it is applied with a `peer` origin: relayed to every
  *               connection here, not stored (its instance stored it), not published again.
+ *               Only while another instance is known to hold the document (`holders`): with
+ *               documents placed by hash, most are held by one instance alone, and publishing
+ *               theirs would cost Redis and this instance for nobody. Why nothing is missed: an
+ *               instance that opens a document subscribes, loads, then offers its state vector;
+ *               each holder marks it on that offer and answers with everything it has (one
+ *               thread: all it applied before the offer is in the answer, all after is
+ *               published). The newcomer marks the holder on its answer and sends back, with
+ *               its own presence, what the holder lacks. Any document message from a peer
+ *               marks it too; the periodic offers settle anything else (a late subscription).
  *   presence    another instance's awareness is held under that instance's name; when it leaves
  *               or its heartbeat lapses (peer-instances.ts), its states are removed here.
  *   reconcile   once loaded, on every reconnect to Redis and every `antiEntropyMs`, each open
@@ -31,7 +40,9 @@ import {
   decodeClusterMessage,
   documentChannel,
   encodeClusterMessage,
+  encodeSender,
   INSTANCES_CHANNEL,
+  isFromSender,
   instanceChannel,
   Kind,
 } from './cluster-messages.ts'
@@ -63,11 +74,14 @@ export interface RelayCounts {
 
 export class DocumentRelay {
   readonly instanceId: string = randomUUID()
+  private readonly sender = encodeSender(this.instanceId)
   readonly counts: RelayCounts = { published: 0, unpublished: 0, received: 0, rejected: 0, reconciled: 0 }
   private readonly link: RedisLink | RedisClusterLink
   private readonly peers: PeerInstances
   /** Documents open here (from before their load until they leave memory). */
   private readonly open = new Set<string>()
+  /** Per open document, the other instances known to hold it: its updates are published only then. */
+  private readonly holders = new Map<string, Set<string>>()
   /** Peer updates for documents still loading, applied in order once they are ready. */
   private readonly waiting = new Map<string, { from: string; update: Uint8Array }[]>()
   private readonly unsubscribers: (() => void)[] = []
@@ -147,12 +161,12 @@ export class DocumentRelay {
       // After `loaded` the document becomes ready in the same turn.
       events.on('loaded', ({ docId }) => queueMicrotask(() => this.documentReady(docId))),
       events.on('unloaded', ({ docId }) => this.documentGone(docId)),
-      events.on('update-to-publish', ({ docId, update }) =>
-        this.publish(documentChannel(docId), { kind: Kind.Update, from: this.instanceId, update }),
-      ),
-      events.on('awareness-to-publish', ({ docId, update }) =>
-        this.publish(documentChannel(docId), { kind: Kind.Awareness, from: this.instanceId, update }),
-      ),
+      events.on('update-to-publish', ({ docId, update }) => {
+        if (this.holders.has(docId)) this.publish(documentChannel(docId), { kind: Kind.Update, from: this.instanceId, update })
+      }),
+      events.on('awareness-to-publish', ({ docId, update }) => {
+        if (this.holders.has(docId)) this.publish(documentChannel(docId), { kind: Kind.Awareness, from: this.instanceId, update })
+      }),
     )
     this.peers.start()
     this.antiEntropyTimer = setInterval(() => this.reconcileAll(), this.options.antiEntropyMs).unref()
@@ -161,11 +175,32 @@ export class DocumentRelay {
   private async beforeLoad(docId: string): Promise<void> {
     this.open.add(docId)
     let timer: NodeJS.Timeout | undefined
+    let late = false
     await Promise.race([
-      this.link.subscribe(documentChannel(docId)),
-      new Promise<void>((resolve) => (timer = setTimeout(resolve, this.options.subscribeTimeoutMs))),
+      this.link.subscribe(documentChannel(docId)).then(() => {
+        // Loaded without it: a peer loading at the same moment may have offered its state vector
+        // before we could hear it, and missed ours too. Offer again, or neither would know the
+        // other holds the document (and publish to it) until the periodic offer.
+        if (!late) return
+        const document = this.documents.get(docId)
+        if (document?.isReady) this.offerStateVector(document)
+      }),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(() => {
+          late = true
+          resolve()
+        }, this.options.subscribeTimeoutMs)
+      }),
     ])
     clearTimeout(timer)
+  }
+
+  /** `from` holds `docId`: our updates and presence go to it from now on. */
+  private heldBy(docId: string, from: string): void {
+    if (!this.open.has(docId)) return
+    let holders = this.holders.get(docId)
+    if (!holders) this.holders.set(docId, (holders = new Set()))
+    holders.add(from)
   }
 
   private documentReady(docId: string): void {
@@ -181,6 +216,7 @@ export class DocumentRelay {
     // A new load of the same document may have started already; it keeps the subscription.
     if (this.documents.get(docId)) return
     this.open.delete(docId)
+    this.holders.delete(docId)
     this.waiting.delete(docId)
     this.link.unsubscribe(documentChannel(docId))
   }
@@ -229,6 +265,7 @@ export class DocumentRelay {
   }
 
   private receive(channel: string, bytes: Buffer): void {
+    if (isFromSender(bytes, this.sender)) return
     let message: ClusterMessage
     try {
       message = decodeClusterMessage(bytes)
@@ -239,6 +276,7 @@ export class DocumentRelay {
     if (message.from === this.instanceId) return
     this.counts.received++
     if (message.kind === Kind.Leaving) {
+      for (const holders of this.holders.values()) holders.delete(message.from)
       this.peers.left(message.from)
       return
     }
@@ -264,6 +302,11 @@ export class DocumentRelay {
   private receiveForDocument(docId: string, message: ClusterMessage): void {
     const document = this.documents.get(docId)
     if (!document) return
+    // Its sender holds the document (a view link reset or an access change may come from an
+    // instance that does not).
+    if (message.kind === Kind.Update || message.kind === Kind.Awareness || message.kind === Kind.StateVector) {
+      this.heldBy(docId, message.from)
+    }
     switch (message.kind) {
       case Kind.AccessChanged:
         this.onAccessChanged?.(docId)
@@ -306,6 +349,7 @@ export class DocumentRelay {
   private receiveReply(message: Extract<ClusterMessage, { docId: string }>): void {
     const document = this.documents.get(message.docId)
     if (!document) return
+    this.heldBy(document.id, message.from)
     const before = Y.encodeStateVector(document.ydoc)
     this.applyPeerUpdate(document, message.from, message.update)
     if (!document.isReady) return
@@ -321,6 +365,10 @@ export class DocumentRelay {
       docId: document.id,
       update: Y.encodeStateAsUpdate(document.ydoc, message.stateVector),
     })
+    // Our presence, which the peer may never have had: until its Reply we did not know it held
+    // the document, and published it to no one. (The Reply carried the peer's.)
+    const awareness = document.encodeLocalAwareness()
+    if (awareness) this.publish(documentChannel(document.id), { kind: Kind.Awareness, from: this.instanceId, update: awareness })
   }
 
   private applyPeerUpdate(document: SharedDocument, from: string, update: Uint8Array): void {

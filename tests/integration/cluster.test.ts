@@ -73,6 +73,45 @@ describe('a cluster through Redis', { skip }, () => {
     assert.equal(text(bob), text(cid))
   })
 
+  it('publishes a document only while another instance holds it, and misses nothing when one joins mid-edit', async () => {
+    const [a, b] = await instances(2)
+    const id = docId()
+    const ann = personOn(a, id, 'Ann')
+    await allSee([ann], (t) => t === '', 'Ann is synced')
+    const relay = a.server.cluster!
+    const before = relay.counts.published
+    for (let i = 0; i < 40; i++) {
+      type(ann, `<${i}>`)
+      await new Promise((resolve) => setTimeout(resolve, 5))
+    }
+    ann.provider.awareness.setLocalStateField('cursor', { at: 1 })
+    // Heartbeats alone (one a second) in that time; each edit would have been a publish.
+    assert.ok(relay.counts.published - before < 10, `published ${relay.counts.published - before} alone`)
+    // Bob's instance opens the document while Ann keeps typing: the edits before it offered its
+    // state vector come in the answer to that offer, the later ones are published.
+    let typing = true
+    let n = 0
+    const typist = (async () => {
+      while (typing) {
+        type(ann, `{${n++}}`)
+        await new Promise((resolve) => setTimeout(resolve, 2))
+      }
+    })()
+    const bob = personOn(b, id, 'Bob')
+    await waitFor(() => text(bob).includes('{3}'), 'Bob has the edits made while he joined')
+    typing = false
+    await typist
+    type(bob, '[bob]')
+    await allSee([ann, bob], (t) => t.includes(`{${n - 1}}`) && t.includes('[bob]') && t.includes('<39>'), 'every edit both ways')
+    assert.equal(text(ann), text(bob))
+    await waitFor(() => namesSeenBy(ann).join() === 'Ann,Bob' && namesSeenBy(bob).join() === 'Ann,Bob', 'presence both ways')
+    await waitFor(
+      () =>
+        [...bob.provider.awareness.getStates().values()].some((state) => (state as { cursor?: { at: number } }).cursor?.at === 1),
+      "Ann's caret, set before Bob's instance held the document, reaches Bob",
+    )
+  })
+
   it('serves a document complete on an instance that never had it open', async () => {
     const [a, b, c] = await instances(3)
     const id = docId()

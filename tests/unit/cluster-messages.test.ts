@@ -5,11 +5,29 @@ import {
   decodeClusterMessage,
   documentChannel,
   encodeClusterMessage,
+  encodeSender,
   instanceChannel,
+  isFromSender,
   Kind,
 } from '../../server/cluster/cluster-messages.ts'
 
 describe('cluster messages', () => {
+  it('recognises its own sender without decoding, for every kind', () => {
+    const own = encodeSender('5a7c0d2e-0000-4000-8000-000000000001')
+    const other = '5a7c0d2e-0000-4000-8000-000000000002'
+    const messages: ClusterMessage[] = [
+      { kind: Kind.Update, from: '', update: new Uint8Array([1]) },
+      { kind: Kind.Leaving, from: '' },
+      { kind: Kind.Heartbeat, from: '', storeLagMs: 3 },
+    ]
+    for (const message of messages) {
+      assert.equal(isFromSender(encodeClusterMessage({ ...message, from: '5a7c0d2e-0000-4000-8000-000000000001' }), own), true)
+      assert.equal(isFromSender(encodeClusterMessage({ ...message, from: other }), own), false)
+      assert.equal(isFromSender(encodeClusterMessage({ ...message, from: 'short' }), own), false)
+    }
+    assert.equal(isFromSender(Buffer.from([1]), own), false)
+  })
+
   it('round-trips every kind', () => {
     const bytes = new Uint8Array([1, 2, 3])
     const messages: ClusterMessage[] = [
