@@ -46,6 +46,8 @@ interface Tracker {
   authors: Map<string, Author>
   /** Yjs clients seen writing since the last version, and whose they are. */
   clients: Map<number, Author>
+  /** The awareness text each of those clients was last read from: unchanged, it is not parsed again. */
+  readFrom: Map<number, string>
   timer: NodeJS.Timeout | null
   /** Work on this document's history, one piece at a time (seq numbers are handed out in order). */
   queue: Promise<unknown>
@@ -115,6 +117,7 @@ export class DocumentHistory {
         edits: null,
         authors: new Map(),
         clients: new Map(),
+        readFrom: new Map(),
         timer: null,
         queue: Promise.resolve(),
         busy: 0,
@@ -132,14 +135,19 @@ export class DocumentHistory {
     const document = this.documents.get(docId)
     for (const writer of writers) {
       for (const { clientId, json } of document?.awarenessOf(writer) ?? []) {
+        // Every batch of every writer passes here: its author is parsed once per awareness change.
+        if (tracker.readFrom.get(clientId) === json) continue
         const author = authorFromAwareness(json)
         if (!author) continue
         tracker.authors.set(author.id, author)
         tracker.clients.set(clientId, author)
+        tracker.readFrom.set(clientId, json)
       }
     }
     tracker.edits = noteEdit(tracker.edits, this.now())
-    this.arm(docId, tracker)
+    // A timer set earlier never fires late: later edits only move the pause's end later, and the
+    // continuous-editing deadline is fixed from the first edit. If it fires early, it is set again.
+    if (!tracker.timer) this.arm(docId, tracker)
   }
 
   private arm(docId: string, tracker: Tracker): void {
@@ -187,6 +195,7 @@ export class DocumentHistory {
       tracker.edits = null
       tracker.authors.clear()
       tracker.clients.clear()
+      tracker.readFrom.clear()
       if (tracker.timer) clearTimeout(tracker.timer)
       tracker.timer = null
       try {
