@@ -5,9 +5,10 @@
  */
 import type { AccessStore } from '../storage/document-store.ts'
 import type { DocumentAccess, LinkAccess, Person } from './permissions.ts'
+import { PerKeyQueue } from '../document/per-key-queue.ts'
 
 export class DocumentAccessRegistry {
-  private readonly inFlight = new Map<string, Promise<unknown>>()
+  private readonly queue = new PerKeyQueue()
 
   constructor(
     private readonly store: AccessStore,
@@ -31,7 +32,7 @@ export class DocumentAccessRegistry {
 
   /** The document's access; a document nobody owns yet becomes `person`'s (they are creating it). */
   getOrClaim(docId: string, person: Person): Promise<DocumentAccess> {
-    return this.serialized(docId, async () => {
+    return this.queue.run(docId, async () => {
       const existing = await this.store.getAccess(docId)
       if (existing) return existing
       // A new document is private to its creator until shared. One that existed before sign-in
@@ -50,7 +51,7 @@ export class DocumentAccessRegistry {
 
   /** Applies `change` to the stored access (null when the document has none) and tells the endpoint. */
   update(docId: string, change: (access: DocumentAccess) => DocumentAccess): Promise<DocumentAccess | null> {
-    return this.serialized(docId, async () => {
+    return this.queue.run(docId, async () => {
       const previous = await this.store.getAccess(docId)
       if (!previous) return null
       const next = change(structuredClone(previous))
@@ -62,16 +63,5 @@ export class DocumentAccessRegistry {
 
   sharedWith(email: string): Promise<string[]> {
     return this.store.documentsSharedWith(email)
-  }
-
-  private serialized<T>(docId: string, work: () => Promise<T>): Promise<T> {
-    const previous = this.inFlight.get(docId) ?? Promise.resolve()
-    const next = previous.then(work, work)
-    this.inFlight.set(docId, next)
-    const forget = () => {
-      if (this.inFlight.get(docId) === next) this.inFlight.delete(docId)
-    }
-    next.then(forget, forget)
-    return next
   }
 }

@@ -5,10 +5,11 @@
  */
 import { newDocId } from '../../lib/doc-id.ts'
 import type { ViewLinkStore } from '../storage/document-store.ts'
+import { PerKeyQueue } from './per-key-queue.ts'
 
 export class ViewLinks {
   /** Serializes changes per document, so two first clicks on "Share" create one link, not two. */
-  private readonly inFlight = new Map<string, Promise<unknown>>()
+  private readonly queue = new PerKeyQueue()
 
   constructor(
     private readonly store: ViewLinkStore,
@@ -16,7 +17,7 @@ export class ViewLinks {
   ) {}
 
   getOrCreate(docId: string): Promise<string> {
-    return this.serialized(docId, async () => {
+    return this.queue.run(docId, async () => {
       const existing = await this.store.getViewId(docId)
       if (existing) return existing
       const viewId = newDocId()
@@ -26,7 +27,7 @@ export class ViewLinks {
   }
 
   reset(docId: string): Promise<string> {
-    return this.serialized(docId, async () => {
+    return this.queue.run(docId, async () => {
       const previous = await this.store.getViewId(docId)
       const viewId = newDocId()
       await this.store.setViewId(docId, viewId, previous)
@@ -37,16 +38,5 @@ export class ViewLinks {
 
   resolve(viewId: string): Promise<string | null> {
     return this.store.resolveViewId(viewId)
-  }
-
-  private serialized<T>(docId: string, work: () => Promise<T>): Promise<T> {
-    const previous = this.inFlight.get(docId) ?? Promise.resolve()
-    const next = previous.then(work, work)
-    this.inFlight.set(docId, next)
-    const forget = () => {
-      if (this.inFlight.get(docId) === next) this.inFlight.delete(docId)
-    }
-    next.then(forget, forget)
-    return next
   }
 }
