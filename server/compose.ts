@@ -182,6 +182,7 @@ export async function startServer({ config, logger, next, store: givenStore, rel
     close() {
       closing ??= (async () => {
         health.markStopping()
+        store.commitPromptly()
         const stopped = new Promise<void>((resolve) => server.http.close(() => resolve()))
         let timer: NodeJS.Timeout | undefined
         const stored = await Promise.race([

@@ -31,6 +31,13 @@ export interface DocumentStore {
   /** Completes pending writes and closes the store. */
   close(): Promise<void>
   /**
+   * From now on, writes go out at once instead of waiting the commit delay for others to share
+   * their sync: the server is stopping, and no edit is coming to join them. A stop writes each
+   * document's last records, its compaction and its version one after another, so the delay was
+   * most of the time a stop took.
+   */
+  commitPromptly(): void
+  /**
    * 'failing' from the first failed write until the store has been reopened and verified; writes
    * made meanwhile wait (none is confirmed before the store is sound again).
    */

@@ -195,6 +195,8 @@ export class LevelDbStore implements DocumentStore, ViewLinkStore, AccessStore, 
   private activeReads = 0
   private readsDone: (() => void) | null = null
   private drainWaiters: (() => void)[] = []
+  private prompt = false
+  private flushTimer: NodeJS.Timeout | null = null
   private readonly healthListeners: ((health: StorageHealth) => void)[] = []
   private commitCount: number
   private durableCommits: number
@@ -510,6 +512,14 @@ export class LevelDbStore implements DocumentStore, ViewLinkStore, AccessStore, 
    * Completes pending writes and closes the store. While the store is unsound this waits for its
    * recovery, however long that takes: the caller bounds it (graceful stop, STOP_TIMEOUT_MS).
    */
+  commitPromptly(): void {
+    this.prompt = true
+    if (!this.flushTimer) return
+    clearTimeout(this.flushTimer)
+    this.flushTimer = null
+    setImmediate(() => void this.flush())
+  }
+
   async close(): Promise<void> {
     if (this.closed) return
     while (this.writing || this.queue.length > 0) await this.whenDrained()
@@ -566,8 +576,12 @@ export class LevelDbStore implements DocumentStore, ViewLinkStore, AccessStore, 
       // Flush on a later turn rather than now, so that every write of this turn (and of the
       // commit delay) joins the batch.
       if (this.queue.length === 1 && !this.writing) {
-        if (this.commitDelayMs > 0) setTimeout(() => void this.flush(), this.commitDelayMs)
-        else setImmediate(() => void this.flush())
+        if (this.commitDelayMs > 0 && !this.prompt) {
+          this.flushTimer = setTimeout(() => {
+            this.flushTimer = null
+            void this.flush()
+          }, this.commitDelayMs)
+        } else setImmediate(() => void this.flush())
       }
     })
   }

@@ -186,6 +186,10 @@ export class MemoryStore implements DocumentStore, ViewLinkStore, AccessStore, V
     for (let seq = fromSeq; seq <= toSeq; seq++) stored.records.delete(seq)
   }
 
+  commitPromptly(): void {
+    // Writes here wait for nothing but the faults a test injects.
+  }
+
   async close(): Promise<void> {
     this.closed = true
   }

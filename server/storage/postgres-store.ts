@@ -83,6 +83,7 @@ export class PostgresStore implements DocumentStore, ViewLinkStore, AccessStore,
   private queue: PendingAppend[] = []
   private writing: Promise<void> | null = null
   private flushTimer: NodeJS.Timeout | null = null
+  private prompt = false
   private closed = false
   private failing: { since: number; error: string } | null = null
   private lastWriteOkAt = -Infinity
@@ -234,10 +235,13 @@ export class PostgresStore implements DocumentStore, ViewLinkStore, AccessStore,
       if (this.failing) return
       if (this.queue.length === 1 && !this.writing && !this.flushTimer) {
         // A later turn (or the commit delay), so that every write of this turn joins the batch.
-        this.flushTimer = setTimeout(() => {
-          this.flushTimer = null
-          void this.flush()
-        }, this.commitDelayMs)
+        this.flushTimer = setTimeout(
+          () => {
+            this.flushTimer = null
+            void this.flush()
+          },
+          this.prompt ? 0 : this.commitDelayMs,
+        )
       }
     })
   }
@@ -419,6 +423,16 @@ export class PostgresStore implements DocumentStore, ViewLinkStore, AccessStore,
       logRecords: Number(rows[0].log_records),
       viewLinks: Number(rows[0].view_links),
     }
+  }
+
+  commitPromptly(): void {
+    this.prompt = true
+    if (!this.flushTimer) return
+    clearTimeout(this.flushTimer)
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = null
+      void this.flush()
+    })
   }
 
   /** Completes pending writes (each succeeds or fails) and closes the pool. */

@@ -271,3 +271,60 @@ for (const [name, make] of STORES) {
     })
   })
 }
+
+// A stop writes each document's last records, then its compaction, then its version, one after
+// another: each waiting the commit delay (50 ms by default) made a graceful stop twice as slow.
+describe('store contract: commitPromptly (a stop) sends writes without the commit delay', () => {
+  const DELAY_MS = 600_000
+  const opened: [string, () => Promise<{ store: Store; reopen: () => Promise<Store>; dispose: () => Promise<void> }>][] = [
+    [
+      'LevelDbStore',
+      async () => {
+        const temp = await makeTempDir()
+        let store = await LevelDbStore.open(temp.dir, { commitDelayMs: DELAY_MS })
+        return {
+          store,
+          reopen: async () => {
+            await store.close()
+            return (store = await LevelDbStore.open(temp.dir))
+          },
+          dispose: async () => {
+            await store.close()
+            await temp.remove()
+          },
+        }
+      },
+    ],
+    [
+      'PostgresStore',
+      async () => {
+        const url = await (await postgres()).createDatabase()
+        let store = await PostgresStore.open(url, { commitDelayMs: DELAY_MS })
+        return {
+          store,
+          reopen: async () => {
+            await store.close()
+            return (store = await PostgresStore.open(url))
+          },
+          dispose: () => store.close(),
+        }
+      },
+    ],
+  ]
+  for (const [name, open] of opened) {
+    const skip = name === 'PostgresStore' ? (postgresMissing() ?? false) : false
+    it(`${name}: a write waiting its delay goes at once, and so does every later one`, { skip, timeout: 60_000 }, async () => {
+      const subject = await open()
+      try {
+        const waiting = subject.store.appendRecord('d', 0, [insertUpdate('a')])
+        subject.store.commitPromptly()
+        await waiting
+        await subject.store.appendRecord('d', 1, [insertUpdate('b')])
+        const store = await subject.reopen()
+        assert.equal((await store.load('d')).logRecords, 2)
+      } finally {
+        await subject.dispose()
+      }
+    })
+  }
+})

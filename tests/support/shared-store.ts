@@ -112,6 +112,10 @@ export class SharedStoreInstance implements DocumentStore, ViewLinkStore, Access
   /** The database outlives each instance. */
   async close(): Promise<void> {}
 
+  commitPromptly(): void {
+    // Writes here complete on the next turn, with no delay to cut short.
+  }
+
   onHealthChange(): void {}
 
   async acceptsWrites(): Promise<boolean> {
