@@ -4,6 +4,7 @@
  * must keep its labels bounded (metrics) simply ignores the id.
  */
 
+import type * as Y from 'yjs'
 import type { DocumentConnection } from './document-connection.ts'
 import type { UpdateOriginKind } from './update-origin.ts'
 
@@ -37,8 +38,12 @@ export interface DocumentEventMap {
   'update-to-publish': { update: Uint8Array }
   /** An awareness update from a connection of this server (a removal when one leaves), for the other instances. */
   'awareness-to-publish': { update: Uint8Array }
-  /** The document left memory. */
-  unloaded: Record<never, never>
+  /**
+   * The document left memory. `final` is its Y.Doc when it left ready and fully stored (its state
+   * is then exactly what the store holds, and nothing changes it any more); null after a failed
+   * load or a quarantine. Listeners may read it, never change it.
+   */
+  unloaded: { final: Y.Doc | null }
 }
 
 export type DocumentEventName = keyof DocumentEventMap

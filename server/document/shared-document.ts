@@ -429,12 +429,14 @@ export class SharedDocument {
   }
 
   private finishUnload(): void {
+    // Destroying a Y.Doc only drops its listeners and subdocuments: its content stays readable.
+    const final = this.state === 'ready' && this.isStored ? this.ydoc : null
     this.state = 'unloaded'
     for (const resolve of this.readyWaiters.splice(0)) resolve(false)
     this.journal.close()
     this.ydoc.destroy()
     this.onUnload(this)
     this.logger.debug('document unloaded')
-    this.emit('unloaded', { docId: this.id })
+    this.emit('unloaded', { docId: this.id, final })
   }
 }

@@ -218,6 +218,11 @@ describe('document lifecycle (memory store, no sockets)', () => {
       [true],
     )
     assert.equal(registry.get('broken'), undefined)
+    // Its Y.Doc never held the stored document: nobody may take it for the final state.
+    assert.deepEqual(
+      named('unloaded').map(({ final }) => final),
+      [null],
+    )
     await turns()
     assert.deepEqual(store.storedDocumentIds(), [])
   })
@@ -295,7 +300,9 @@ describe('document lifecycle (memory store, no sockets)', () => {
     assert.equal(compacted.docId, 'events')
     assert.equal(compacted.records, 1)
     assert.ok((compacted.snapshotBytes as number) > 0)
-    assert.deepEqual(unloaded, { docId: 'events' })
+    assert.equal(unloaded.docId, 'events')
+    // Left fully stored: the final state comes with it (the history versions it without a reload).
+    assert.equal((unloaded.final as Y.Doc).getText('t').toString(), 'hello')
   })
 
   // spec: the events of failures (store failed, compaction failed) carry their error
