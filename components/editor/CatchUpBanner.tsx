@@ -87,7 +87,8 @@ export function CatchUpBanner({
     onMarks(null)
   }
   const toggle = () => {
-    onMarks(showing ? null : { inserted: catchUp.inserted, authors: catchUp.authors })
+    // A server from before the marks answers without `inserted`: then there is nothing to mark.
+    onMarks(showing ? null : { inserted: catchUp.inserted ?? [], authors: catchUp.authors })
     setShowing(!showing)
   }
   const people = catchUp.authors.length === 1 ? catchUp.authors[0].name : `${catchUp.authors.length} people`
