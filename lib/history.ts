@@ -41,7 +41,26 @@ export interface CatchUp {
   versions: number
   authors: Author[]
   paragraphsChanged: number
+  /**
+   * How a browser finds, in its own live Y.Doc, the text others inserted since: per Yjs client
+   * that wrote since (other than `me`'s), the first clock that is new and whose client it is.
+   * An item of that client with a clock at or beyond `from` was inserted after `since`.
+   * At most MAX_CATCH_UP_CLIENTS, those that wrote most first; `clientsLeftOut` says how many more.
+   */
+  inserted: CatchUpClient[]
+  clientsLeftOut: number
 }
+
+export interface CatchUpClient {
+  client: number
+  /** The client's clock in the `since` version's state vector (0 when it had not written then). */
+  from: number
+  /** An id in `authors`. */
+  author: string
+}
+
+/** Bounds the catch-up answer: each browser session is a Yjs client of its own. */
+export const MAX_CATCH_UP_CLIENTS = 500
 
 /** Accepts only what an awareness `user` or a request body may say about an author. */
 export function parseAuthor(value: unknown): Author | null {

@@ -3,7 +3,8 @@
 import { useEffect, useRef, useState } from 'react'
 import type { CatchUp } from '../../lib/history'
 import type { HistoryApi } from '../lib/history-api'
-import { Avatars, type VersionOnScreen } from './HistoryPanel'
+import type { CatchUpMarks } from './catch-up-highlights'
+import { Avatars } from './HistoryPanel'
 
 /** The version this browser last saw of each document, so that coming back can say what changed. */
 const SEEN_KEY = (documentKey: string) => `chorus:seen-version:${documentKey}`
@@ -36,21 +37,24 @@ function since(iso: string): string {
 
 /**
  * "2 people changed 3 paragraphs since Tuesday": what others changed since this browser's last
- * visit, with their avatars. "Show changes" shows the document with those changes marked, until
- * dismissed. The newest version seen now is remembered for the next visit.
+ * visit, with their avatars. "Show changes" marks the text they added in the live document, which
+ * stays editable, until "Dismiss"; that also remembers the newest version as seen for the next visit.
+ * (What they removed is counted here and shown in the History panel's comparison.)
  */
 export function CatchUpBanner({
   api,
   documentKey,
   me,
-  onShow,
+  onMarks,
 }: {
   api: HistoryApi
   documentKey: string
   me: string
-  onShow: (version: VersionOnScreen | null) => void
+  /** Marks these changes in the editor; null: marks none. */
+  onMarks: (marks: CatchUpMarks | null) => void
 }) {
   const [catchUp, setCatchUp] = useState<CatchUp | null>(null)
+  const [showing, setShowing] = useState(false)
   const newest = useRef<string | null>(null)
 
   useEffect(() => {
@@ -79,7 +83,13 @@ export function CatchUpBanner({
   const dismiss = () => {
     if (newest.current) saveSeen(documentKey, newest.current)
     setCatchUp(null)
-    onShow(null)
+    setShowing(false)
+    onMarks(null)
+  }
+  const toggle = () => {
+    // A server from before the marks answers without `inserted`: then there is nothing to mark.
+    onMarks(showing ? null : { inserted: catchUp.inserted ?? [], authors: catchUp.authors })
+    setShowing(!showing)
   }
   const people = catchUp.authors.length === 1 ? catchUp.authors[0].name : `${catchUp.authors.length} people`
   const paragraphs = `${catchUp.paragraphsChanged} paragraph${catchUp.paragraphsChanged === 1 ? '' : 's'}`
@@ -89,11 +99,7 @@ export function CatchUpBanner({
       <p className="catch-up__text">
         {people} changed {paragraphs} {since(catchUp.since.createdAt)}.
       </p>
-      <button
-        type="button"
-        className="button"
-        onClick={() => onShow({ id: 'current', compare: catchUp.since?.id ?? null, title: 'Changes since your last visit' })}
-      >
+      <button type="button" className="button" aria-pressed={showing} onClick={toggle}>
         Show changes
       </button>
       <button type="button" className="button" onClick={dismiss}>

@@ -16,6 +16,7 @@ import { useStore } from '../lib/use-store'
 import { useYText } from '../lib/use-y-text'
 import { ChorusMark } from '../ChorusMark'
 import { CatchUpBanner } from './CatchUpBanner'
+import { showCatchUpMarks } from './catch-up-highlights'
 import { ConnectionStatus } from './ConnectionStatus'
 import { HistoryPanel, VersionView, type VersionOnScreen } from './HistoryPanel'
 import { LinkControls } from './LinkControls'
@@ -145,7 +146,19 @@ export function DocumentWorkspace({ session, identity, account, onIdentityChange
       </header>
       {ended && <SessionEndedBanner end={ended} />}
       <NoticeBanner notices={session.notices} />
-      {loaded && <CatchUpBanner api={historyApi} documentKey={modeId(mode)} me={authorId} onShow={setShowing} />}
+      {loaded && (
+        <CatchUpBanner
+          api={historyApi}
+          documentKey={modeId(mode)}
+          me={authorId}
+          onMarks={(marks) => {
+            if (!editor) return
+            // The marks are in the live document: leave a version being looked at for it.
+            if (marks) setShowing(null)
+            showCatchUpMarks(editor, marks)
+          }}
+        />
+      )}
       <div className="workspace__body" data-history-open={historyOpen || undefined}>
         {showing && <VersionView api={historyApi} showing={showing} />}
         {/* Kept mounted while a version is shown: the editor stays bound to the live document. */}

@@ -10,6 +10,7 @@ import { AutolinkOnlyWhileTyping } from './autolink-only-while-typing'
 import { ReuseUnchangedNodes } from './reuse-unchanged-nodes'
 import { PasteTablesAndImages } from './paste-tables-and-images'
 import { LinkEditing } from './link-editing'
+import { CatchUpHighlights } from './catch-up-highlights'
 
 /**
  * The TipTap editor bound to a session's Y.Doc; null until it exists on the client. Through a
@@ -38,6 +39,7 @@ export function useCollaborativeEditor(session: DocumentSession): Editor | null 
         Placeholder.configure({ placeholder: editable ? 'Start writing…' : 'Nothing written yet.' }),
         Collaboration.configure({ document: session.ydoc }),
         ReuseUnchangedNodes,
+        CatchUpHighlights,
         AutolinkOnlyWhileTyping,
         LinkEditing,
         PasteTablesAndImages.configure({

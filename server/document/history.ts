@@ -15,7 +15,16 @@
  */
 import * as Y from 'yjs'
 import { restoreFragment } from '../../lib/restore-change.ts'
-import { parseAuthor, type Author, type CatchUp, type Version, type VersionKind, type VersionPage } from '../../lib/history.ts'
+import {
+  MAX_CATCH_UP_CLIENTS,
+  parseAuthor,
+  type Author,
+  type CatchUp,
+  type CatchUpClient,
+  type Version,
+  type VersionKind,
+  type VersionPage,
+} from '../../lib/history.ts'
 import type { DocumentStore, VersionStore } from '../storage/document-store.ts'
 import type { Logger } from '../ops/logger.ts'
 import { checkpointDue, nextCheck, noteEdit, type CheckpointPolicy, type PendingEdits } from './checkpoint-policy.ts'
@@ -456,14 +465,48 @@ export class DocumentHistory {
     for (const author of this.tracker(docId).authors.values()) if (author.id !== me) authors.set(author.id, author)
     const ydoc = await this.readableDoc(docId)
     const copy = ydoc === this.documents.get(docId)?.ydoc ? copyForReading(ydoc) : ydoc
-    const reading = readVersion(copy, Y.snapshot(copy), await this.snapshotOf(docId, parseSeq(since)), () => null)
+    const sinceSnapshot = await this.snapshotOf(docId, parseSeq(since))
+    const now = Y.snapshot(copy)
+    const reading = readVersion(copy, now, sinceSnapshot, () => null)
     copy.destroy()
+    const { inserted, clientsLeftOut } = await this.insertedSince(docId, sinceSnapshot, now, me, authors)
     return {
       since: sinceVersion,
       versions: newer.length,
       authors: [...authors.values()],
       paragraphsChanged: summarize(reading).blocksChanged,
+      inserted,
+      clientsLeftOut,
     }
+  }
+
+  /**
+   * The Yjs clients that wrote between two snapshots, with their authors (not `me`), for a
+   * browser to mark their text in its own copy of the document. Clients nobody is known for
+   * (another instance's, or a server restore without a requester) are left out: there is no
+   * author to show. Their authors are added to `authors`.
+   */
+  private async insertedSince(
+    docId: string,
+    since: Y.Snapshot,
+    now: Y.Snapshot,
+    me: string | null,
+    authors: Map<string, Author>,
+  ): Promise<{ inserted: CatchUpClient[]; clientsLeftOut: number }> {
+    const tracker = this.tracker(docId)
+    const known = await this.knownClients(docId, tracker)
+    const wrote: (CatchUpClient & { amount: number })[] = []
+    for (const [client, clock] of now.sv) {
+      const from = since.sv.get(client) ?? 0
+      if (clock <= from) continue
+      const author = known.get(client) ?? tracker.clients.get(client)
+      if (!author || author.id === me) continue
+      wrote.push({ client, from, author: author.id, amount: clock - from })
+      if (!authors.has(author.id)) authors.set(author.id, author)
+    }
+    wrote.sort((a, b) => b.amount - a.amount)
+    const inserted = wrote.slice(0, MAX_CATCH_UP_CLIENTS).map(({ client, from, author }) => ({ client, from, author }))
+    return { inserted, clientsLeftOut: wrote.length - inserted.length }
   }
 
   /** Makes versions of what is pending, then stops (graceful stop; the store is still open). */

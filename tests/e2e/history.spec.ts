@@ -58,14 +58,41 @@ test('two people: one views a version with its changes marked and restores it; t
   await back.goto(`/d/${writers.docId}`)
   const catchUp = back.getByRole('region', { name: 'What changed since your last visit' })
   await expect(catchUp).toContainText(/Ada changed 1 paragraph since/)
-  await catchUp.getByRole('button', { name: 'Show changes' }).click()
-  const changes = back.getByRole('main', { name: 'Version: Changes since your last visit' })
-  await expect(changes.locator('ins.version-added').filter({ hasText: 'Ada adds a line.' })).toHaveAttribute('data-author', 'Ada')
-  await expect(changes.locator('del.version-removed').first()).toBeVisible()
+  // Her changes are marked in the live document, which Grace goes on editing.
+  const show = catchUp.getByRole('button', { name: 'Show changes' })
+  await show.click()
+  await expect(show).toHaveAttribute('aria-pressed', 'true')
+  const editor = back.locator('.ProseMirror')
+  const marked = editor.locator('ins.catch-up-added')
+  // Read as a reader sees it: Ada's caret label is DOM in the editor, possibly inside a mark.
+  const markedText = () =>
+    marked.evaluateAll((marks) =>
+      marks.map((mark) => {
+        const copy = mark.cloneNode(true) as HTMLElement
+        for (const caret of copy.querySelectorAll('.collaboration-carets__caret')) caret.remove()
+        return copy.textContent ?? ''
+      }),
+    )
+  await expect.poll(markedText).toEqual(['Oops, a bad paste. Ada adds a line.'])
+  await expect(marked).toHaveAttribute('data-author', 'Ada')
+  await expect(marked).toHaveCSS('border-bottom-color', 'rgb(194, 24, 91)')
+  await expect(editor).toHaveAttribute('contenteditable', 'true')
+  await editor.click()
+  await back.keyboard.press('ControlOrMeta+End')
+  await back.keyboard.type(' Grace is back.')
+  await expect.poll(ada.text).toBe('Oops, a bad paste. Ada adds a line. Grace is back.')
+  // What I type is mine: it is not marked, neither at once nor when the marks are worked out anew.
+  await expect.poll(markedText).toEqual(['Oops, a bad paste. Ada adds a line.'])
   await picture(back, 'catch-up')
+  await show.click()
+  await expect(show).toHaveAttribute('aria-pressed', 'false')
+  await expect(marked).toHaveCount(0)
+  await show.click()
+  await expect.poll(markedText).toEqual(['Oops, a bad paste. Ada adds a line.'])
   await catchUp.getByRole('button', { name: 'Dismiss' }).click()
   await expect(catchUp).toHaveCount(0)
-  await expect(back.locator('.ProseMirror')).toBeVisible()
+  await expect(marked).toHaveCount(0)
+  await expect(editor).toContainText('Grace is back.')
 })
 
 test('a viewer browses the history but cannot name or restore', async ({ writers, page }) => {
@@ -89,4 +116,21 @@ test('a viewer browses the history but cannot name or restore', async ({ writers
   await expect(page.getByRole('main', { name: 'Version: For viewers' })).toContainText('Shared text.')
   await expect(viewerHistory.getByRole('button', { name: 'Restore this version' })).toHaveCount(0)
   await expect(viewerHistory.getByLabel('Version name')).toHaveCount(0)
+
+  // The viewer comes back after Ada wrote more: her new text is marked in the read-only editor.
+  await expect
+    .poll(() => page.evaluate(() => Object.keys(localStorage).some((key) => key.startsWith('chorus:seen-version:'))))
+    .toBe(true)
+  await ada.typeAtEnd(' More for viewers.')
+  await expect(ada.save).toHaveText('Saved')
+  await page.reload()
+  const catchUp = page.getByRole('region', { name: 'What changed since your last visit' })
+  await expect(catchUp).toContainText(/Ada changed 1 paragraph since/)
+  await catchUp.getByRole('button', { name: 'Show changes' }).click()
+  const marked = page.locator('.ProseMirror ins.catch-up-added')
+  await expect(marked).toContainText('More for viewers.')
+  await expect(marked).not.toContainText('Shared text.')
+  await expect(marked).toHaveAttribute('data-author', 'Ada')
+  await expect(page.locator('.ProseMirror')).toHaveAttribute('contenteditable', 'false')
+  await picture(page, 'catch-up-viewer')
 })
