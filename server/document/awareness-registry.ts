@@ -71,6 +71,11 @@ export function withUserFields(entry: AwarenessEntry, fields: Record<string, unk
 
 export class AwarenessRegistry<Owner> {
   private readonly clients = new Map<number, ClientMeta<Owner>>()
+  /**
+   * `ownedBy`'s answers, until that owner's states change: the history asks for every batch of
+   * edits, and an unchanged answer (the same array) tells it there is nothing new to read.
+   */
+  private readonly owned = new Map<Owner, readonly AwarenessEntry[]>()
 
   /** Number of clients with a live (non-null) state. */
   get size(): number {
@@ -93,6 +98,8 @@ export class AwarenessRegistry<Owner> {
       // Same rule as y-protocols: an equal clock may still remove a live state.
       const isRemovalOfLive = currentClock === clock && removing && meta?.json != null
       if (!isNewer && !isRemovalOfLive) continue
+      if (meta?.owner != null) this.owned.delete(meta.owner)
+      this.owned.delete(owner)
       this.clients.set(clientId, { clock, json: removing ? null : json, owner: removing ? null : owner })
       changed = true
     }
@@ -121,12 +128,15 @@ export class AwarenessRegistry<Owner> {
     return removals
   }
 
-  /** The live states `owner` announced. */
-  ownedBy(owner: Owner): AwarenessEntry[] {
+  /** The live states `owner` announced: the same array until they change. */
+  ownedBy(owner: Owner): readonly AwarenessEntry[] {
+    const known = this.owned.get(owner)
+    if (known) return known
     const entries: AwarenessEntry[] = []
     for (const [clientId, meta] of this.clients) {
       if (meta.owner === owner && meta.json !== null) entries.push({ clientId, clock: meta.clock, json: meta.json })
     }
+    this.owned.set(owner, entries)
     return entries
   }
 
@@ -168,6 +178,7 @@ export class AwarenessRegistry<Owner> {
    * renewal, and the client would stay invisible for another 15 s after it came back.
    */
   removeOwnedBy(owner: Owner): Uint8Array | null {
+    this.owned.delete(owner)
     const removed: AwarenessEntry[] = []
     for (const [clientId, meta] of this.clients) {
       if (meta.owner !== owner || meta.json === null) continue

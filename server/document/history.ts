@@ -57,6 +57,8 @@ interface Tracker {
   clients: Map<number, Author>
   /** The awareness text each of those clients was last read from: unchanged, it is not parsed again. */
   readFrom: Map<number, string>
+  /** Each writer's awareness states as last read (the registry hands out the same array until they change). */
+  statesRead: WeakMap<DocumentConnection, unknown>
   timer: NodeJS.Timeout | null
   /** Work on this document's history, one piece at a time (seq numbers are handed out in order). */
   queue: Promise<unknown>
@@ -132,6 +134,7 @@ export class DocumentHistory {
         authors: new Map(),
         clients: new Map(),
         readFrom: new Map(),
+        statesRead: new WeakMap(),
         timer: null,
         queue: Promise.resolve(),
         busy: 0,
@@ -148,8 +151,12 @@ export class DocumentHistory {
     const tracker = this.tracker(docId)
     const document = this.documents.get(docId)
     for (const writer of writers) {
-      for (const { clientId, json } of document?.awarenessOf(writer) ?? []) {
-        // Every batch of every writer passes here: its author is parsed once per awareness change.
+      // Every batch of every writer passes here: its states are read once per change of them, and
+      // an author is parsed once per change of its state.
+      const states = document?.awarenessOf(writer) ?? []
+      if (tracker.statesRead.get(writer) === states) continue
+      tracker.statesRead.set(writer, states)
+      for (const { clientId, json } of states) {
         if (tracker.readFrom.get(clientId) === json) continue
         const author = authorFromAwareness(json)
         if (!author) continue
@@ -158,7 +165,10 @@ export class DocumentHistory {
         tracker.readFrom.set(clientId, json)
       }
     }
-    tracker.edits = noteEdit(tracker.edits, this.now())
+    const now = this.now()
+    // In place: this runs for every batch of every document.
+    if (tracker.edits) tracker.edits.lastAt = Math.max(tracker.edits.lastAt, now)
+    else tracker.edits = noteEdit(null, now)
     // A timer set earlier never fires late: later edits only move the pause's end later, and the
     // continuous-editing deadline is fixed from the first edit. If it fires early, it is set again.
     if (!tracker.timer) this.arm(docId, tracker)
@@ -210,6 +220,7 @@ export class DocumentHistory {
       tracker.authors.clear()
       tracker.clients.clear()
       tracker.readFrom.clear()
+      tracker.statesRead = new WeakMap()
       if (tracker.timer) clearTimeout(tracker.timer)
       tracker.timer = null
       try {

@@ -126,6 +126,7 @@ export class DocumentJournal<Contributor> {
    * record too, since the state vector they were told lacked those updates.
    */
   missingMayHaveArrived(stillIncomplete: boolean): void {
+    if (this.waitingForMissing.size === 0) return
     for (const contributor of this.waitingForMissing) this.unsavedFrom.add(contributor)
     if (!stillIncomplete) this.waitingForMissing.clear()
   }

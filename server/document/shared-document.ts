@@ -215,7 +215,7 @@ export class SharedDocument {
   }
 
   /** The awareness states (Yjs client id and JSON) a connection announced: who it says it is. */
-  awarenessOf(connection: DocumentConnection): { clientId: number; json: string }[] {
+  awarenessOf(connection: DocumentConnection): readonly { clientId: number; json: string }[] {
     return this.messages.awareness.ownedBy(connection)
   }
 

@@ -25,6 +25,27 @@ describe('AwarenessRegistry', () => {
     target.destroy()
   })
 
+  it("answers ownedBy with the same array until that owner's states change", () => {
+    const registry = new AwarenessRegistry<string>()
+    registry.apply([{ clientId: 1, clock: 1, json: '{"user":{"name":"Ada"}}' }], 'a')
+    registry.apply([{ clientId: 2, clock: 1, json: '{"user":{"name":"Grace"}}' }], 'b')
+    const first = registry.ownedBy('a')
+    assert.deepEqual(first, [{ clientId: 1, clock: 1, json: '{"user":{"name":"Ada"}}' }])
+    registry.apply([{ clientId: 2, clock: 2, json: '{"user":{"name":"Grace H"}}' }], 'b')
+    assert.equal(registry.ownedBy('a'), first, "another owner's change leaves it")
+    registry.apply([{ clientId: 1, clock: 1, json: '{"user":{"name":"Ada"}}' }], 'a')
+    assert.equal(registry.ownedBy('a'), first, 'a stale clock changes nothing')
+    registry.apply([{ clientId: 1, clock: 2, json: '{"user":{"name":"Ada L"}}' }], 'a')
+    const renamed = registry.ownedBy('a')
+    assert.notEqual(renamed, first)
+    assert.deepEqual(renamed, [{ clientId: 1, clock: 2, json: '{"user":{"name":"Ada L"}}' }])
+    // The client moves to another connection (a reconnect): the old owner has nothing any more.
+    registry.apply([{ clientId: 1, clock: 3, json: '{"user":{"name":"Ada L"}}' }], 'c')
+    assert.deepEqual(registry.ownedBy('a'), [])
+    registry.removeOwnedBy('c')
+    assert.deepEqual(registry.ownedBy('c'), [])
+  })
+
   it('ignores stale clocks and reports whether anything changed', () => {
     const registry = new AwarenessRegistry<string>()
     assert.equal(registry.apply([{ clientId: 1, clock: 2, json: '{"a":1}' }], 'conn'), true)
