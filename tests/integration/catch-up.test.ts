@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
-import * as Y from 'yjs'
+import type * as Y from 'yjs'
 import { getSchema } from '@tiptap/core'
 import StarterKit from '@tiptap/starter-kit'
 import { yXmlFragmentToProseMirrorRootNode } from '@tiptap/y-tiptap'
@@ -16,6 +16,7 @@ import { insertedRuns } from '../../components/editor/inserted-runs.ts'
 import { startChorus, type ChorusServer } from '../support/chorus-process.ts'
 import { connectClient, type TestClient, whenSynced } from '../support/sync-harness.ts'
 import { waitFor } from '../support/wait-for.ts'
+import { paragraphText } from '../support/editor-fragment.ts'
 
 const ADA: Author = { id: 'author-ada', name: 'Ada', color: '#aa3355' }
 const BOB: Author = { id: 'author-bob', name: 'Bob', color: '#3355aa' }
@@ -38,16 +39,6 @@ function writer(docId: string, author: Author): TestClient {
   client.provider.awareness.setLocalStateField('user', author)
   clients.push(client)
   return client
-}
-
-function paragraphText(client: TestClient, index: number): Y.XmlText {
-  const fragment = client.doc.getXmlFragment('default')
-  while (fragment.length <= index) {
-    const paragraph = new Y.XmlElement('paragraph')
-    paragraph.insert(0, [new Y.XmlText()])
-    fragment.insert(fragment.length, [paragraph])
-  }
-  return (fragment.get(index) as Y.XmlElement).get(0) as Y.XmlText
 }
 
 async function api<T>(path: string, body?: unknown): Promise<{ status: number; type: string | null; body: T }> {

@@ -5,12 +5,13 @@
  */
 import assert from 'node:assert/strict'
 import { after, afterEach, describe, it } from 'node:test'
-import * as Y from 'yjs'
+import type * as Y from 'yjs'
 import type { Author, Version, VersionPage } from '../../lib/history.ts'
 import { historyApiBase, viewLinkApiPath } from '../../lib/routes.ts'
 import { makeTempDir, startTestServer, type TestClient, type TestServer, TestScope, whenSynced } from '../support/sync-harness.ts'
 import { type PostgresCluster, postgresMissing, startPostgres } from '../support/postgres.ts'
 import { waitFor } from '../support/wait-for.ts'
+import { paragraphText } from '../support/editor-fragment.ts'
 
 const ADA: Author = { id: 'author-ada', name: 'Ada', color: '#aa3355' }
 const BOB: Author = { id: 'author-bob', name: 'Bob', color: '#3355aa' }
@@ -26,16 +27,6 @@ after(async () => (await cluster)?.remove())
 function as(client: TestClient, author: Author): TestClient {
   client.provider.awareness.setLocalStateField('user', author)
   return client
-}
-
-function paragraphText(client: TestClient, index: number): Y.XmlText {
-  const fragment = client.doc.getXmlFragment('default')
-  while (fragment.length <= index) {
-    const paragraph = new Y.XmlElement('paragraph')
-    paragraph.insert(0, [new Y.XmlText()])
-    fragment.insert(fragment.length, [paragraph])
-  }
-  return (fragment.get(index) as Y.XmlElement).get(0) as Y.XmlText
 }
 
 function texts(doc: Y.Doc): string[] {
