@@ -253,13 +253,14 @@ export class DocumentHistory {
     const last = tracker.last ?? (await this.latest(docId))
     if (request.kind === 'auto' && last && Y.equalSnapshots(last.snapshot, snapshot)) return null
     const seq = (last?.seq ?? 0) + 1
-    const known = await this.knownClients(docId, tracker)
-    const authorOf = (clientId: number) => clients.get(clientId) ?? known.get(clientId) ?? null
+    // Only the word counts are kept, which need no authors: the authors every version ever named
+    // (knownClients, a read of every stored description) are not loaded for them. At a stop each
+    // edited document is versioned, and that read was most of the time it took.
     const reading = readVersion(
       ydoc === this.documents.get(docId)?.ydoc ? copyForReading(ydoc) : ydoc,
       snapshot,
       last?.snapshot ?? Y.emptySnapshot,
-      authorOf,
+      () => null,
     )
     const { added, removed } = summarize(reading)
     const listed =
@@ -283,7 +284,7 @@ export class DocumentHistory {
       snapshot: encodeVersionSnapshot(snapshot, last?.snapshot ?? null, isKeyframe(seq)),
     })
     tracker.last = { seq, snapshot }
-    for (const [clientId, author] of clients) known.set(clientId, author)
+    for (const [clientId, author] of clients) tracker.knownClients?.set(clientId, author)
     this.logger.debug('version stored', { doc: docId, version: seq, kind: request.kind })
     return publicVersion(meta)
   }
