@@ -17,6 +17,7 @@ import {
 } from '../../lib/routes.ts'
 import type { AccessConfig } from '../config.ts'
 import type { Logger } from '../ops/logger.ts'
+import { HttpError, readBody, sendJson } from '../transport/json-http.ts'
 import { isOriginAllowed } from '../transport/limits.ts'
 import { AccessRefusal, type AccessControl, type Admission, TOKEN_PARAM } from './access-control.ts'
 import type { DocumentAccessRegistry } from './document-access.ts'
@@ -38,15 +39,6 @@ export interface AccessApiParts {
   oidc: OidcSignIn | null
   registry: DocumentAccessRegistry | null
   logger: Logger
-}
-
-export class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message)
-  }
 }
 
 export class AccessApi {
@@ -294,25 +286,10 @@ function localPath(value: string | null): string {
 }
 
 async function readJson(request: IncomingMessage): Promise<Record<string, unknown>> {
-  const chunks: Buffer[] = []
-  let size = 0
-  for await (const chunk of request) {
-    size += (chunk as Buffer).byteLength
-    if (size > MAX_BODY_BYTES) throw new HttpError(413, 'request too large')
-    chunks.push(chunk as Buffer)
-  }
+  const body = await readBody(request, MAX_BODY_BYTES, 'request too large')
   try {
-    const value = JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown
+    const value = JSON.parse(body.toString('utf8')) as unknown
     if (value && typeof value === 'object' && !Array.isArray(value)) return value as Record<string, unknown>
   } catch {}
   throw new HttpError(400, 'send a JSON object')
-}
-
-function sendJson(response: ServerResponse, status: number, body: unknown): void {
-  response.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'cache-control': 'no-store',
-    'x-content-type-options': 'nosniff',
-  })
-  response.end(JSON.stringify(body))
 }

@@ -14,7 +14,7 @@
  * color }, the browser's awareness user) is for display only, never for access.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { type AccessApi, HttpError } from '../access/access-api.ts'
+import type { AccessApi } from '../access/access-api.ts'
 import { decodePathSegment, isValidDocumentName } from '../../lib/doc-id.ts'
 import { parseAuthor, type Author } from '../../lib/history.ts'
 import { HISTORY_API_PATH } from '../../lib/routes.ts'
@@ -24,6 +24,7 @@ import { DocumentTooLargeError } from '../document/shared-document.ts'
 import type { ViewLinks } from '../document/view-links.ts'
 import type { Logger } from '../ops/logger.ts'
 import { StorageError } from '../storage/document-store.ts'
+import { HttpError, readBody, sendJson } from './json-http.ts'
 import { isOriginAllowed } from './limits.ts'
 
 const MAX_BODY_BYTES = 64 * 1024
@@ -36,48 +37,23 @@ export function isHistoryApiPath(url: string | undefined): boolean {
   return HISTORY_API_PATH.test((url ?? '/').split('?', 1)[0])
 }
 
-class RequestError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message)
-  }
-}
-
-function sendJson(response: ServerResponse, status: number, body: unknown): void {
-  response.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'cache-control': 'no-store',
-    'x-content-type-options': 'nosniff',
-  })
-  response.end(JSON.stringify(body))
-}
-
 async function readJsonBody(request: IncomingMessage): Promise<Record<string, unknown>> {
-  const chunks: Buffer[] = []
-  let size = 0
-  for await (const chunk of request as AsyncIterable<Buffer>) {
-    size += chunk.byteLength
-    if (size > MAX_BODY_BYTES) throw new RequestError(413, `the body may be at most ${MAX_BODY_BYTES} bytes`)
-    chunks.push(chunk)
-  }
-  if (size === 0) return {}
+  const raw = await readBody(request, MAX_BODY_BYTES, `the body may be at most ${MAX_BODY_BYTES} bytes`)
+  if (raw.byteLength === 0) return {}
   let body: unknown
   try {
-    body = JSON.parse(Buffer.concat(chunks).toString('utf8'))
+    body = JSON.parse(raw.toString('utf8'))
   } catch {
-    throw new RequestError(400, 'the body is not JSON')
+    throw new HttpError(400, 'the body is not JSON')
   }
-  if (typeof body !== 'object' || body === null || Array.isArray(body))
-    throw new RequestError(400, 'the body must be a JSON object')
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new HttpError(400, 'the body must be a JSON object')
   return body as Record<string, unknown>
 }
 
 function authorIn(body: Record<string, unknown>): Author | null {
   if (body.author === undefined) return null
   const author = parseAuthor(body.author)
-  if (!author) throw new RequestError(400, 'author must be { id, name, color }')
+  if (!author) throw new HttpError(400, 'author must be { id, name, color }')
   return author
 }
 
@@ -100,36 +76,35 @@ export async function handleHistoryRequest(
   const isCatchUp = match[3] === '/catch-up'
   const writes = request.method === 'POST'
   try {
-    if (request.method !== 'GET' && request.method !== 'POST') throw new RequestError(405, 'use GET or POST')
+    if (request.method !== 'GET' && request.method !== 'POST') throw new HttpError(405, 'use GET or POST')
     if (!isOriginAllowed(request.headers.origin, request.headers.host, options.allowedOrigins)) {
-      throw new RequestError(403, 'origin not allowed')
+      throw new HttpError(403, 'origin not allowed')
     }
-    if (writes && (isCatchUp || (versionId !== undefined && !restore))) throw new RequestError(405, 'use GET')
-    if (!writes && restore) throw new RequestError(405, 'use POST')
-    if (writes && viewer) throw new RequestError(403, 'a view link can browse the history, but not name or restore versions')
+    if (writes && (isCatchUp || (versionId !== undefined && !restore))) throw new HttpError(405, 'use GET')
+    if (!writes && restore) throw new HttpError(405, 'use POST')
+    if (writes && viewer) throw new HttpError(403, 'a view link can browse the history, but not name or restore versions')
     const id = decodePathSegment(match[2])
     const docId = viewer ? await viewLinks.resolve(id ?? '') : id
     if (docId === null || docId === undefined || !isValidDocumentName(docId)) {
-      throw new RequestError(viewer ? 404 : 400, viewer ? 'unknown view link' : 'invalid document name')
+      throw new HttpError(viewer ? 404 : 400, viewer ? 'unknown view link' : 'invalid document name')
     }
     await access?.authorizeDocumentRequest(request, docId, { viaViewLink: viewer, write: writes })
     const version = versionId === undefined ? undefined : decodePathSegment(versionId)
     if (isCatchUp) {
       const since = query.get('since')
-      if (!since) throw new RequestError(400, 'since=<version id> is required')
+      if (!since) throw new HttpError(400, 'since=<version id> is required')
       return sendJson(response, 200, await history.catchUp(docId, since, query.get('me')))
     }
     if (!writes && version === undefined) {
       const limit = query.has('limit') ? Number(query.get('limit')) : DEFAULT_LIMIT
-      if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT)
-        throw new RequestError(400, `limit must be 1 to ${MAX_LIMIT}`)
+      if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) throw new HttpError(400, `limit must be 1 to ${MAX_LIMIT}`)
       const before = query.get('before')
-      if (before !== null && !/^[1-9]\d{0,14}$/.test(before)) throw new RequestError(400, 'before must be a version id')
+      if (before !== null && !/^[1-9]\d{0,14}$/.test(before)) throw new HttpError(400, 'before must be a version id')
       return sendJson(response, 200, await history.listVersions(docId, before, limit))
     }
     if (!writes && version !== undefined) {
       const format = (query.get('format') ?? 'json') as VersionFormat
-      if (!['json', 'html', 'text'].includes(format)) throw new RequestError(400, 'format must be json, html or text')
+      if (!['json', 'html', 'text'].includes(format)) throw new HttpError(400, 'format must be json, html or text')
       const compare = query.get('compare')
       const read = await history.readVersion(docId, version ?? '', format, compare)
       return sendJson(response, 200, { ...read, format })
@@ -144,7 +119,7 @@ export async function handleHistoryRequest(
     if (body.restoredFrom !== undefined) {
       // A browser restored the version itself (one undo step for it) and asks for the record.
       if (typeof body.restoredFrom !== 'string' || typeof body.stateVector !== 'string') {
-        throw new RequestError(400, 'restoredFrom and stateVector (base64) are required together')
+        throw new HttpError(400, 'restoredFrom and stateVector (base64) are required together')
       }
       const stateVector = new Uint8Array(Buffer.from(body.stateVector, 'base64'))
       return sendJson(
@@ -163,21 +138,20 @@ export async function handleHistoryRequest(
     }
     const name = body.name
     if (typeof name !== 'string' || name.trim().length === 0 || name.length > 200) {
-      throw new RequestError(400, 'name must be a non-empty string of at most 200 characters')
+      throw new HttpError(400, 'name must be a non-empty string of at most 200 characters')
     }
     // With the caller's state vector, the version waits for (and so contains) what it just typed.
     if (body.stateVector !== undefined) {
-      if (typeof body.stateVector !== 'string') throw new RequestError(400, 'stateVector must be base64')
+      if (typeof body.stateVector !== 'string') throw new HttpError(400, 'stateVector must be base64')
       await history.whenHolds(docId, new Uint8Array(Buffer.from(body.stateVector, 'base64')), RESTORE_ARRIVAL_MS)
     }
     const made = await history.createVersion(docId, { kind: 'named', name: name.trim(), requester: author })
     return sendJson(response, 201, made)
   } catch (error) {
-    if (error instanceof RequestError) {
+    if (error instanceof HttpError) {
       if (error.status === 405) response.setHeader('allow', restore ? 'POST' : 'GET, POST')
       return sendJson(response, error.status, { error: error.message })
     }
-    if (error instanceof HttpError) return sendJson(response, error.status, { error: error.message })
     if (error instanceof UnknownVersionError) return sendJson(response, 404, { error: 'unknown version' })
     if (error instanceof DocumentBusyError) return sendJson(response, 503, { error: error.message })
     if (error instanceof DocumentTooLargeError) return sendJson(response, 413, { error: error.message })

@@ -14,19 +14,11 @@ import type { ServerConfig } from '../config.ts'
 import { isOriginAllowed } from './limits.ts'
 import type { Logger } from '../ops/logger.ts'
 import type { ViewLinks } from '../document/view-links.ts'
-import { type AccessApi, HttpError } from '../access/access-api.ts'
+import type { AccessApi } from '../access/access-api.ts'
+import { HttpError, sendJson } from './json-http.ts'
 
 export function isApiPath(url: string | undefined): boolean {
   return url?.startsWith(API_PATH_PREFIX) === true
-}
-
-function sendJson(response: ServerResponse, status: number, body: unknown): void {
-  response.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'cache-control': 'no-store',
-    'x-content-type-options': 'nosniff',
-  })
-  response.end(JSON.stringify(body))
 }
 
 export async function handleApiRequest(
