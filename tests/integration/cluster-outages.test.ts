@@ -16,7 +16,7 @@ import { allSee, count, text, type } from '../support/cluster.ts'
 import {
   type ClusterServices,
   clusterMissing,
-  personAt,
+  peopleOn,
   readiness,
   startClusterServices,
   startInstances,
@@ -63,14 +63,6 @@ describe('three instance processes when Redis or PostgreSQL goes away', { skip: 
   })
   afterEach(() => scope.cleanup())
 
-  function peopleOn(id: string): TestClient[] {
-    return instances.map((instance, i) => {
-      const client = personAt(instance.wsUrl, id, `P${i}`)
-      scope.defer(() => client.destroy())
-      return client
-    })
-  }
-
   function readinessIs(instance: ChorusServer, status: number, body: string): Promise<void> {
     return waitFor(async () => {
       const answer = await readiness(instance)
@@ -80,7 +72,7 @@ describe('three instance processes when Redis or PostgreSQL goes away', { skip: 
 
   it('Redis stops: every instance serves and stores alone, degraded; reconciled once it returns', async () => {
     const id = docId()
-    const people = peopleOn(id)
+    const people = peopleOn(instances, id, scope)
     const tokens = ['[before]']
     type(people[0], '[before]')
     await allSee(people, (t) => t === '[before]', 'shared before the outage')
@@ -125,7 +117,7 @@ describe('three instance processes when Redis or PostgreSQL goes away', { skip: 
     })
     await spy.psubscribe(`${DOCUMENT_CHANNEL_PREFIX}${id}`, 'chorus:instance:*')
 
-    const people = peopleOn(id)
+    const people = peopleOn(instances, id, scope)
     const [ann, bob, sam] = people
     const tokens = ['[start]']
     type(ann, '[start]')
@@ -168,7 +160,7 @@ describe('three instance processes when Redis or PostgreSQL goes away', { skip: 
     // Root cause: a reset reaches the other instances over Redis only; an instance cut off from
     // it at that moment kept the old link's viewers following the document for good.
     const id = docId()
-    const [ann] = peopleOn(id)
+    const [ann] = peopleOn(instances, id, scope)
     const viewLink = async (instance: ChorusServer, reset = false): Promise<string> => {
       const response = await fetch(`${instance.url}/api/documents/${id}/view-link${reset ? '/reset' : ''}`, { method: 'POST' })
       assert.equal(response.status, 200)
@@ -192,7 +184,7 @@ describe('three instance processes when Redis or PostgreSQL goes away', { skip: 
 
   it('PostgreSQL stops: editing and relaying go on, /readyz 503, nothing Saved until committed, then all lands', async () => {
     const id = docId()
-    const people = peopleOn(id)
+    const people = peopleOn(instances, id, scope)
     const [ann, bob] = people
     type(ann, '[before]')
     await ann.whenSaved()

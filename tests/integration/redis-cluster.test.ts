@@ -11,10 +11,10 @@ import { documentChannel } from '../../server/cluster/cluster-messages.ts'
 import { keySlot } from '../../server/cluster/redis-cluster-link.ts'
 import type { ChorusServer } from '../support/chorus-process.ts'
 import { allSee, count, namesSeenBy, text, type } from '../support/cluster.ts'
-import { personAt, readiness, startInstances, storedText } from '../support/cluster-processes.ts'
+import { peopleOn, readiness, startInstances, storedText } from '../support/cluster-processes.ts'
 import { type PostgresCluster, postgresMissing, startPostgres } from '../support/postgres.ts'
 import { redisClusterMissing, startRedisCluster, type TestRedisCluster } from '../support/redis-cluster.ts'
-import { TestScope, type TestClient } from '../support/sync-harness.ts'
+import { TestScope } from '../support/sync-harness.ts'
 import { waitFor } from '../support/wait-for.ts'
 
 const skip = postgresMissing() ?? redisClusterMissing()
@@ -46,14 +46,6 @@ describe('three instance processes on a three-master Redis Cluster (sharded pub/
   })
   afterEach(() => scope.cleanup())
 
-  function peopleOn(id: string): TestClient[] {
-    return instances.map((instance, i) => {
-      const client = personAt(instance.wsUrl, id, `P${i}`)
-      scope.defer(() => client.destroy())
-      return client
-    })
-  }
-
   function readinessIs(instance: ChorusServer, body: string): Promise<void> {
     return waitFor(
       async () => (await readiness(instance)).body.status === body,
@@ -73,7 +65,7 @@ describe('three instance processes on a three-master Redis Cluster (sharded pub/
     }
     assert.deepEqual([...docsByMaster.keys()].sort(), redis.masters.map((master) => master.address).sort())
     for (const [master, id] of docsByMaster) {
-      const people = peopleOn(id)
+      const people = peopleOn(instances, id, scope)
       type(people[0]!, '[a]')
       type(people[1]!, '[b]')
       await allSee(people, (t) => t.includes('[a]') && t.includes('[b]'), `edits on ${id} (on ${master}) everywhere`)
@@ -93,8 +85,8 @@ describe('three instance processes on a three-master Redis Cluster (sharded pub/
     const [downAddress, downId] = [...docsByMaster][0]!
     const [, upId] = [...docsByMaster][1]!
     const master = redis.masters.find((m) => m.address === downAddress)!
-    const down = peopleOn(downId)
-    const up = peopleOn(upId)
+    const down = peopleOn(instances, downId, scope)
+    const up = peopleOn(instances, upId, scope)
     const tokens = ['[before]']
     type(down[0]!, '[before]')
     await allSee(down, (t) => t.includes('[before]'), 'shared before the outage')
@@ -130,7 +122,7 @@ describe('three instance processes on a three-master Redis Cluster (sharded pub/
     const [fromAddress, id] = [...docsByMaster][2]!
     const channel = documentChannel(id)
     const to = redis.masters.find((master) => master.address !== fromAddress)!
-    const people = peopleOn(id)
+    const people = peopleOn(instances, id, scope)
     const tokens = ['[before]']
     type(people[0]!, '[before]')
     await allSee(people, (t) => t.includes('[before]'), 'shared before the move')

@@ -18,7 +18,7 @@ import { PostgresStore } from '../../server/storage/postgres-store.ts'
 import { type ChorusEntry, type ChorusServer, startChorus } from './chorus-process.ts'
 import { type PostgresCluster, postgresMissing, startPostgres } from './postgres.ts'
 import { REDIS_MISSING, redisAvailable, startRedis, type TestRedis } from './redis.ts'
-import { connectClient, type TestClient } from './sync-harness.ts'
+import { connectClient, type TestClient, type TestScope } from './sync-harness.ts'
 import { waitFor } from './wait-for.ts'
 
 /** Why these tests cannot run here, or false (for `describe(..., { skip })`). */
@@ -115,6 +115,15 @@ export function personAt(wsUrl: string, docId: string, name: string, doc?: Y.Doc
   const client = connectClient(wsUrl, docId, doc ? { doc } : {})
   client.provider.awareness.setLocalStateField('user', { name, color: '#3355ff' })
   return client
+}
+
+/** One person on `id` at each instance (P0, P1, …), destroyed when `scope` is cleaned up. */
+export function peopleOn(instances: readonly { wsUrl: string }[], id: string, scope: TestScope): TestClient[] {
+  return instances.map((instance, i) => {
+    const client = personAt(instance.wsUrl, id, `P${i}`)
+    scope.defer(() => client.destroy())
+    return client
+  })
 }
 
 /** A document as committed in PostgreSQL, loaded the way an instance loads it. */

@@ -9,13 +9,13 @@
  *   await cluster.masters[1].stop(); await cluster.masters[1].start()
  *   await cluster.remove()                      // always, in an after hook
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Redis } from 'ioredis'
 import { freePort } from './ports.ts'
-import { REDIS_SERVER } from './redis.ts'
+import { REDIS_SERVER, redisServerProcess } from './redis.ts'
 import { waitFor } from './wait-for.ts'
 
 export const REDIS_CLI = '/usr/bin/redis-cli'
@@ -69,65 +69,31 @@ async function clusterInfo(port: number): Promise<string> {
 }
 
 function startMaster(port: number, dir: string): ClusterMaster {
-  let child: ChildProcess | null = null
-  let exited: Promise<void> = Promise.resolve()
-  const master: ClusterMaster = {
+  const server = redisServerProcess(
+    port,
+    dir,
+    [
+      '--cluster-enabled',
+      'yes',
+      '--cluster-config-file',
+      join(dir, 'nodes.conf'),
+      // A master down is noticed in a second; the other masters' slots keep serving meanwhile.
+      '--cluster-node-timeout',
+      '1000',
+      '--cluster-require-full-coverage',
+      'no',
+    ],
+    async () => (await clusterInfo(port)) !== '',
+  )
+  return {
     port,
     address: `127.0.0.1:${port}`,
     get running() {
-      return child !== null
+      return server.running
     },
-    async start() {
-      let output = ''
-      const args = [
-        '--port',
-        String(port),
-        '--bind',
-        '127.0.0.1',
-        '--dir',
-        dir,
-        '--cluster-enabled',
-        'yes',
-        '--cluster-config-file',
-        join(dir, 'nodes.conf'),
-        // A master down is noticed in a second; the other masters' slots keep serving meanwhile.
-        '--cluster-node-timeout',
-        '1000',
-        '--cluster-require-full-coverage',
-        'no',
-        '--save',
-        '',
-        '--appendonly',
-        'no',
-      ]
-      const started = spawn(REDIS_SERVER, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
-      started.stdout!.on('data', (chunk: Buffer) => (output += chunk))
-      started.stderr!.on('data', (chunk: Buffer) => (output += chunk))
-      let gone = false
-      exited = new Promise((resolve) =>
-        started.once('exit', () => {
-          gone = true
-          resolve()
-        }),
-      )
-      child = started
-      await waitFor(async () => {
-        if (gone) throw new Error(`redis-server (cluster) exited at start:\n${output}`)
-        return (await clusterInfo(port)) !== ''
-      }, `cluster redis-server on port ${port}`)
-    },
-    async stop() {
-      if (!child) return
-      try {
-        process.kill(-child.pid!, 'SIGKILL')
-      } catch {
-        // already gone
-      }
-      await exited
-      child = null
-    },
+    start: () => server.start(),
+    stop: () => server.stop(),
   }
-  return master
 }
 
 export async function startRedisCluster(): Promise<TestRedisCluster> {

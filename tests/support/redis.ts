@@ -53,51 +53,70 @@ function answersPing(port: number): Promise<boolean> {
   })
 }
 
+/**
+ * One redis-server on `port` with its folder `dir` (no persistence) and `args` besides: `start`
+ * waits until `ready` says it serves, `stop` kills it (SIGKILL: no goodbye to its clients). Both
+ * may be called again: it comes back on the same port and folder.
+ */
+export function redisServerProcess(
+  port: number,
+  dir: string,
+  args: readonly string[],
+  ready: () => Promise<boolean>,
+): { readonly running: boolean; start(): Promise<void>; stop(): Promise<void> } {
+  let child: ChildProcess | null = null
+  let exited: Promise<void> = Promise.resolve()
+  return {
+    get running() {
+      return child !== null
+    },
+    async start() {
+      let output = ''
+      const all = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, ...args, '--save', '', '--appendonly', 'no']
+      const started = spawn(REDIS_SERVER, all, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
+      started.stdout!.on('data', (chunk: Buffer) => (output += chunk))
+      started.stderr!.on('data', (chunk: Buffer) => (output += chunk))
+      let gone = false
+      exited = new Promise((resolve) =>
+        started.once('exit', () => {
+          gone = true
+          resolve()
+        }),
+      )
+      child = started
+      await waitFor(async () => {
+        if (gone) throw new Error(`redis-server exited at start:\n${output}`)
+        return ready()
+      }, `redis-server on port ${port}`)
+    },
+    async stop() {
+      if (!child) return
+      try {
+        process.kill(-child.pid!, 'SIGKILL')
+      } catch {
+        // already gone
+      }
+      await exited
+      child = null
+    },
+  }
+}
+
 export async function startRedis(): Promise<TestRedis> {
   const dir = mkdtempSync(join(tmpdir(), 'chorus-redis-'))
   const port = await freePort()
-  let child: ChildProcess | null = null
-  let exited: Promise<void> = Promise.resolve()
-  let output = ''
-
-  const start = async () => {
-    output = ''
-    const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no']
-    const started = spawn(REDIS_SERVER, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
-    started.stdout!.on('data', (chunk: Buffer) => (output += chunk))
-    started.stderr!.on('data', (chunk: Buffer) => (output += chunk))
-    exited = new Promise((resolve) => started.once('exit', () => resolve()))
-    child = started
-    let gone = false
-    void exited.then(() => (gone = true))
-    await waitFor(async () => {
-      if (gone) throw new Error(`redis-server exited at start:\n${output}`)
-      return answersPing(port)
-    }, `redis-server on port ${port}`)
-  }
-
-  const stop = async () => {
-    if (!child) return
-    try {
-      process.kill(-child.pid!, 'SIGKILL')
-    } catch {
-      // already gone
-    }
-    await exited
-    child = null
-  }
-
-  await start()
+  const server = redisServerProcess(port, dir, [], () => answersPing(port))
+  await server.start()
   return {
     port,
     url: `redis://127.0.0.1:${port}`,
     get running() {
-      return child !== null
+      return server.running
     },
-    stop,
-    start,
+    stop: () => server.stop(),
+    start: () => server.start(),
     async remove() {
-      await stop()
+      await server.stop()
       rmSync(dir, { recursive: true, force: true })
     },
   }
