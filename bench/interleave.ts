@@ -1,8 +1,8 @@
 /**
  * This checkout's sync server against the baseline's (BENCH_BASELINE_DIR), in short alternating
- * slices of the many-documents load, for as many rounds as asked:
+ * slices of one load (many documents by default, or one document read by many), for as many rounds as asked:
  *
- *   node --import tsx bench/interleave.ts [rounds]
+ *   node --import tsx bench/interleave.ts [rounds] [many-documents|fan-out]
  *
  * A full benchmark run measures one server for ~10 s, then the next: on a shared machine whose
  * speed drifts minute to minute, that spreads a few-percent difference into noise. Here both
@@ -15,9 +15,17 @@ import { baselineDir, cleanupAllServers, ServerProcess } from './servers.ts'
 import { openLayout, runWritePhase, spreadLayout } from './traffic.ts'
 
 const ROUNDS = Number(process.argv[2] ?? 8)
-const DOCUMENTS = 400
-const PER_DOCUMENT = 3
-const RATE = 4
+// The two loads where a per-message cost shows: many small documents, and one document read by many.
+const LOADS = {
+  'many-documents': { documents: 400, perDocument: 3, writers: 1, rate: 4 },
+  'fan-out': { documents: 1, perDocument: 100, writers: 4, rate: 20 },
+}
+const loadName = (process.argv[3] ?? 'many-documents') as keyof typeof LOADS
+const LOAD = LOADS[loadName]
+if (!LOAD) {
+  console.error(`interleave: the load is one of ${Object.keys(LOADS).join(', ')}`)
+  process.exit(2)
+}
 const SLICE_MS = 3000
 
 if (!baselineDir()) {
@@ -30,8 +38,8 @@ const sides = await Promise.all(
   kinds.map(async (kind) => {
     const server = await ServerProcess.launch(kind)
     const pool = await LoadPool.start(2)
-    const docs = Array.from({ length: DOCUMENTS }, (_, i) => `many-${i}`)
-    const layout = spreadLayout(pool.clients.length, docs, PER_DOCUMENT, 1)
+    const docs = Array.from({ length: LOAD.documents }, (_, i) => `${loadName}-${i}`)
+    const layout = spreadLayout(pool.clients.length, docs, LOAD.perDocument, LOAD.writers)
     return { kind, server, pool, layout }
   }),
 )
@@ -40,14 +48,18 @@ try {
   for (const side of sides) {
     const opened = await openLayout(side.server, side.pool, side.layout, { settleMs: 500 })
     if (opened.failed) throw new Error(`${side.kind}: ${opened.failed} sockets failed to sync`)
-    await runWritePhase(side.server, side.pool, side.layout, { rate: RATE, durationMs: 1500, drainMs: 5000 })
+    await runWritePhase(side.server, side.pool, side.layout, { rate: LOAD.rate, durationMs: 1500, drainMs: 5000 })
   }
   for (let round = 1; round <= ROUNDS; round++) {
     const perThousand: Record<string, number> = {}
     // Which goes first flips each round: neither always follows the other's garbage.
     const order = round % 2 ? sides : [...sides].reverse()
     for (const side of order) {
-      const phase = await runWritePhase(side.server, side.pool, side.layout, { rate: RATE, durationMs: SLICE_MS, drainMs: 5000 })
+      const phase = await runWritePhase(side.server, side.pool, side.layout, {
+        rate: LOAD.rate,
+        durationMs: SLICE_MS,
+        drainMs: 5000,
+      })
       const cpuMs = (phase.cpuPercent / 100) * SLICE_MS
       perThousand[side.kind] = (cpuMs / phase.received) * 1000
     }
