@@ -8,6 +8,7 @@ import type { DocumentSession } from '../lib/document-session'
 import { renderCaret, renderSelection } from './render-caret'
 import { AutolinkOnlyWhileTyping } from './autolink-only-while-typing'
 import { ReuseUnchangedNodes } from './reuse-unchanged-nodes'
+import { SendLocalChangesEarly } from './send-local-changes-early'
 import { PasteTablesAndImages } from './paste-tables-and-images'
 import { LinkEditing } from './link-editing'
 import { CatchUpHighlights } from './catch-up-highlights'
@@ -39,6 +40,7 @@ export function useCollaborativeEditor(session: DocumentSession): Editor | null 
         Placeholder.configure({ placeholder: editable ? 'Start writing…' : 'Nothing written yet.' }),
         Collaboration.configure({ document: session.ydoc }),
         ReuseUnchangedNodes,
+        SendLocalChangesEarly,
         CatchUpHighlights,
         AutolinkOnlyWhileTyping,
         LinkEditing,
