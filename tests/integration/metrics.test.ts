@@ -58,6 +58,13 @@ describe('/metrics', () => {
     for (const name of ['nodejs_eventloop_lag_p99_seconds', 'nodejs_heap_size_used_bytes', 'process_cpu_seconds_total']) {
       assert.ok(scrape.samples.has(name), `${name} exported`)
     }
+    // The event loop is measured from the first scrape on, and that scrape already has readings (an
+    // empty histogram reads a minimum of 9.2e9 s and a mean of NaN): at least the 10 ms sampling.
+    const [min, mean] = ['nodejs_eventloop_lag_min_seconds', 'nodejs_eventloop_lag_mean_seconds'].map((name) =>
+      scrape.samples.get(name),
+    )
+    assert.ok(min !== undefined && min >= 0.009 && min < 1, `first event-loop minimum ${min} s`)
+    assert.ok(mean !== undefined && mean >= min && mean < 1, `first event-loop mean ${mean} s`)
     // Its series appear with the first garbage collection, which a fresh server may not have had yet.
     assert.match(scrape.text, /^# TYPE nodejs_gc_duration_seconds histogram$/m)
   })
