@@ -44,9 +44,11 @@ export const ReuseUnchangedNodes = Extension.create({
 
 function keepCacheForTextEdits(binding: ProsemirrorBinding): void {
   patched.add(binding)
+  // The binding's handler (`_typeChanged`), or another patch's wrapping of it.
+  const handle: TypeObserver = binding._observeFunction
   const observer: TypeObserver = (events, transaction) => {
     if (!onlyTextChanged(transaction, binding.type)) {
-      binding._typeChanged(events, transaction)
+      handle(events, transaction)
       return
     }
     const mapping = binding.mapping as Map<unknown, unknown> & { clear: () => void }
@@ -65,7 +67,7 @@ function keepCacheForTextEdits(binding: ProsemirrorBinding): void {
       } as unknown as typeof selection
     }
     try {
-      binding._typeChanged(events, transaction)
+      handle(events, transaction)
     } finally {
       delete (mapping as Partial<typeof mapping>).clear
     }

@@ -42,6 +42,7 @@ export const SendLocalChangesEarly = Extension.create({
           const known =
             typeof binding?._prosemirrorChanged === 'function' &&
             typeof binding.beforeAllTransactions === 'function' &&
+            typeof binding._observeFunction === 'function' &&
             typeof binding.mux === 'function'
           if (binding && known && !syncs.has(binding)) syncs.set(binding, new LocalSync(binding))
           return {}
@@ -95,9 +96,15 @@ class LocalSync {
 
     // Anything else that changes the fragment (someone else's edit, an undo, a restore) makes the
     // next write compare again, as y-tiptap always does. The binding's own writes carry its key.
-    binding.type.observeDeep((_events: unknown, transaction: Y.Transaction) => {
+    // Through the binding's observer, which it unregisters with its view and registers again with
+    // the next: nothing of ours outlives it, or misses a change while it is in use.
+    const handle = binding._observeFunction
+    binding.type.unobserveDeep(handle)
+    binding._observeFunction = (events: Y.YEvent<Y.AbstractType<unknown>>[], transaction: Y.Transaction) => {
       if (transaction.origin !== ySyncPluginKey) this.written = null
-    })
+      handle(events, transaction)
+    }
+    binding.type.observeDeep(binding._observeFunction)
   }
 
   /** A transaction was applied and its state is about to reach the view: writes what I changed. */
