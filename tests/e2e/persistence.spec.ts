@@ -1,3 +1,4 @@
+import type { BrowserContext, WebSocketRoute } from '@playwright/test'
 import { test, expect } from './writers.ts'
 
 test('"Saved" appears once my edits are stored, and a reload keeps them', async ({ writers }) => {
@@ -37,22 +38,26 @@ test('"Saved" means on disk: a crash right after it loses nothing', async ({ wri
 
 test('editing offline on both sides merges on reconnect without duplicates', async ({ writers }) => {
   writers.expectConnectionFailures()
-  const ada = await writers.open({ name: 'Ada' })
-  const grace = await writers.open({ name: 'Grace' })
+  // Chromium's emulated network loss does not always close a socket that is already open (then
+  // the page would notice only after y-websocket's 30 s without messages), and applies a moment
+  // after saying so. So every sync socket goes through the test from the start: going offline cuts
+  // the open ones and refuses new ones.
+  let reachable = true
+  const open: WebSocketRoute[] = []
+  const throughTheTest = (context: BrowserContext) =>
+    context.routeWebSocket(/\/sync\//, (socket) => {
+      if (!reachable) return socket.close({ code: 1011, reason: 'test: offline' })
+      open.push(socket, socket.connectToServer())
+    })
+  const ada = await writers.open({ name: 'Ada', prepare: throughTheTest })
+  const grace = await writers.open({ name: 'Grace', prepare: throughTheTest })
   await ada.typeAtEnd('shared line')
   await expect.poll(grace.text).toBe('shared line')
 
-  // Chromium applies an emulated network loss a moment after saying so, and a reconnect sent in
-  // that moment would succeed; refusing new sync sockets as well keeps both pages offline for sure.
-  let reachable = false
-  for (const writer of [ada, grace]) {
-    await writer.context.routeWebSocket(/\/sync\//, (socket) => {
-      if (reachable) socket.connectToServer()
-      else socket.close({ code: 1011, reason: 'test: offline' })
-    })
-  }
+  reachable = false
   await ada.context.setOffline(true)
   await grace.context.setOffline(true)
+  for (const side of open.splice(0)) await side.close({ code: 1011, reason: 'test: offline' })
   await expect(ada.connection).toHaveText('Offline — retrying…')
   await expect(grace.connection).toHaveText('Offline — retrying…')
 

@@ -37,6 +37,8 @@ export interface OpenOptions {
   color?: string
   /** For a server with a self-signed certificate (the TLS tests). */
   ignoreHTTPSErrors?: boolean
+  /** Runs on the new browser context before the page opens, e.g. to route its sockets from the start. */
+  prepare?: (context: BrowserContext) => Promise<void>
 }
 
 export interface Writers {
@@ -94,6 +96,7 @@ export async function openWriter(browser: Browser, baseURL: string, options: Ope
     const identity = JSON.stringify({ name: options.name, color: options.color })
     await context.addInitScript((stored) => localStorage.setItem('chorus:identity', stored), identity)
   }
+  await options.prepare?.(context)
   const page = await context.newPage()
   const errors: string[] = []
   page.on('console', (message) => {
