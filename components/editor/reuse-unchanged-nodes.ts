@@ -1,13 +1,14 @@
 import { Extension } from '@tiptap/core'
 import { Plugin, PluginKey } from '@tiptap/pm/state'
-import { ySyncPluginKey, type ProsemirrorBinding } from '@tiptap/y-tiptap'
+import type { ProsemirrorBinding } from '@tiptap/y-tiptap'
 import * as Y from 'yjs'
+import { bindingOf, patchBindingOnce } from './y-binding'
 
 // biome-ignore lint/suspicious/noExplicitAny: any Yjs type, whatever its event type
 type AnyType = Y.AbstractType<any>
 type TypeObserver = (events: Y.YEvent<AnyType>[], transaction: Y.Transaction) => void
 
-const patched = new WeakSet<ProsemirrorBinding>()
+const patched = new WeakMap<ProsemirrorBinding, void>()
 
 /**
  * Applies a remote text edit without rebuilding every paragraph of the document.
@@ -31,10 +32,7 @@ export const ReuseUnchangedNodes = Extension.create({
         // Runs after the sync plugin's view (the Collaboration extension has a higher priority),
         // which has just registered the binding's observer; a reconfigured editor runs it again.
         view: (view) => {
-          const binding = ySyncPluginKey.getState(view.state)?.binding as ProsemirrorBinding | undefined
-          // These are y-tiptap internals: should a release rename them, the binding is left as it is.
-          const known = typeof binding?._typeChanged === 'function' && typeof binding._observeFunction === 'function'
-          if (binding && known && !patched.has(binding)) keepCacheForTextEdits(binding)
+          patchBindingOnce(patched, bindingOf(view.state), ['_typeChanged', '_observeFunction'], keepCacheForTextEdits)
           return {}
         },
       }),
@@ -43,7 +41,6 @@ export const ReuseUnchangedNodes = Extension.create({
 })
 
 function keepCacheForTextEdits(binding: ProsemirrorBinding): void {
-  patched.add(binding)
   // The binding's handler (`_typeChanged`), or another patch's wrapping of it.
   const handle: TypeObserver = binding._observeFunction
   const observer: TypeObserver = (events, transaction) => {

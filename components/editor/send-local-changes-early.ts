@@ -3,6 +3,7 @@ import type { Node as ProseMirrorNode } from '@tiptap/pm/model'
 import { type EditorState, Plugin, PluginKey, type Transaction } from '@tiptap/pm/state'
 import { type ProsemirrorBinding, updateYFragment, ySyncPluginKey, yUndoPluginKey } from '@tiptap/y-tiptap'
 import type * as Y from 'yjs'
+import { bindingOf, patchBindingOnce } from './y-binding'
 
 /**
  * Writes my edits into Yjs (and so onto the wire) once per change, and before the editor redraws.
@@ -37,18 +38,12 @@ export const SendLocalChangesEarly = Extension.create({
         // Runs after the sync plugin's view (the Collaboration extension has a higher priority),
         // which has just made the binding and registered its listeners.
         view: (view) => {
-          const binding = ySyncPluginKey.getState(view.state)?.binding as ProsemirrorBinding | undefined
-          // These are y-tiptap internals: should a release rename them, the binding is left as it is.
-          const known =
-            typeof binding?._prosemirrorChanged === 'function' &&
-            typeof binding.beforeAllTransactions === 'function' &&
-            typeof binding._observeFunction === 'function' &&
-            typeof binding.mux === 'function'
-          if (binding && known && !syncs.has(binding)) syncs.set(binding, new LocalSync(binding))
+          const internals = ['_prosemirrorChanged', 'beforeAllTransactions', '_observeFunction', 'mux'] as const
+          patchBindingOnce(syncs, bindingOf(view.state), internals, (binding) => new LocalSync(binding))
           return {}
         },
         appendTransaction: (transactions, oldState, newState) => {
-          const binding = ySyncPluginKey.getState(newState)?.binding as ProsemirrorBinding | undefined
+          const binding = bindingOf(newState)
           if (binding) syncs.get(binding)?.beforeRedraw(transactions, oldState, newState)
           return null
         },
