@@ -9,6 +9,7 @@ import { renderCaret, renderSelection } from './render-caret'
 import { AutolinkOnlyWhileTyping } from './autolink-only-while-typing'
 import { ReuseUnchangedNodes } from './reuse-unchanged-nodes'
 import { SendLocalChangesEarly } from './send-local-changes-early'
+import { InsertTypedCharacters } from './insert-typed-characters'
 import { PasteTablesAndImages } from './paste-tables-and-images'
 import { LinkEditing } from './link-editing'
 import { CatchUpHighlights } from './catch-up-highlights'
@@ -41,6 +42,7 @@ export function useCollaborativeEditor(session: DocumentSession): Editor | null 
         Collaboration.configure({ document: session.ydoc }),
         ReuseUnchangedNodes,
         SendLocalChangesEarly,
+        InsertTypedCharacters,
         CatchUpHighlights,
         AutolinkOnlyWhileTyping,
         LinkEditing,
