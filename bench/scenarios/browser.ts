@@ -115,7 +115,23 @@ export const browser: Scenario = {
       // For diagnosis: BENCH_BROWSER_PROFILE=<dir> saves a CPU profile of each page while typing.
       const profileDir = process.env.BENCH_BROWSER_PROFILE
       const profilers = profileDir ? await Promise.all([a.page, b.page].map((page) => startPageProfile(page))) : []
+      // For diagnosis: BENCH_BROWSER_TRACE=<dir> saves a Chromium trace of both pages while typing,
+      // with the pages' marks at each keydown, socket send and receipt, and DOM change.
+      const traceDir = process.env.BENCH_BROWSER_TRACE
+      if (traceDir) {
+        await instance.startTracing(undefined, {
+          path: join(traceDir, `browser-type-${Date.now()}.json`),
+          categories: [
+            'devtools.timeline',
+            'disabled-by-default-devtools.timeline',
+            'blink.user_timing',
+            'toplevel',
+            'v8.execute',
+          ],
+        })
+      }
       const latencies = await measureKeystrokes(a.page, b.page, settings.browser.keystrokes, parts)
+      if (traceDir) await instance.stopTracing()
       for (const [i, stop] of profilers.entries()) {
         writeFileSync(join(profileDir!, `page-${i ? 'B' : 'A'}-${Date.now()}.cpuprofile`), JSON.stringify(await stop()))
       }
@@ -219,7 +235,7 @@ const PAGE_WATCHER = `
 (() => {
   const bench = (window.__bench = { readyAt: 0, keydowns: [], seen: [], expect: null, sends: [], receipts: [] })
   const stamp = () => performance.timeOrigin + performance.now()
-  document.addEventListener('keydown', () => bench.keydowns.push(stamp()), true)
+  document.addEventListener('keydown', () => { bench.keydowns.push(stamp()); performance.mark('bench:keydown') }, true)
   // Where a keystroke's time goes: when sync updates (type 0, 2) leave and arrive on the page's sockets.
   const isUpdate = (data) => {
     const bytes = data instanceof ArrayBuffer ? new Uint8Array(data) : ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, 2) : null
@@ -229,10 +245,10 @@ const PAGE_WATCHER = `
   window.WebSocket = class extends NativeWebSocket {
     constructor(...args) {
       super(...args)
-      this.addEventListener('message', (event) => { if (isUpdate(event.data)) bench.receipts.push(stamp()) })
+      this.addEventListener('message', (event) => { if (isUpdate(event.data)) { bench.receipts.push(stamp()); performance.mark('bench:receipt') } })
     }
     send(data) {
-      if (isUpdate(data)) bench.sends.push(stamp())
+      if (isUpdate(data)) { bench.sends.push(stamp()); performance.mark('bench:send') }
       return super.send(data)
     }
   }
@@ -257,6 +273,7 @@ const PAGE_WATCHER = `
       const last = editor.lastElementChild
       if (last && textOf(last) === bench.expect) {
         bench.seen.push(performance.timeOrigin + performance.now())
+        performance.mark('bench:seen')
         bench.expect = null
       }
     }
