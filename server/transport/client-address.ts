@@ -97,11 +97,12 @@ export function resolveClientAddress(
   headers: Record<string, HeaderValue>,
   trust: TrustProxy,
 ): string {
-  const peer = parseAddress(socketAddress)
-  if (!peer) return socketAddress ?? 'unknown'
-  if (trust.kind === 'off') return peer.toString()
+  const known = peerOf(socketAddress)
+  if (!known) return socketAddress ?? 'unknown'
+  const [peer, written] = known
+  if (trust.kind === 'off') return written
   const header = headers[trust.header]
-  if (header === undefined) return peer.toString()
+  if (header === undefined) return written
   const entries = trust.header === 'forwarded' ? forwardedForValues(header) : xForwardedForValues(header)
   // Nearest first: the socket's peer, then each proxy's report of its own peer.
   let client: Address = peer
@@ -114,6 +115,25 @@ export function resolveClientAddress(
     client = reported
   }
   return client.toString()
+}
+
+/**
+ * The socket's peer, parsed and written out. A client opens many connections from one address (a
+ * proxy, all of them), so the last thousand or so are remembered rather than parsed each time.
+ */
+const peers = new Map<string, readonly [Address, string] | null>()
+const PEERS_REMEMBERED = 1024
+
+function peerOf(socketAddress: string | undefined): readonly [Address, string] | null {
+  if (socketAddress === undefined) return null
+  let known = peers.get(socketAddress)
+  if (known === undefined) {
+    const address = parseAddress(socketAddress)
+    known = address ? [address, address.toString()] : null
+    if (peers.size >= PEERS_REMEMBERED) peers.clear()
+    peers.set(socketAddress, known)
+  }
+  return known
 }
 
 function isTrusted(address: Address, hop: number, trust: Exclude<TrustProxy, { kind: 'off' }>): boolean {

@@ -60,6 +60,14 @@ type Route = { kind: 'edit'; docId: string } | { kind: 'view'; viewId: string } 
  * normalisation, which would fold `..` and `%2e` segments into other paths); null for paths
  * outside the sync endpoint. The name is one percent-decoded segment (see lib/doc-id.ts).
  */
+/** A request target's query parameters, without parsing it as a whole URL (once per connection). */
+function queryOf(rawUrl: string): URLSearchParams {
+  const start = rawUrl.indexOf('?')
+  if (start === -1) return new URLSearchParams()
+  const end = rawUrl.indexOf('#', start)
+  return new URLSearchParams(rawUrl.slice(start + 1, end === -1 ? undefined : end))
+}
+
 export function parseSyncPath(rawUrl: string): Route | null {
   const path = rawUrl.split('?', 1)[0]
   if (!path.startsWith(SYNC_PATH_PREFIX)) return null
@@ -183,7 +191,6 @@ export class SyncEndpoint {
   /** Decides whether an upgrade may become a connection, and as what. Throws a Refusal. */
   private async admit(request: IncomingMessage, remoteAddress: string): Promise<ConnectionInfo> {
     if (this.closing) throw new Refusal(503, 'server is shutting down')
-    const url = new URL(request.url ?? '/', 'http://localhost')
     const route = parseSyncPath(request.url ?? '/')
     if (!route) throw new Refusal(404, 'not a sync path')
     if (!isOriginAllowed(request.headers.origin, request.headers.host, this.options.allowedOrigins)) {
@@ -206,6 +213,7 @@ export class SyncEndpoint {
     } else {
       docId = route.docId
     }
+    const query = queryOf(request.url ?? '/')
     // Before anything of the document is sent: the socket is accepted and closed with the code.
     let admission = null
     if (this.access?.enabled) {
@@ -213,7 +221,7 @@ export class SyncEndpoint {
         admission = await this.access.admit({
           docId,
           viaViewLink: route.kind === 'view',
-          token: url.searchParams.get(TOKEN_PARAM),
+          token: query.get(TOKEN_PARAM),
           cookieHeader: request.headers.cookie,
         })
       } catch (error) {
@@ -232,7 +240,7 @@ export class SyncEndpoint {
       docId,
       readOnly: admission ? admission.role === 'view' : route.kind === 'view',
       viewId: route.kind === 'view' ? route.viewId : null,
-      wantsExtensions: url.searchParams.get(CHORUS_PROTOCOL_PARAM) !== null,
+      wantsExtensions: query.get(CHORUS_PROTOCOL_PARAM) !== null,
       remoteAddress,
       person: admission?.person ?? null,
       via: admission?.via ?? 'link',
