@@ -115,23 +115,9 @@ export const browser: Scenario = {
       // For diagnosis: BENCH_BROWSER_PROFILE=<dir> saves a CPU profile of each page while typing.
       const profileDir = process.env.BENCH_BROWSER_PROFILE
       const profilers = profileDir ? await Promise.all([a.page, b.page].map((page) => startPageProfile(page))) : []
-      // For diagnosis: BENCH_BROWSER_TRACE=<dir> saves a Chromium trace of both pages while typing,
-      // with the pages' marks at each keydown, socket send and receipt, and DOM change.
-      const traceDir = process.env.BENCH_BROWSER_TRACE
-      if (traceDir) {
-        await instance.startTracing(undefined, {
-          path: join(traceDir, `browser-type-${Date.now()}.json`),
-          categories: [
-            'devtools.timeline',
-            'disabled-by-default-devtools.timeline',
-            'blink.user_timing',
-            'toplevel',
-            'v8.execute',
-          ],
-        })
-      }
+      const stopTrace = await startTypingTrace(instance, 'browser-type')
       const latencies = await measureKeystrokes(a.page, b.page, settings.browser.keystrokes, parts)
-      if (traceDir) await instance.stopTracing()
+      await stopTrace()
       for (const [i, stop] of profilers.entries()) {
         writeFileSync(join(profileDir!, `page-${i ? 'B' : 'A'}-${Date.now()}.cpuprofile`), JSON.stringify(await stop()))
       }
@@ -321,6 +307,35 @@ async function placeCaretAtEnd(page: Page): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 200))
   }
   throw new Error("could not put page A's caret at the end of the document")
+}
+
+/**
+ * For diagnosis: BENCH_BROWSER_TRACE=<dir> saves a Chromium trace of both pages while they type
+ * (open it in chrome://tracing or Perfetto; the pages' own marks show each key). Returns its stop.
+ */
+export async function startTypingTrace(instance: Browser, name: string): Promise<() => Promise<void>> {
+  const traceDir = process.env.BENCH_BROWSER_TRACE
+  if (!traceDir) return async () => {}
+  await instance.startTracing(undefined, {
+    path: join(traceDir, `${name}-${Date.now()}.json`),
+    categories: [
+      'devtools.timeline',
+      'disabled-by-default-devtools.timeline',
+      'blink.user_timing',
+      'toplevel',
+      'v8.execute',
+      'input',
+      'benchmark',
+      'latencyInfo',
+      'disabled-by-default-devtools.timeline.frame',
+      'cc',
+      'viz',
+      'gpu',
+    ],
+  })
+  return async () => {
+    await instance.stopTracing()
+  }
 }
 
 export async function startPageProfile(page: Page): Promise<() => Promise<unknown>> {

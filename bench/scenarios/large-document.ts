@@ -32,7 +32,7 @@ import type { Browser, BrowserContext, Page } from '@playwright/test'
 import type { Metrics, MetricInfo, Scenario } from '../scenario.ts'
 import { ServerProcess } from '../servers.ts'
 import { percentile, sorted } from '../stats.ts'
-import { EXTRA_ARGS, findChromium, runBuild, startPageProfile } from './browser.ts'
+import { EXTRA_ARGS, findChromium, runBuild, startPageProfile, startTypingTrace } from './browser.ts'
 
 const PASTE_SIZES = [
   { key: 'p200k', bytes: 200_000, label: '200 KB' },
@@ -227,30 +227,9 @@ async function measureApp(
       for (const mode of ['isolated', 'pace'] as const) {
         const profileDir = process.env.BENCH_BROWSER_PROFILE
         const profilers = profileDir ? await Promise.all([pair.a, pair.b].map((page) => startPageProfile(page))) : []
-        // For diagnosis: BENCH_BROWSER_TRACE=<dir> saves a Chromium trace of both pages while typing
-        // (open it in chrome://tracing or Perfetto; the page's own marks show each key).
-        const traceDir = process.env.BENCH_BROWSER_TRACE
-        if (traceDir) {
-          await instance.startTracing(undefined, {
-            path: join(traceDir, `type-${name}-${doc}-${mode}-${Date.now()}.json`),
-            categories: [
-              'devtools.timeline',
-              'disabled-by-default-devtools.timeline',
-              'blink.user_timing',
-              'toplevel',
-              'v8.execute',
-              'input',
-              'benchmark',
-              'latencyInfo',
-              'disabled-by-default-devtools.timeline.frame',
-              'cc',
-              'viz',
-              'gpu',
-            ],
-          })
-        }
+        const stopTrace = await startTypingTrace(instance, `type-${name}-${doc}-${mode}`)
         const timings = await typeKeys(pair.a, pair.b, keys, mode)
-        if (traceDir) await instance.stopTracing()
+        await stopTrace()
         for (const [i, stop] of profilers.entries()) {
           writeFileSync(
             join(profileDir!, `type-${name}-${doc}-${mode}-${i ? 'B' : 'A'}-${Date.now()}.cpuprofile`),

@@ -60,14 +60,6 @@ type Route = { kind: 'edit'; docId: string } | { kind: 'view'; viewId: string } 
  * normalisation, which would fold `..` and `%2e` segments into other paths); null for paths
  * outside the sync endpoint. The name is one percent-decoded segment (see lib/doc-id.ts).
  */
-/** A request target's query parameters, without parsing it as a whole URL (once per connection). */
-function queryOf(rawUrl: string): URLSearchParams {
-  const start = rawUrl.indexOf('?')
-  if (start === -1) return new URLSearchParams()
-  const end = rawUrl.indexOf('#', start)
-  return new URLSearchParams(rawUrl.slice(start + 1, end === -1 ? undefined : end))
-}
-
 export function parseSyncPath(rawUrl: string): Route | null {
   const path = rawUrl.split('?', 1)[0]
   if (!path.startsWith(SYNC_PATH_PREFIX)) return null
@@ -83,6 +75,14 @@ export function parseSyncPath(rawUrl: string): Route | null {
   if (name === null) return { kind: 'invalid', reason: 'invalid document name: not valid percent-encoded UTF-8' }
   const problem = documentNameProblem(name)
   return problem ? { kind: 'invalid', reason: `invalid document name: ${problem}` } : { kind: 'edit', docId: name }
+}
+
+/** A request target's query parameters, without parsing it as a whole URL (once per connection). */
+function queryOf(rawUrl: string): URLSearchParams {
+  const start = rawUrl.indexOf('?')
+  if (start === -1) return new URLSearchParams()
+  const end = rawUrl.indexOf('#', start)
+  return new URLSearchParams(rawUrl.slice(start + 1, end === -1 ? undefined : end))
 }
 
 class Refusal {
