@@ -107,14 +107,14 @@ function renderMarkdown(run: RunRecord, outcomes: Evaluated[], chartName: string
     '- **floor**: bench/floor-server.ts, a few lines of `ws` that rebroadcast every frame to the other sockets of the same room without decoding it: the least any relay costs on this transport and machine.',
     "- **y-websocket**: y-websocket@2.1.0's `bin/server.cjs` (`bin/utils.cjs`), in memory.",
     '- **y-websocket + LevelDB**: the same with `YPERSISTENCE` (y-leveldb; writes without fsync, not awaited).',
-    '- **Chorus**: `server/standalone.ts` with its LevelDB store (every update written with `sync: true`, group commit). Its per-address connection limit and per-connection rate limits are lifted (all load comes from 127.0.0.1); everything else is its default.',
+    '- **Chorus**: `server/standalone.ts`, from its bundle as `npm run server` runs it, with its LevelDB store (every update written with `sync: true`, group commit). Its per-address connection limit and per-connection rate limits are lifted (all load comes from 127.0.0.1); everything else is its default.',
     "- **Chorus (PostgreSQL)**: the same with `DATABASE_URL`, a fresh database for each measurement on a PostgreSQL (Debian's, started by the bench in a temporary folder, fsync and synchronous commit on) that the run shares. Persistence and scale-out scenarios only.",
     '- **Chorus cluster**: three such instances, separate processes, on one fresh database, with `REDIS_URL` on a redis-server the bench starts likewise. Scale-out scenarios only.',
     "- **Hocuspocus (PostgreSQL)** and **Hocuspocus cluster**: @hocuspocus/server 4.7 (bench/hocuspocus-server.ts), storing through @hocuspocus/extension-database to the same PostgreSQL (the whole document, one row, after its default 2 s debounce, at most 10 s), and in the cluster with @hocuspocus/extension-redis on the same Redis. Its idle timeout is raised above the scenarios' length; otherwise its defaults. Scale-out scenarios only.",
     "- No load balancer runs in the scale-out scenarios: the bench places each client on an instance as one would, round robin or by a hash of the document (rendezvous hashing, which moves only a dead instance's documents, as HAProxy's `hash-type consistent` does). CPU per delivered update counts the instances' CPU over the window; Redis's and PostgreSQL's are shown beside it.",
     ...(run.servers.includes('chorus-baseline')
       ? [
-          `- **Chorus baseline**: the same server from another checkout (\`BENCH_BASELINE_DIR\`, ${run.versions['Chorus baseline (BENCH_BASELINE_DIR)'] ?? 'unknown commit'}), run the same way, interleaved with the others: what this checkout's changes cost, measured on the same machine at the same time.`,
+          `- **Chorus baseline**: the same server from another checkout (\`BENCH_BASELINE_DIR\`, ${run.versions['Chorus baseline (BENCH_BASELINE_DIR)'] ?? 'unknown commit'}), run the way that checkout runs it (through tsx before the server was bundled), interleaved with the others: what this checkout's changes cost, measured on the same machine at the same time.`,
         ]
       : []),
     '',

@@ -4,13 +4,15 @@
  *   floor              bench/floor-server.ts: rebroadcasts frames, the transport's lower bound
  *   reference          y-websocket@2.1.0's bin/server.cjs, in memory
  *   reference-leveldb  the same with YPERSISTENCE (y-leveldb)
- *   chorus             server/standalone.ts with its LevelDB store (sync:true, group commit)
+ *   chorus             server/standalone.ts, bundled as `npm run server` runs it, with its LevelDB
+ *                      store (sync:true, group commit)
  *   chorus-postgres    the same with DATABASE_URL: a fresh database on the run's PostgreSQL
  *   hocuspocus         bench/hocuspocus-server.ts: Hocuspocus 4.7 storing to a fresh database the same way
  *   chorus-app         server/main.ts: the Next app and the sync server on one port (browser scenario)
  *   chorus-baseline    server/standalone.ts of another checkout (BENCH_BASELINE_DIR, with its own
  *                      node_modules): an earlier Chorus measured in the same run, to show what a
- *                      change costs on a machine whose speed drifts between runs
+ *                      change costs on a machine whose speed drifts between runs. It runs the way
+ *                      that checkout runs it: from its bundle, or through tsx if it predates one
  *
  * and two kinds that are several of these (bench/deployment.ts starts them):
  *
@@ -26,8 +28,8 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import net from 'node:net'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { serverNodeArgs } from '../scripts/server-command.mjs'
+import path, { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { REPO_ROOT } from './paths.ts'
 import { freshDatabase } from './services.ts'
 
@@ -120,7 +122,7 @@ interface Recipe {
   reportsPort: boolean
 }
 
-function recipe(kind: LaunchKind, port: number, dataDir: string): Recipe {
+async function recipe(kind: LaunchKind, port: number, dataDir: string, root: string): Promise<Recipe> {
   const base = { HOST: '127.0.0.1', PORT: String(port) }
   switch (kind) {
     case 'floor':
@@ -151,7 +153,7 @@ function recipe(kind: LaunchKind, port: number, dataDir: string): Recipe {
     case 'chorus-app':
     case 'chorus-baseline':
       return {
-        args: serverNodeArgs(kind === 'chorus-app' ? 'server/main.ts' : 'server/standalone.ts'),
+        args: await chorusNodeArgs(root, kind === 'chorus-app' ? 'server/main.ts' : 'server/standalone.ts'),
         env: {
           ...base,
           DATA_DIR: dataDir,
@@ -284,7 +286,8 @@ export class ServerProcess {
 
   /** Starts (or restarts on the same port); resolves with the milliseconds until the ready line. */
   async start(port: number): Promise<number> {
-    const r = recipe(this.kind, port || (this.kindNeedsPort() ? await freePort() : 0), this.dataDir)
+    const root = this.kind === 'chorus-baseline' ? baselineCheckout() : this.cwd
+    const r = await recipe(this.kind, port || (this.kindNeedsPort() ? await freePort() : 0), this.dataDir, root)
     const started = performance.now()
     // For diagnosis only: BENCH_CPU_PROF=<dir> makes every server write a V8 CPU profile there when
     // it exits (gracefully); BENCH_CHORUS_NODE_ARGS adds node options to Chorus (e.g.
@@ -294,7 +297,7 @@ export class ServerProcess {
       ...(this.kind.startsWith('chorus') ? (process.env.BENCH_CHORUS_NODE_ARGS?.split(' ').filter(Boolean) ?? []) : []),
     ]
     const child = spawn(process.execPath, [...diagnosis, ...r.args], {
-      cwd: this.kind === 'chorus-baseline' ? baselineCheckout() : this.cwd,
+      cwd: root,
       env: { ...process.env, ...r.env, ...this.extraEnv },
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -427,6 +430,18 @@ const live = new Set<ServerProcess>()
 /** Kills every server still running (exit hooks call this). */
 export function cleanupAllServers(): void {
   for (const server of live) server.cleanupSync()
+}
+
+/**
+ * How a checkout runs its server: its own scripts/server-command.mjs says (a bundle since this one;
+ * through tsx before, when serverNodeArgs answered at once and took no options).
+ */
+async function chorusNodeArgs(root: string, entry: string): Promise<string[]> {
+  const command = pathToFileURL(path.join(root, 'scripts', 'server-command.mjs')).href
+  const { serverNodeArgs } = (await import(command)) as {
+    serverNodeArgs(entry: string, options: { root: string }): string[] | Promise<string[]>
+  }
+  return serverNodeArgs(entry, { root })
 }
 
 function baselineCheckout(): string {

@@ -40,7 +40,14 @@ if (!standalone && !dev) {
 }
 
 const entry = standalone ? 'server/standalone.ts' : 'server/main.ts'
-const server = spawn(process.execPath, [...serverNodeArgs(entry), ...args.filter((arg) => arg !== '--standalone')], {
+let nodeArgs
+try {
+  nodeArgs = await serverNodeArgs(entry, { sourceMaps: dev })
+} catch (error) {
+  console.error(`start: could not build the server: ${error.message}`)
+  process.exit(1)
+}
+const server = spawn(process.execPath, [...nodeArgs, ...args.filter((arg) => arg !== '--standalone')], {
   cwd: REPO_ROOT, // server/main.ts sets NODE_ENV=production itself when it is unset
   // The IPC channel carries no messages: its closing tells the server that we are gone.
   stdio: ['ignore', 'inherit', 'inherit', 'ipc'],

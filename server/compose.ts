@@ -13,6 +13,7 @@
  *   ops         health and readiness, metrics (on the main port or METRICS_PORT)
  */
 import https from 'node:https'
+import { existsSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { ServerConfig } from './config.ts'
@@ -41,7 +42,18 @@ import type { TokenVerifier } from './access/tokens.ts'
 import { isAccessStore } from './storage/document-store.ts'
 import { MemoryStore } from './storage/memory-store.ts'
 
-export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+/**
+ * The checkout (where package.json and the Next app are): above server/ when run from the sources,
+ * above .build/server/<build>/ when run from the bundle (scripts/build-server.mjs).
+ */
+export const PROJECT_ROOT = projectRoot(path.dirname(fileURLToPath(import.meta.url)))
+
+function projectRoot(from: string): string {
+  for (let dir = from; ; dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, 'package.json'))) return dir
+    if (path.dirname(dir) === dir) return path.resolve(from, '..')
+  }
+}
 
 export interface StartOptions {
   config: ServerConfig

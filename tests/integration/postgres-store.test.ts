@@ -144,7 +144,7 @@ describe('Chorus on PostgreSQL', { skip }, () => {
   })
 
   async function failedStart(databaseUrl: string): Promise<{ code: number; output: string }> {
-    const child = spawn(process.execPath, serverNodeArgs('server/standalone.ts'), {
+    const child = spawn(process.execPath, await serverNodeArgs('server/standalone.ts'), {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, NODE_TEST_CONTEXT: undefined, PORT: '0', HOST: '127.0.0.1', DATABASE_URL: databaseUrl },
     })

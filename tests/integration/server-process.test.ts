@@ -19,6 +19,9 @@ import { waitFor } from '../support/wait-for.ts'
 
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const scratch = mkdtempSync(join(tmpdir(), 'chorus-process-test-'))
+// Built once for the file: what `npm start` and `npm run server` run.
+const STANDALONE_ARGS = await serverNodeArgs('server/standalone.ts')
+const APP_ARGS = await serverNodeArgs('server/main.ts')
 const started = new Set<ChildProcess>()
 const serverPids = new Set<number>()
 
@@ -56,7 +59,7 @@ function launch(command: string, args: string[], env: Record<string, string>): L
 }
 
 function launchServer(env: Record<string, string>): Launched {
-  return launch(process.execPath, serverNodeArgs('server/standalone.ts'), env)
+  return launch(process.execPath, STANDALONE_ARGS, env)
 }
 
 function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
@@ -167,7 +170,7 @@ describe('closed stdout and stderr', () => {
       if (entry === 'app') await buildIfStale({ log: (line) => t.diagnostic(line) })
       const dataDir = join(scratch, `closed-output-${entry}`)
       const env = { DATA_DIR: dataDir, LOG_LEVEL: 'debug', NODE_ENV: entry === 'app' ? 'production' : 'development' }
-      const server = entry === 'app' ? launch(process.execPath, serverNodeArgs('server/main.ts'), env) : launchServer(env)
+      const server = entry === 'app' ? launch(process.execPath, APP_ARGS, env) : launchServer(env)
       const { pid, port } = await whenReady(server)
       // The reader goes away, as `| head` or a `| tee` killed by Ctrl-C does.
       server.child.stdout!.destroy()

@@ -126,7 +126,7 @@ class ChorusProcess implements ChorusServer {
   /** Spawns the server and resolves once its ready line names the port. */
   async launch(port: number): Promise<void> {
     const script = this.entry === 'app' ? 'server/main.ts' : 'server/standalone.ts'
-    const child = spawn(process.execPath, serverNodeArgs(script), {
+    const child = spawn(process.execPath, await serverNodeArgs(script), {
       cwd: this.root,
       env: this.childEnv(port),
       detached: true, // own process group, see killGroup()
