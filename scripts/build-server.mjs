@@ -44,8 +44,22 @@ export function builtEntry(dir, entry) {
   return join(dir, entry.replace(/^server\//, '').replace(/\.ts$/, '.mjs'))
 }
 
+/** Builds in flight in this process: esbuild's service process is stopped after the last one. */
+let building = 0
+
 async function bundle(root) {
-  const { build } = await import('esbuild')
+  const esbuild = await import('esbuild')
+  building++
+  try {
+    return await bundleWith(esbuild, root)
+  } finally {
+    // Otherwise esbuild's service (~30 MB) would live as long as we do: under `npm start`, as
+    // long as the server.
+    if (--building === 0) await esbuild.stop()
+  }
+}
+
+async function bundleWith({ build }, root) {
   const staging = join(root, BUILD_DIR, `.staging-${process.pid}-${Date.now()}`)
   const result = await build({
     absWorkingDir: root,
