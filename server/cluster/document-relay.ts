@@ -239,9 +239,9 @@ export class DocumentRelay {
     for (const docId of this.open) {
       const document = this.documents.get(docId)
       if (!document) continue
-      document.removePeerAwareness(instanceId)
+      document.peers.removeAwareness(instanceId)
       const updates = silently ? recent.get(docId) : undefined
-      if (updates && updates.length > 0) document.storeOnBehalf(updates)
+      if (updates && updates.length > 0) document.peers.storeOnBehalf(updates)
     }
   }
 
@@ -251,7 +251,7 @@ export class DocumentRelay {
   }
 
   private askLocalPeopleToReannounce(): void {
-    for (const docId of this.open) this.documents.get(docId)?.askLocalPeopleToReannounce()
+    for (const docId of this.open) this.documents.get(docId)?.peers.askLocalPeopleToReannounce()
   }
 
   private offerStateVector(document: SharedDocument): void {
@@ -342,7 +342,7 @@ export class DocumentRelay {
       docId: document.id,
       update,
       stateVector: Y.encodeStateVector(document.ydoc),
-      awareness: document.encodeLocalAwareness() ?? new Uint8Array(),
+      awareness: document.peers.encodeLocalAwareness() ?? new Uint8Array(),
     })
   }
 
@@ -367,7 +367,7 @@ export class DocumentRelay {
     })
     // Our presence, which the peer may never have had: until its Reply we did not know it held
     // the document, and published it to no one. (The Reply carried the peer's.)
-    const awareness = document.encodeLocalAwareness()
+    const awareness = document.peers.encodeLocalAwareness()
     if (awareness) this.publish(documentChannel(document.id), { kind: Kind.Awareness, from: this.instanceId, update: awareness })
   }
 
@@ -389,7 +389,7 @@ export class DocumentRelay {
 
   private applyPeerAwareness(document: SharedDocument, from: string, update: Uint8Array): void {
     try {
-      document.applyPeerAwareness(update, from)
+      document.peers.applyAwareness(update, from)
     } catch (error) {
       this.reject('peer awareness refused', document.id, error)
     }

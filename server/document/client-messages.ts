@@ -11,6 +11,7 @@ import {
   decodeClientMessage,
   encodeAwarenessFrame,
   encodeNotice,
+  encodeSavedState,
   encodeSyncStep1,
   encodeSyncStep2,
   ProtocolError,
@@ -36,8 +37,6 @@ export interface ClientMessagesHooks {
   approximateBytes(): number
   /** Answers "what is saved?" now, or once it is known. */
   tellSavedState(connection: DocumentConnection): void
-  /** Sends a frame to every connection but `except`. */
-  broadcast(frame: Uint8Array, except: DocumentConnection | null): void
   /** A connection's awareness changed something: for the other instances. */
   publishAwareness(update: Uint8Array): void
 }
@@ -68,11 +67,29 @@ export class ClientMessages {
 
   constructor(
     private readonly ydoc: Y.Doc,
+    /** The document's connections: everyone a broadcast reaches. */
+    private readonly connections: ReadonlySet<DocumentConnection>,
     private readonly intake: UpdateIntake<DocumentConnection>,
     private readonly options: ClientMessagesOptions,
     private readonly logger: Logger,
     private readonly hooks: ClientMessagesHooks,
   ) {}
+
+  /** Sends the same bytes to every connection except `except`, framed for the wire once. */
+  broadcast(frame: Uint8Array, except: DocumentConnection | null): void {
+    const message = new SharedMessage(frame)
+    for (const connection of this.connections) {
+      if (connection !== except) connection.sendShared(message)
+    }
+  }
+
+  /** Tells contributors still here that `stateVector` is durable ("Saved"). */
+  confirmSaved(contributors: ReadonlySet<DocumentConnection>, stateVector: Uint8Array): void {
+    const frame = encodeSavedState(stateVector)
+    for (const connection of contributors) {
+      if (this.connections.has(connection)) connection.send(frame)
+    }
+  }
 
   /** The document changed: frames encoded from its old state are stale. */
   forgetEncodedFrames(): void {
@@ -137,7 +154,7 @@ export class ClientMessages {
   /** Removes every state `owner` announced, for everyone here; returns the removal sent, if any. */
   removeOwnedBy(owner: AwarenessOwner): Uint8Array | null {
     const removal = this.awareness.removeOwnedBy(owner)
-    if (removal) this.hooks.broadcast(encodeAwarenessFrame(removal), null)
+    if (removal) this.broadcast(encodeAwarenessFrame(removal), null)
     return removal
   }
 
@@ -158,7 +175,7 @@ export class ClientMessages {
   /** Another instance's awareness update: relayed here as is when it changed something, never published again. */
   applyPeerAwareness(update: Uint8Array, owner: AwarenessOwner): void {
     if (this.awareness.apply(decodeAwarenessUpdate(update), owner)) {
-      this.hooks.broadcast(encodeAwarenessFrame(update), null)
+      this.broadcast(encodeAwarenessFrame(update), null)
     }
   }
 
@@ -211,7 +228,7 @@ export class ClientMessages {
             const update = rewritten ? encodeAwarenessUpdate(entries) : message.update
             // Echoed to the sender too: a stock y-websocket client drops a connection on which
             // nothing arrived for 30 s, and its own awareness renewals are what keep it alive.
-            this.hooks.broadcast(rewritten ? encodeAwarenessFrame(update) : frame, null)
+            this.broadcast(rewritten ? encodeAwarenessFrame(update) : frame, null)
             this.hooks.publishAwareness(update)
           }
           if (removals.length > 0) connection.send(encodeAwarenessFrame(encodeAwarenessUpdate(removals)))

@@ -2,11 +2,21 @@
  * Which documents are open on this server. A document is loaded at most once: every connection
  * to it, however early, joins the same SharedDocument, whose messages wait until the load is done.
  */
-import { SharedDocument, type DocumentOptions } from './shared-document.ts'
+import { SharedDocument } from './shared-document.ts'
+import type { CompactionOptions } from './compactor.ts'
 import type { DocumentStore, StorageHealth } from '../storage/document-store.ts'
 import { DocumentEvents } from './document-events.ts'
 import type { ServerConfig } from '../config.ts'
 import type { Logger } from '../ops/logger.ts'
+
+export interface DocumentOptions extends CompactionOptions {
+  /** Most messages a connection may queue while the document loads. */
+  maxQueuedMessages: number
+  /** First retry delay after a failed write; doubles up to 30 s. */
+  retryDelayMs: number
+  /** Stored size past which updates are refused. */
+  maxDocumentBytes: number
+}
 
 /** The documents' settings, from the server's config. */
 export function documentOptionsFrom(

@@ -10,7 +10,8 @@
  *               checked, then applied once (update-intake.ts: one Yjs transaction per socket read),
  *               and relayed, stored and confirmed as its origin's policy says (update-origin.ts):
  *               a client's goes to the others as the same bytes. Updates from elsewhere (a
- *               server-side edit, later a restore or another instance) come in by `applyUpdate`.
+ *               server-side edit, a restore, another instance) come in by `applyUpdate`; other
+ *               instances' presence and their unstored updates go through `peers`.
  *   3. store    the journal (journal.ts) cuts a record per event-loop turn, tells contributors
  *               "Saved" once it is durable, and retries a failed record; while the store fails,
  *               editors get a notice (withdrawn once it works again).
@@ -30,41 +31,23 @@
  */
 import * as Y from 'yjs'
 import { CloseCode, encodeNotice, encodeSavedState } from '../../lib/protocol.ts'
-import { SharedMessage } from './shared-message.ts'
-import { DamagedDataError, StorageError, type DocumentStore, type StorageHealth } from '../storage/document-store.ts'
+import { isDamagedData, type DocumentStore, type StorageHealth } from '../storage/document-store.ts'
 import { LogThrottle } from '../ops/log-throttle.ts'
 import { ClientMessages } from './client-messages.ts'
-import { Compactor, type CompactionOptions } from './compactor.ts'
+import { Compactor } from './compactor.ts'
+import type { DocumentOptions } from './document-registry.ts'
 import type { DocumentConnection } from './document-connection.ts'
 import type { DocumentEvent, DocumentEventName, DocumentEvents } from './document-events.ts'
 import { DocumentJournal } from './journal.ts'
-import { formatBytes, STORAGE_FAILING_NOTICE } from './notices.ts'
+import { DocumentPeers } from './document-peers.ts'
+import { STORAGE_FAILING_NOTICE } from './notices.ts'
 import type { Logger } from '../ops/logger.ts'
-import { assertWellFormedUpdate } from './update-check.ts'
+import { assertWellFormedUpdate, assertWithinSizeCap } from './update-check.ts'
 import { UpdateIntake } from './update-intake.ts'
 import type { UpdateOrigin } from './update-origin.ts'
 
-export interface DocumentOptions extends CompactionOptions {
-  /** Most messages a connection may queue while the document loads. */
-  maxQueuedMessages: number
-  /** First retry delay after a failed write; doubles up to 30 s. */
-  retryDelayMs: number
-  /** Stored size past which updates are refused. */
-  maxDocumentBytes: number
-}
-
 type State = 'loading' | 'ready' | 'quarantined' | 'unloaded'
 type Origin = UpdateOrigin<DocumentConnection>
-
-/** Who holds an awareness state that reached us from another instance. */
-function peerOwner(instanceId: string): `instance:${string}` {
-  return `instance:${instanceId}`
-}
-
-/** A change that did not come from a connection took the document past its size cap. */
-export class DocumentTooLargeError extends Error {
-  override name = 'DocumentTooLargeError'
-}
 
 const damagedDocumentLog = new LogThrottle(60_000)
 
@@ -80,6 +63,8 @@ export class SharedDocument {
   /** API requests working on the document: it stays in memory for them. */
   private holds = 0
   private readonly messages: ClientMessages
+  /** What other instances of a cluster do here: their presence, their updates stored for them. */
+  readonly peers: DocumentPeers
 
   constructor(
     readonly id: string,
@@ -89,7 +74,7 @@ export class SharedDocument {
     private readonly events: DocumentEvents,
     private readonly onUnload: (document: SharedDocument) => void,
     /** Other instances' recent updates that they may not have stored yet (DocumentRegistry). */
-    private readonly recentPeerUpdates: () => readonly Uint8Array[] = () => [],
+    recentPeerUpdates: () => readonly Uint8Array[] = () => [],
   ) {
     // A guid of our own: Yjs would otherwise make a random UUID, which costs ~0.1 ms of
     // getRandomValues calls per document opened.
@@ -100,7 +85,7 @@ export class SharedDocument {
     this.journal = new DocumentJournal(id, store, options.retryDelayMs, logger, {
       beforeCut: () => this.intake.applyWaiting(),
       stateVector: () => Y.encodeStateVector(this.ydoc),
-      confirm: (contributors, stateVector) => this.confirmSaved(contributors, stateVector),
+      confirm: (contributors, stateVector) => this.messages.confirmSaved(contributors, stateVector),
       isPresent: (connection) => this.connections.has(connection),
       settled: () => {
         this.compactor.maybeCompact()
@@ -116,18 +101,22 @@ export class SharedDocument {
     })
     this.intake = new UpdateIntake(this.ydoc, this.journal, {
       canApply: () => this.state === 'ready',
-      relay: (frame, except) => this.broadcast(frame, except),
+      relay: (frame, except) => this.messages.broadcast(frame, except),
       afterApply: () => this.messages.forgetEncodedFrames(),
       applied: (origin, updates, bytes, writers) => this.emit('applied', { docId: id, origin, updates, bytes, writers }),
       publish: (update) => this.emit('update-to-publish', { docId: id, update }),
       publishing: () => this.events.has('update-to-publish'),
       failed: (culprit, error) => this.quarantine(culprit, error),
     })
-    this.messages = new ClientMessages(this.ydoc, this.intake, options, logger, {
+    this.messages = new ClientMessages(this.ydoc, this.connections, this.intake, options, logger, {
       approximateBytes: () => this.approximateBytes,
       tellSavedState: (connection) => this.tellSavedState(connection),
-      broadcast: (frame, except) => this.broadcast(frame, except),
       publishAwareness: (update) => this.emit('awareness-to-publish', { docId: id, update }),
+    })
+    this.peers = new DocumentPeers(this.messages, this.journal, {
+      isReady: () => this.state === 'ready',
+      isUnloaded: () => this.state === 'unloaded',
+      recentUpdates: recentPeerUpdates,
     })
   }
 
@@ -179,8 +168,7 @@ export class SharedDocument {
 
   /** Damaged data is never served (nor written over): a final close. Anything else: a reconnect. */
   private failLoad(error: unknown): void {
-    // Stored updates that Yjs cannot apply are damaged data too.
-    const damaged = error instanceof DamagedDataError || !(error instanceof StorageError)
+    const damaged = isDamagedData(error)
     this.emit('load-failed', { docId: this.id, damaged })
     if (damaged) {
       // Older y-websocket clients reconnect even after a final close: one line a minute per document.
@@ -278,51 +266,12 @@ export class SharedDocument {
   applyUpdate(update: Uint8Array, origin: Exclude<Origin, { kind: 'client' }>): boolean {
     if (this.state !== 'ready') return false
     assertWellFormedUpdate(update)
-    if (this.approximateBytes + update.byteLength > this.options.maxDocumentBytes) {
-      throw new DocumentTooLargeError(`the document may be at most ${formatBytes(this.options.maxDocumentBytes)}`)
-    }
+    assertWithinSizeCap(this.approximateBytes, update, this.options.maxDocumentBytes)
     // What clients sent before it comes first; a batch holds one kind of origin.
     this.intake.applyWaiting()
     this.intake.enqueue(origin, update, null)
     this.intake.applyWaiting()
     return true
-  }
-
-  /**
-   * Stores updates this document already holds from another instance that died before it could
-   * have stored them (a peer's update is published when applied, before its record is written).
-   * Appended to the log as they are: they changed nothing here, so the intake would not store them.
-   * Storing one twice is harmless (applying a Yjs update again changes nothing).
-   */
-  storeOnBehalf(updates: readonly Uint8Array[]): void {
-    if (this.state !== 'ready') return
-    for (const update of updates) this.journal.append(update, null, false)
-  }
-
-  /**
-   * Applies another instance's awareness update (carets, presence) and relays it to the
-   * connections here, owned by that instance: when the instance goes, its states go with it
-   * (`removePeerAwareness`). Throws on a malformed update, changing nothing.
-   */
-  applyPeerAwareness(update: Uint8Array, instanceId: string): void {
-    if (this.state === 'unloaded') return
-    this.messages.applyPeerAwareness(update, peerOwner(instanceId))
-  }
-
-  /** Removes, for everyone here, every state another instance announced (it stopped or died). */
-  removePeerAwareness(instanceId: string): void {
-    if (this.state === 'unloaded') return
-    this.messages.removeOwnedBy(peerOwner(instanceId))
-  }
-
-  /** Has this server's connections announce their states again, one clock higher (see ClientMessages). */
-  askLocalPeopleToReannounce(): void {
-    if (this.state === 'ready') this.messages.askToReannounce()
-  }
-
-  /** The states announced by this server's own connections, as one awareness update, or null. */
-  encodeLocalAwareness(): Uint8Array | null {
-    return this.messages.awareness.encodeOwned((owner) => typeof owner !== 'string')
   }
 
   /**
@@ -342,39 +291,18 @@ export class SharedDocument {
     this.maybeUnload()
   }
 
-  /** Sends the same bytes to every connection except `except`, framed for the wire once. */
-  private broadcast(frame: Uint8Array, except: DocumentConnection | null): void {
-    const message = new SharedMessage(frame)
-    for (const connection of this.connections) {
-      if (connection !== except) connection.sendShared(message)
-    }
-  }
-
   // ---------------------------------------------------------------------------------------------
   // 3. Store (journal.ts keeps the records; here is what connections are told)
 
   /**
    * Tells a client which state is on disk. When nothing is pending, that is the whole document;
-   * otherwise the answer comes with the next record, or once everything is stored.
-   *
-   * The Y.Doc also holds other instances' updates, which their instances store, but may not have
-   * yet (they publish before they store). The client may be their author, reconnected here after
-   * its instance died, and its "Saved" would then cover what nobody stored: those of the last
-   * seconds are stored here first (twice is harmless: a Yjs update applied again changes nothing).
-   * Peer updates that arrive later cannot hold this client's edits: it sends them here now.
+   * otherwise the answer comes with the next record, or once everything is stored. Other
+   * instances' recent updates are stored first (see DocumentPeers).
    */
   private tellSavedState(connection: DocumentConnection): void {
-    const unsure = this.recentPeerUpdates()
-    if (unsure.length > 0) this.storeOnBehalf(unsure)
+    this.peers.storeRecentUpdates()
     if (this.isStored) connection.send(encodeSavedState(Y.encodeStateVector(this.ydoc)))
     else this.journal.confirmLater(connection)
-  }
-
-  private confirmSaved(contributors: ReadonlySet<DocumentConnection>, stateVector: Uint8Array): void {
-    const frame = encodeSavedState(stateVector)
-    for (const connection of contributors) {
-      if (this.connections.has(connection)) connection.send(frame)
-    }
   }
 
   // ---------------------------------------------------------------------------------------------

@@ -19,6 +19,19 @@
  */
 import { isUtf8 } from 'node:buffer'
 import { ProtocolError } from '../../lib/protocol.ts'
+import { formatBytes } from './notices.ts'
+
+/** A change that did not come from a connection would take the document past its size cap. */
+export class DocumentTooLargeError extends Error {
+  override name = 'DocumentTooLargeError'
+}
+
+/** Throws DocumentTooLargeError when `update` would take a document of `documentBytes` past `maxBytes`. */
+export function assertWithinSizeCap(documentBytes: number, update: Uint8Array, maxBytes: number): void {
+  if (documentBytes + update.byteLength > maxBytes) {
+    throw new DocumentTooLargeError(`the document may be at most ${formatBytes(maxBytes)}`)
+  }
+}
 
 const MAX_ANY_DEPTH = 1000
 

@@ -64,6 +64,14 @@ export class DamagedDataError extends StorageError {
 }
 
 /**
+ * Whether a failed load met damaged data, which is never served, rather than a store that may
+ * work again. Stored updates that Yjs cannot apply (anything but a StorageError) are damaged too.
+ */
+export function isDamagedData(error: unknown): boolean {
+  return error instanceof DamagedDataError || !(error instanceof StorageError)
+}
+
+/**
  * The read-only link of each document: a random view id that maps to the document id, never the
  * other way round for the holder of the view id.
  */

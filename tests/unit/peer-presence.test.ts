@@ -53,8 +53,8 @@ describe('presence across instances', () => {
     document.receive(here, encodeAwarenessFrame(encodeAwarenessUpdate([state(1, 1, 'Ann')])))
     published.length = 0
     here.frames.length = 0
-    document.applyPeerAwareness(encodeAwarenessUpdate([state(2, 1, 'Bob'), state(3, 4, 'Cid')]), 'b')
-    document.applyPeerAwareness(encodeAwarenessUpdate([state(4, 1, 'Dee')]), 'c')
+    document.peers.applyAwareness(encodeAwarenessUpdate([state(2, 1, 'Bob'), state(3, 4, 'Cid')]), 'b')
+    document.peers.applyAwareness(encodeAwarenessUpdate([state(4, 1, 'Dee')]), 'c')
     assert.deepEqual(published, [], 'no echo between instances')
     assert.deepEqual(
       awarenessSeenHere().map(({ clientId }) => clientId),
@@ -62,11 +62,11 @@ describe('presence across instances', () => {
     )
     // What this instance answers a newcomer instance with: its own people only.
     assert.deepEqual(
-      decodeAwarenessUpdate(document.encodeLocalAwareness()!).map(({ clientId }) => clientId),
+      decodeAwarenessUpdate(document.peers.encodeLocalAwareness()!).map(({ clientId }) => clientId),
       [1],
     )
     here.frames.length = 0
-    document.removePeerAwareness('b')
+    document.peers.removeAwareness('b')
     assert.deepEqual(awarenessSeenHere(), [
       { clientId: 2, clock: 1, json: 'null' },
       { clientId: 3, clock: 4, json: 'null' },
@@ -77,7 +77,7 @@ describe('presence across instances', () => {
   it("refuses another instance's malformed awareness, changing nothing", async () => {
     const { document, here } = await setup()
     here.frames.length = 0
-    assert.throws(() => document.applyPeerAwareness(Uint8Array.from([1, 2, 3]), 'b'))
+    assert.throws(() => document.peers.applyAwareness(Uint8Array.from([1, 2, 3]), 'b'))
     assert.deepEqual(here.frames, [])
   })
 })
