@@ -14,7 +14,7 @@
  * Usage: node scripts/build-server.mjs   (prints the folder)
  */
 import { createHash } from 'node:crypto'
-import { mkdirSync, readdirSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs'
 import { dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -84,11 +84,13 @@ async function bundleWith({ build }, root) {
   const hash = createHash('sha256')
   for (const { name, contents } of files) hash.update(`${name}\0${contents.byteLength}\0`).update(contents)
   const dir = join(root, BUILD_DIR, hash.digest('hex').slice(0, 16))
-  if (isDirectory(dir)) {
+  if (files.every(({ name }) => existsSync(join(dir, name)))) {
     // Used again: newest for pruning's sake.
     const now = new Date()
     utimesSync(dir, now, now)
   } else {
+    // Missing, or missing files (a half-deleted folder): written again whole.
+    rmSync(dir, { recursive: true, force: true })
     try {
       for (const { name, contents } of files) {
         mkdirSync(dirname(join(staging, name)), { recursive: true })

@@ -68,6 +68,18 @@ describe('the server bundle', () => {
     }
   })
 
+  it('is written again when files of it went missing', async () => {
+    const root = copyOfSources('half-deleted')
+    const dir = await buildServer({ root })
+    const entry = builtEntry(dir, 'server/standalone.ts')
+    rmSync(entry)
+    // A new process would build again; this one remembers its build, so the script is run.
+    cpSync(join(REPO_ROOT, 'scripts', 'build-server.mjs'), join(root, 'scripts', 'build-server.mjs'))
+    const { stdout } = await run(process.execPath, [join(root, 'scripts', 'build-server.mjs')], { cwd: root })
+    assert.equal(stdout.trim(), dir)
+    assert.ok(existsSync(entry), 'the missing entry is back')
+  })
+
   it('is whole for every process that builds it at the same time, and leaves no staging folder', async () => {
     const root = copyOfSources('concurrent')
     const script = join(REPO_ROOT, 'scripts', 'build-server.mjs')
