@@ -180,19 +180,12 @@ export interface ProcessUsage {
 
 export function readUsage(pid: number): ProcessUsage | null {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    // The command name (field 2) may contain spaces and parentheses: fields are counted after it.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    const ticks = Number(fields[11]) + Number(fields[12])
-    const main = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8')
-    const mainFields = main.slice(main.lastIndexOf(')') + 2).split(' ')
-    const mainTicks = Number(mainFields[11]) + Number(mainFields[12])
+    const cpu = runTimes(pid) ?? tickTimes(pid)
     const status = readFileSync(`/proc/${pid}/status`, 'utf8')
     const kib = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN)
-    const precise = runTimes(pid)
     return {
-      cpuSeconds: precise?.all ?? ticks / CLOCK_TICKS,
-      mainThreadCpuSeconds: precise?.main ?? mainTicks / CLOCK_TICKS,
+      cpuSeconds: cpu.all,
+      mainThreadCpuSeconds: cpu.main,
       rssKiB: kib('VmRSS'),
       hwmKiB: kib('VmHWM'),
     }
@@ -211,8 +204,7 @@ function runTimes(pid: number): { all: number; main: number } | null {
   try {
     let all = 0
     let main = 0
-    const tasks = readdirSync(`/proc/${pid}/task`)
-    for (const tid of tasks) {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
       const seconds = Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]) / 1e9
       all += seconds
       if (tid === String(pid)) main = seconds
@@ -221,6 +213,17 @@ function runTimes(pid: number): { all: number; main: number } | null {
   } catch {
     return null
   }
+}
+
+/** utime + stime of the process (all its threads, exited ones too) and of its main thread, in seconds. */
+function tickTimes(pid: number): { all: number; main: number } {
+  const ticks = (file: string) => {
+    const stat = readFileSync(file, 'utf8')
+    // The command name (field 2) may contain spaces and parentheses: fields are counted after it.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS
+  }
+  return { all: ticks(`/proc/${pid}/stat`), main: ticks(`/proc/${pid}/task/${pid}/stat`) }
 }
 
 /** A free TCP port on loopback, for servers that cannot report the one they bound. Never 3000. */
